@@ -1,0 +1,206 @@
+/**
+ * The upload wire format (API v1) and its normalized form.
+ *
+ * The edge parses what an SDK sends with `uploadSchema`, checks the size limits, and forwards the
+ * result of `normalizeUpload`: timestamps as epoch milliseconds, attrs with sorted keys. Regions
+ * accept only the normalized form (`batchSchema`), so both tiers validate the same contract, and
+ * `canonicalJson(batch)` is byte-for-byte stable: it is what gets encrypted and compared when a
+ * batch id is seen twice.
+ */
+import { z } from "zod";
+import { utf8Length } from "./encoding.ts";
+import { ApiError } from "./errors.ts";
+import { limits } from "./limits.ts";
+
+export const levels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export type Level = (typeof levels)[number];
+export const levelSchema = z.enum(levels);
+
+/** Severity order, so a read can ask for "warn and above". */
+export function levelRank(level: Level): number {
+  return levels.indexOf(level);
+}
+
+/** Epoch milliseconds accepted for a log line: 2000-01-01 up to 2100-01-01. */
+const tsMsMin = Date.UTC(2000, 0, 1);
+const tsMsMax = Date.UTC(2100, 0, 1);
+const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** A point in time as ISO-8601 text or epoch milliseconds; parsed to epoch milliseconds. */
+export const timestampSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === "number" ? value : isoDateTime.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < tsMsMin || ms >= tsMsMax) {
+    ctx.addIssue({ code: "custom", message: "expected ISO-8601 date-time or epoch milliseconds (2000-2099)" });
+    return z.NEVER;
+  }
+  return Math.trunc(ms);
+});
+
+const batchIdSchema = z
+  .string()
+  .min(8)
+  .max(limits.idLengthMax)
+  .regex(/^[A-Za-z0-9._:-]+$/, "expected letters, digits and . _ : - (a UUID or ULID)");
+const idSchema = z.string().min(1).max(limits.idLengthMax);
+const shortText = z.string().max(limits.shortFieldLengthMax);
+
+export const deviceSchema = z.strictObject({
+  id: idSchema,
+  name: shortText.optional(),
+  model: shortText.optional(),
+  os: shortText.optional(),
+  osVersion: shortText.optional(),
+  appVersion: shortText.optional(),
+  appBuild: shortText.optional(),
+  locale: shortText.optional(),
+});
+export type Device = z.infer<typeof deviceSchema>;
+
+const attrsSchema = z.record(z.string().max(limits.shortFieldLengthMax), z.json());
+
+function lineSchema<T extends z.ZodType>(ts: T) {
+  return z.strictObject({
+    ts,
+    level: levelSchema,
+    tag: shortText.optional(),
+    method: shortText.optional(),
+    file: shortText.optional(),
+    line: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+    text: z.string(),
+    attrs: attrsSchema.optional(),
+  });
+}
+
+/** What an SDK sends to `POST /v1/batches`. */
+export const uploadSchema = z.strictObject({
+  batchId: batchIdSchema,
+  device: deviceSchema,
+  logs: z.array(lineSchema(timestampSchema)).min(1),
+});
+export type Upload = z.infer<typeof uploadSchema>;
+
+/** A normalized batch, as the edge forwards it and a region stores it. */
+export const batchSchema = z.strictObject({
+  batchId: batchIdSchema,
+  device: deviceSchema,
+  logs: z.array(lineSchema(z.int().min(tsMsMin).max(tsMsMax))).min(1),
+});
+export type Batch = z.infer<typeof batchSchema>;
+export type LogLine = Batch["logs"][number];
+
+/** Parses a decoded JSON body into a normalized batch, or throws the ApiError the client should see. */
+export function parseUpload(body: unknown): Batch {
+  if (Array.isArray((body as { logs?: unknown })?.logs)) {
+    checkLineCount((body as { logs: unknown[] }).logs.length);
+  }
+  return normalizeUpload(parseWith(uploadSchema, body));
+}
+
+/** Validates a normalized batch (what a region receives), or throws the ApiError to answer. */
+export function parseBatch(body: unknown): Batch {
+  const batch = parseWith(batchSchema, body);
+  checkSizes(batch);
+  return batch;
+}
+
+/** JSON with a fixed key order: equal batches give equal bytes. */
+export function canonicalJson(batch: Batch): string {
+  return JSON.stringify(batch);
+}
+
+function normalizeUpload(upload: Upload): Batch {
+  const batch: Batch = {
+    batchId: upload.batchId,
+    device: pickDefined({
+      id: upload.device.id,
+      name: upload.device.name,
+      model: upload.device.model,
+      os: upload.device.os,
+      osVersion: upload.device.osVersion,
+      appVersion: upload.device.appVersion,
+      appBuild: upload.device.appBuild,
+      locale: upload.device.locale,
+    }),
+    logs: upload.logs.map((line) =>
+      pickDefined({
+        ts: line.ts,
+        level: line.level,
+        tag: line.tag,
+        method: line.method,
+        file: line.file,
+        line: line.line,
+        text: line.text,
+        attrs: line.attrs === undefined ? undefined : (sortKeys(line.attrs) as Record<string, z.core.util.JSONType>),
+      }),
+    ),
+  };
+  checkSizes(batch);
+  return batch;
+}
+
+function checkLineCount(count: number): void {
+  if (count > limits.batchLinesMax) {
+    throw new ApiError("PAYLOAD_TOO_LARGE", `logs: ${count} lines, at most ${limits.batchLinesMax} per batch`);
+  }
+}
+
+function checkSizes(batch: Batch): void {
+  checkLineCount(batch.logs.length);
+  batch.logs.forEach((line, index) => {
+    const textBytes = utf8Length(line.text);
+    if (textBytes > limits.lineTextBytesMax) {
+      throw new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `logs[${index}].text: ${textBytes} bytes, at most ${limits.lineTextBytesMax}`,
+      );
+    }
+    if (line.attrs !== undefined) {
+      const attrsBytes = utf8Length(JSON.stringify(line.attrs));
+      if (attrsBytes > limits.lineAttrsBytesMax) {
+        throw new ApiError(
+          "PAYLOAD_TOO_LARGE",
+          `logs[${index}].attrs: ${attrsBytes} bytes as JSON, at most ${limits.lineAttrsBytesMax}`,
+        );
+      }
+    }
+  });
+}
+
+/** Runs a schema and turns its first issues into one 400 that names the fields. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ApiError("INVALID_BODY", describeIssues(result.error));
+}
+
+export function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path) || "body"}: ${issue.message}`);
+  const more = error.issues.length - shown.length;
+  return more > 0 ? `${shown.join("; ")} (and ${more} more)` : shown.join("; ");
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    "",
+  );
+}
+
+function pickDefined<T extends Record<string, unknown>>(object: T): T {
+  for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
+  return object;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  );
+}

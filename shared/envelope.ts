@@ -1,0 +1,136 @@
+/**
+ * Envelope encryption of stored batches (the scheme of Tink's KmsEnvelopeAead).
+ *
+ * Each batch gets a fresh 256-bit data key; its payload is sealed with AES-256-GCM under a random
+ * 96-bit nonce. The data key is itself sealed (wrapped) by the keyring's active key-encryption
+ * key. Both seals bind, as additional authenticated data, the app id, the batch id and the key id,
+ * so a ciphertext moved to another batch or app, or presented under another key id, does not
+ * open. Older keys stay in the keyring to open what they sealed; only the active key seals.
+ */
+import { z } from "zod";
+import { fromBase64Url, randomBytes, utf8 } from "./encoding.ts";
+import type { CryptoKey } from "./hmac.ts";
+import { err, ok, type Result } from "./result.ts";
+
+const nonceBytes = 12;
+const keyBytes = 32;
+
+/** Where a batch belongs: bound into every seal as additional authenticated data. */
+export type SealContext = { appId: string; batchId: string };
+
+export type Sealed = {
+  keyId: string;
+  /** nonce (12 bytes) then the AES-GCM ciphertext of the data key, tag included. */
+  wrappedKey: Uint8Array<ArrayBuffer>;
+  /** nonce (12 bytes) then the AES-GCM ciphertext of the payload, tag included. */
+  ciphertext: Uint8Array<ArrayBuffer>;
+};
+
+export type OpenFailure = { reason: "unknown_key" | "does_not_authenticate"; keyId: string };
+
+/** `{ "active": "k2", "keys": { "k1": "<base64 of 32 bytes>", "k2": "…" } }` */
+export const keyringConfigSchema = z
+  .object({
+    active: z.string().min(1).max(64),
+    keys: z.record(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9._-]+$/),
+      z.string().refine((text) => fromBase64Url(text)?.byteLength === keyBytes, "expected base64 of 32 bytes"),
+    ),
+  })
+  .refine((config) => config.active in config.keys, { message: "active key id is not in keys", path: ["active"] });
+export type KeyringConfig = z.infer<typeof keyringConfigSchema>;
+
+/** A new random key, as base64, for a keyring config. */
+export function generateKeyMaterial(): string {
+  return btoa(String.fromCharCode(...randomBytes(keyBytes)));
+}
+
+export class Keyring {
+  readonly activeKeyId: string;
+  private readonly keys: ReadonlyMap<string, CryptoKey>;
+
+  private constructor(activeKeyId: string, keys: ReadonlyMap<string, CryptoKey>) {
+    this.activeKeyId = activeKeyId;
+    this.keys = keys;
+  }
+
+  static async fromConfig(config: KeyringConfig): Promise<Keyring> {
+    const keys = new Map<string, CryptoKey>();
+    for (const [id, material] of Object.entries(config.keys)) {
+      const raw = fromBase64Url(material) as Uint8Array<ArrayBuffer>;
+      keys.set(id, await importAesKey(raw));
+    }
+    return new Keyring(config.active, keys);
+  }
+
+  get keyIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  async seal(plaintext: Uint8Array<ArrayBuffer>, context: SealContext): Promise<Sealed> {
+    const keyId = this.activeKeyId;
+    const aad = additionalData(context, keyId);
+    const dataKeyRaw = randomBytes(keyBytes);
+    const ciphertext = await aesSeal(await importAesKey(dataKeyRaw), plaintext, aad.payload);
+    const wrappedKey = await aesSeal(this.keys.get(keyId) as CryptoKey, dataKeyRaw, aad.dataKey);
+    dataKeyRaw.fill(0);
+    return { keyId, wrappedKey, ciphertext };
+  }
+
+  async open(sealed: Sealed, context: SealContext): Promise<Result<Uint8Array<ArrayBuffer>, OpenFailure>> {
+    const kek = this.keys.get(sealed.keyId);
+    if (!kek) return err({ reason: "unknown_key", keyId: sealed.keyId });
+    const aad = additionalData(context, sealed.keyId);
+    const dataKeyRaw = await aesOpen(kek, sealed.wrappedKey, aad.dataKey);
+    if (!dataKeyRaw) return err({ reason: "does_not_authenticate", keyId: sealed.keyId });
+    const plaintext = await aesOpen(await importAesKey(dataKeyRaw), sealed.ciphertext, aad.payload);
+    dataKeyRaw.fill(0);
+    if (!plaintext) return err({ reason: "does_not_authenticate", keyId: sealed.keyId });
+    return ok(plaintext);
+  }
+}
+
+function additionalData(context: SealContext, keyId: string) {
+  // Length-prefixed fields: no choice of ids can make two different contexts serialize alike.
+  const fields = [context.appId, context.batchId, keyId].map((field) => `${field.length}:${field}`).join("|");
+  return { payload: utf8(`stormlog/batch/v1|${fields}`), dataKey: utf8(`stormlog/data-key/v1|${fields}`) };
+}
+
+function importAesKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+}
+
+async function aesSeal(
+  key: CryptoKey,
+  plaintext: Uint8Array<ArrayBuffer>,
+  aad: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const nonce = randomBytes(nonceBytes);
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad }, key, plaintext);
+  const out = new Uint8Array(nonceBytes + sealed.byteLength);
+  out.set(nonce);
+  out.set(new Uint8Array(sealed), nonceBytes);
+  return out;
+}
+
+async function aesOpen(
+  key: CryptoKey,
+  sealed: Uint8Array<ArrayBuffer>,
+  aad: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (sealed.byteLength < nonceBytes + 16) return null;
+  try {
+    const plaintext = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: sealed.subarray(0, nonceBytes), additionalData: aad },
+      key,
+      sealed.subarray(nonceBytes),
+    );
+    return new Uint8Array(plaintext);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * One error vocabulary for the edge and the regions. Every failure a client can see has a code
+ * here; `codeToStatus` is the only place that maps codes to HTTP statuses, and `errorBody` the only
+ * place that shapes the JSON. Handlers throw `ApiError`; each app's `onError` answers with it.
+ */
+
+export const errorCodes = [
+  "BAD_REQUEST",
+  "INVALID_BODY",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BATCH_CONFLICT",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "RATE_LIMITED",
+  "INTERNAL",
+  "BAD_ENVIRONMENT",
+  "REGION_UNAVAILABLE",
+  "INTEGRITY",
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export const codeToStatus = {
+  BAD_REQUEST: 400,
+  INVALID_BODY: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BATCH_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  BAD_ENVIRONMENT: 500,
+  REGION_UNAVAILABLE: 503,
+  INTEGRITY: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+export type ErrorStatus = (typeof codeToStatus)[ErrorCode];
+
+export type ErrorBody = { error: { code: ErrorCode; message: string; requestId: string } };
+
+/** An error meant for the client: its code decides the status, its message says what is wrong. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  /** Seconds the client should wait before retrying, sent as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: ErrorCode, message: string, options?: { retryAfterSeconds?: number }) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  get status(): ErrorStatus {
+    return codeToStatus[this.code];
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorBody {
+  return { error: { code, message, requestId } };
+}
+
+/** Is this a well-formed error body, as answered by any Stormlog tier? */
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== "object" || value === null || !("error" in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return typeof error === "object" && error !== null && "code" in error && "message" in error;
+}

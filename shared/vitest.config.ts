@@ -1,0 +1,3 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({ test: { name: "shared", include: ["shared/**/*.test.ts"], root: "." } });

@@ -1,0 +1,13 @@
+// One run for every tier: edge tests in workerd, regional tests in Node, cross-tier tests last.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      "shared/vitest.config.ts",
+      "edge/vitest.config.ts",
+      "regional/vitest.config.ts",
+      "test/vitest.config.ts",
+    ],
+  },
+});
