@@ -104,6 +104,11 @@ export function parseUpload(body: unknown): Batch {
 export function parseBatch(body: unknown): Batch {
   const batch = parseWith(batchSchema, body);
   checkSizes(batch);
+  // Attrs keys are sorted as normalizeUpload sorts them, so canonicalJson gives the same bytes
+  // whoever serialized the batch (a duplicate is recognised by those bytes).
+  for (const line of batch.logs) {
+    if (line.attrs !== undefined) line.attrs = sortKeys(line.attrs) as Record<string, z.core.util.JSONType>;
+  }
   return batch;
 }
 
@@ -177,8 +182,9 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.out
   throw new ApiError("INVALID_BODY", describeIssues(result.error));
 }
 
-export function describeIssues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path) || "body"}: ${issue.message}`);
+/** "logs[0].level: …; device: …"; `root` names what an issue about the whole value is about. */
+export function describeIssues(error: z.ZodError, root = "body"): string {
+  const shown = error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path) || root}: ${issue.message}`);
   const more = error.issues.length - shown.length;
   return more > 0 ? `${shown.join("; ")} (and ${more} more)` : shown.join("; ");
 }

@@ -1,0 +1,86 @@
+/**
+ * The regional worker's HTTP app, apart from its runtime entry (server.ts) so tests can call it
+ * in-process. Every request gets a request id (the caller's X-Request-Id when it sends one) and
+ * one log event. `/internal/*` is signed and counted as in flight, so shutdown can wait for it;
+ * while draining, such calls are refused with 503 so the caller fails over to another region.
+ * Errors take one path: handlers throw `ApiError`, `onError` answers with shared `errorBody`.
+ */
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { ApiError, errorBody } from "../shared/errors.ts";
+import type { RegionDeps, RegionEnv } from "./context.ts";
+import { appKeysRoute } from "./routes/app-keys.ts";
+import { appUpsertRoute } from "./routes/app-upsert.ts";
+import { appsListRoute } from "./routes/apps-list.ts";
+import { batchesRoute } from "./routes/batches.ts";
+import { devicesRoute } from "./routes/devices.ts";
+import { healthRoute } from "./routes/health.ts";
+import { keyRevokeRoute } from "./routes/key-revoke.ts";
+import { keysRevokedRoute } from "./routes/keys-revoked.ts";
+import { logsRoute } from "./routes/logs.ts";
+import { verifySignature } from "./signature.ts";
+
+export function createApp(deps: RegionDeps): Hono<RegionEnv> {
+  const { logger, lifecycle } = deps;
+  const app = new Hono<RegionEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const startedMs = performance.now();
+    await next();
+    const fields = {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - startedMs) * 10) / 10,
+      requestId: c.get("requestId"),
+    };
+    // Probes arrive every few seconds from the edge and the orchestrator: keep them out of the
+    // info log unless they fail.
+    const probe = !c.req.path.startsWith("/internal/");
+    if (c.res.status >= 500) logger.warn(fields, "request");
+    else if (probe) logger.debug(fields, "request");
+    else logger.info(fields, "request");
+  });
+
+  app.use("/internal/*", async (c, next) => {
+    if (lifecycle.draining) {
+      throw new ApiError("REGION_UNAVAILABLE", "region is shutting down", { retryAfterSeconds: 1 });
+    }
+    lifecycle.inFlight += 1;
+    try {
+      await next();
+    } finally {
+      lifecycle.inFlight -= 1;
+    }
+  });
+  app.use("/internal/*", verifySignature(deps));
+
+  app.route("/", healthRoute(deps));
+  for (const route of [
+    batchesRoute(deps),
+    logsRoute(deps),
+    devicesRoute(deps),
+    appUpsertRoute(deps),
+    appsListRoute(deps),
+    appKeysRoute(deps),
+    keyRevokeRoute(deps),
+    keysRevokedRoute(deps),
+  ]) {
+    app.route("/internal/v1", route);
+  }
+
+  app.notFound((c) =>
+    c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),
+  );
+  app.onError((error, c) => {
+    const id = c.get("requestId") ?? "";
+    if (error instanceof ApiError) {
+      if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
+      return c.json(errorBody(error.code, error.message, id), error.status);
+    }
+    logger.error({ err: error, requestId: id }, "unhandled error");
+    return c.json(errorBody("INTERNAL", "internal error", id), 500);
+  });
+  return app;
+}

@@ -1,0 +1,96 @@
+/**
+ * The regional worker's configuration: the only module that reads `process.env`.
+ *
+ * `loadConfig` parses the environment with zod and throws a `ConfigError` naming the first bad
+ * variable; server.ts prints it and exits 1, so a misconfigured region never starts half-working.
+ * Tests build a `RegionConfig` directly and skip the environment altogether.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { describeIssues } from "../shared/batch.ts";
+import { type KeyringConfig, keyringConfigSchema } from "../shared/envelope.ts";
+import { regionNameSchema } from "../shared/regions.ts";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export type RegionConfig = {
+  region: string;
+  host: string;
+  port: number;
+  /** PostgreSQL when set; otherwise PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Shared HMAC secret of signed internal calls. */
+  regionSecret: string;
+  keyring: KeyringConfig;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+};
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+/** 0 asks the system for any free port (tests); the `listening` log line says which. */
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  STORMLOG_REGION: regionNameSchema,
+  STORMLOG_HOST: z.string().min(1).default("0.0.0.0"),
+  STORMLOG_PORT: portSchema.default(8700),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  STORMLOG_DATA_DIR: z.string().min(1).optional(),
+  STORMLOG_REGION_SECRET: z.string().min(32, "expected at least 32 characters"),
+  STORMLOG_KEYRING: z.string().min(1).optional(),
+  STORMLOG_KEYRING_FILE: z.string().min(1).optional(),
+  STORMLOG_LOG_LEVEL: logLevelSchema.default("info"),
+  STORMLOG_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+/**
+ * Reads and checks the environment.
+ * @example loadConfig({ STORMLOG_REGION: "eu-west", STORMLOG_REGION_SECRET: "…", STORMLOG_KEYRING: "{…}" })
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): RegionConfig {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
+  const vars = parsed.data;
+  return {
+    region: vars.STORMLOG_REGION,
+    host: vars.STORMLOG_HOST,
+    port: vars.STORMLOG_PORT,
+    databaseUrl: vars.DATABASE_URL,
+    dataDir: vars.STORMLOG_DATA_DIR ?? `.stormlog/data/${vars.STORMLOG_REGION}`,
+    regionSecret: vars.STORMLOG_REGION_SECRET,
+    keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
+    logLevel: vars.STORMLOG_LOG_LEVEL,
+    shutdownTimeoutMs: vars.STORMLOG_SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+function loadKeyring(inline: string | undefined, file: string | undefined): KeyringConfig {
+  if ((inline === undefined) === (file === undefined)) {
+    throw new ConfigError("invalid environment: set exactly one of STORMLOG_KEYRING and STORMLOG_KEYRING_FILE");
+  }
+  const name = inline !== undefined ? "STORMLOG_KEYRING" : "STORMLOG_KEYRING_FILE";
+  let text = inline;
+  if (text === undefined) {
+    try {
+      text = readFileSync(file as string, "utf8");
+    } catch (error) {
+      throw new ConfigError(`invalid environment: STORMLOG_KEYRING_FILE: cannot read ${file}: ${String(error)}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`invalid environment: ${name}: not JSON`);
+  }
+  const keyring = keyringConfigSchema.safeParse(json);
+  if (!keyring.success) throw new ConfigError(`invalid environment: ${name}: ${describeIssues(keyring.error)}`);
+  return keyring.data;
+}

@@ -1,0 +1,89 @@
+/**
+ * Opens the region's database and brings its schema up to date.
+ *
+ * One schema, two drivers: PGlite (embedded Postgres in a data folder, the default) or
+ * PostgreSQL through postgres.js when a URL is given. Both yield drizzle's `PgDatabase`, so the
+ * store code is the same for either. Migrations are the ones drizzle-kit generated from
+ * ./schema, applied by drizzle's migrator before the region serves anything.
+ */
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PGlite, types } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema/index.ts";
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type DatabaseKind = "pglite" | "postgres";
+
+export type DatabaseHandle = {
+  db: Database;
+  kind: DatabaseKind;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = { databaseUrl: string | undefined; dataDir: string };
+
+/** Resolved from this file, not the working directory, so the service starts from anywhere. */
+const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl === undefined ? openPglite(options.dataDir) : openPostgres(options.databaseUrl);
+}
+
+async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  mkdirSync(dataDir, { recursive: true });
+  // Bytes go to PGlite as bytes: its default serializer would hex-encode every bytea parameter,
+  // which makes storing a batch several times slower. (The option's type says string; PGlite
+  // passes a Uint8Array through as binary.)
+  const client = new PGlite(dataDir, { serializers: { [types.BYTEA]: (bytes: Uint8Array) => bytes as never } });
+  try {
+    const db = drizzlePglite({ client, schema });
+    await migratePglite(db, { migrationsFolder });
+    return handle(db, "pglite", () => client.close());
+  } catch (error) {
+    if (!client.closed) await client.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  // Notices ("relation already exists, skipping") are noise for a service log.
+  const client = postgres(url, { onnotice: () => undefined, max: 10 });
+  try {
+    const db = drizzlePostgres({ client, schema });
+    await migratePostgres(db, { migrationsFolder });
+    return handle(db, "postgres", () => client.end({ timeout: 5 }));
+  } catch (error) {
+    await client.end({ timeout: 1 }).catch(() => undefined);
+    throw error;
+  }
+}
+
+function handle(db: Database, kind: DatabaseKind, close: () => Promise<void>): DatabaseHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    async ping() {
+      try {
+        await db.execute(sql`select 1`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Stored batches: the log lines sealed as one envelope (shared/envelope.ts), plus what a read
+ * needs in clear to pick candidate batches without opening them: device, time span and line
+ * counts per level. Nothing derived from line content is kept in clear.
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { bytea, timestampMs } from "./columns.ts";
+
+export const batches = pgTable(
+  "batches",
+  {
+    appId: text("app_id").notNull(),
+    batchId: text("batch_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    receivedAt: timestampMs("received_at").notNull(),
+    firstTs: timestampMs("first_ts").notNull(),
+    lastTs: timestampMs("last_ts").notNull(),
+    lineCount: integer("line_count").notNull(),
+    traceCount: integer("trace_count").notNull(),
+    debugCount: integer("debug_count").notNull(),
+    infoCount: integer("info_count").notNull(),
+    warnCount: integer("warn_count").notNull(),
+    errorCount: integer("error_count").notNull(),
+    fatalCount: integer("fatal_count").notNull(),
+    keyId: text("key_id").notNull(),
+    wrappedKey: bytea("wrapped_key").notNull(),
+    ciphertext: bytea("ciphertext").notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.appId, table.batchId] }),
+    index("batches_app_first_ts_idx").on(table.appId, table.firstTs, table.batchId),
+    index("batches_app_device_first_ts_idx").on(table.appId, table.deviceId, table.firstTs, table.batchId),
+    check("batches_span_check", sql`${table.firstTs} <= ${table.lastTs}`),
+  ],
+);

@@ -1,0 +1,5 @@
+/** The regional database schema; drizzle-kit generates regional/db/migrations from it. */
+export { apiKeys } from "./api-keys.ts";
+export { apps } from "./apps.ts";
+export { batches } from "./batches.ts";
+export { devices } from "./devices.ts";

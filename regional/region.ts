@@ -1,0 +1,50 @@
+/**
+ * Builds one regional worker from its configuration: opens (and migrates) the database, loads
+ * the keyring, and wires the store, the logger and the HTTP app. server.ts serves the result;
+ * tests call `createRegion` directly and drive `app.request()` or a real port.
+ */
+import type { Hono } from "hono";
+import { type Logger, pino } from "pino";
+import { Keyring } from "../shared/envelope.ts";
+import { NonceCache } from "../shared/signing.ts";
+import { createApp } from "./app.ts";
+import type { RegionConfig } from "./config.ts";
+import type { Lifecycle, RegionEnv } from "./context.ts";
+import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
+import { createBatchCodec } from "./store/codec.ts";
+
+export type RegionOverrides = {
+  logger?: Logger;
+  clock?: Clock;
+};
+
+export type Region = {
+  app: Hono<RegionEnv>;
+  store: BatchStore;
+  database: DatabaseHandle;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  /** Closes the database; the app must not be served afterwards. */
+  close(): Promise<void>;
+};
+
+export async function createRegion(config: RegionConfig, overrides: RegionOverrides = {}): Promise<Region> {
+  const logger = overrides.logger ?? pino({ level: config.logLevel, base: { region: config.region } });
+  const clock = overrides.clock ?? systemClock;
+  const keyring = await Keyring.fromConfig(config.keyring);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = createDrizzleStore({ db: database.db, codec: createBatchCodec(keyring), clock });
+  const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
+  const app = createApp({
+    region: config.region,
+    regionSecret: config.regionSecret,
+    store,
+    database,
+    nonces: new NonceCache(),
+    lifecycle,
+    logger,
+    clock,
+  });
+  return { app, store, database, lifecycle, logger, close: () => database.close() };
+}

@@ -1,0 +1,57 @@
+/**
+ * Reading what a request carries, with every bound checked before the work: the body with a
+ * byte cap (a streamed body is cut off, not buffered whole), JSON only when declared as JSON,
+ * and the app id in the path.
+ */
+import { ApiError } from "../shared/errors.ts";
+
+export const appIdPattern = /^[a-z0-9]{16}$/;
+
+/** The app id from a route path, or a 400 saying what an app id looks like. */
+export function parseAppId(value: string): string {
+  if (!appIdPattern.test(value)) throw new ApiError("BAD_REQUEST", "appId: expected 16 lowercase letters or digits");
+  return value;
+}
+
+/** Reads the whole body, refusing (413) as soon as it passes `bytesMax`. */
+export async function readBodyCapped(request: Request, bytesMax: number): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = (bytes: number | string) =>
+    new ApiError("PAYLOAD_TOO_LARGE", `body: ${bytes} bytes, at most ${bytesMax}`);
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > bytesMax) throw tooLarge(declared);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > bytesMax) {
+      await reader.cancel();
+      throw tooLarge(`more than ${bytesMax}`);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes a JSON body; 415 unless it is declared as JSON, 400 when it does not parse. */
+export function parseJsonBody(contentType: string | undefined, body: Uint8Array): unknown {
+  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "content-type: expected application/json");
+  }
+  try {
+    return JSON.parse(utf8Decoder.decode(body));
+  } catch {
+    throw new ApiError("INVALID_BODY", "body: malformed JSON");
+  }
+}

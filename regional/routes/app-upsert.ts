@@ -1,0 +1,32 @@
+/**
+ * `PUT /internal/v1/apps/:appId`: registers an app and its key hashes (the admin CLI calls every
+ * region). Repeating the call is harmless: the app is renamed at most, known keys stay as they are.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { parseWith } from "../../shared/batch.ts";
+import { keyKinds } from "../../shared/keys.ts";
+import { limits } from "../../shared/limits.ts";
+import type { RegionDeps, RegionEnv } from "../context.ts";
+import { parseAppId, parseJsonBody } from "../request.ts";
+
+/** A key as regions know it: its SHA-256 hash, never the key. */
+export const keyEntrySchema = z.strictObject({
+  hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hash in lowercase hex"),
+  kind: z.enum(keyKinds),
+  label: z.string().max(limits.shortFieldLengthMax),
+});
+
+const upsertAppSchema = z.strictObject({
+  name: z.string().min(1).max(limits.shortFieldLengthMax),
+  keys: z.array(keyEntrySchema).max(100),
+});
+
+export function appUpsertRoute({ store }: Pick<RegionDeps, "store">) {
+  return new Hono<RegionEnv>().put("/apps/:appId", async (c) => {
+    const id = parseAppId(c.req.param("appId"));
+    const body = parseWith(upsertAppSchema, parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+    const app = await store.upsertApp({ id, ...body });
+    return c.json({ app });
+  });
+}

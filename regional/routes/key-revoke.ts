@@ -1,0 +1,20 @@
+/**
+ * `POST /internal/v1/keys/revoke`: marks a key hash revoked. The key's app, kind and label come
+ * along so a region that never saw the key still records (and reports) the revocation.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { parseWith } from "../../shared/batch.ts";
+import type { RegionDeps, RegionEnv } from "../context.ts";
+import { appIdPattern, parseJsonBody } from "../request.ts";
+import { keyEntrySchema } from "./app-upsert.ts";
+
+const revokeSchema = keyEntrySchema.extend({ appId: z.string().regex(appIdPattern, "expected an app id") });
+
+export function keyRevokeRoute({ store }: Pick<RegionDeps, "store">) {
+  return new Hono<RegionEnv>().post("/keys/revoke", async (c) => {
+    const key = parseWith(revokeSchema, parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+    await store.revokeKey(key);
+    return c.json({ revoked: true });
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * `GET /internal/v1/apps/:appId/logs?device&from&to&level&q&limit&cursor`: one page of log lines
+ * in time order. `from` is inclusive and `to` exclusive (epoch ms or ISO-8601); `level` is the
+ * minimum level; `q` a case-insensitive substring of the text. Batches that fail to open are
+ * listed in `integrityErrors` and the page goes on without them.
+ */
+import { Hono } from "hono";
+import { describeIssues } from "../../shared/batch.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { type LogPage, logQuerySchema, queryToInput } from "../../shared/read.ts";
+import type { RegionDeps, RegionEnv } from "../context.ts";
+import { parseAppId } from "../request.ts";
+
+export function logsRoute({ store }: Pick<RegionDeps, "store">) {
+  return new Hono<RegionEnv>().get("/apps/:appId/logs", async (c) => {
+    const appId = parseAppId(c.req.param("appId"));
+    const query = logQuerySchema.safeParse(queryToInput(c.req.query()));
+    if (!query.success) throw new ApiError("BAD_REQUEST", describeIssues(query.error, "query"));
+    const page = await store.readLogs(appId, query.data);
+    if (!page.ok) throw new ApiError("BAD_REQUEST", page.error.message);
+    return c.json(page.value satisfies LogPage);
+  });
+}

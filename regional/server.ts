@@ -1,0 +1,65 @@
+/**
+ * The regional worker's runtime entry: reads the configuration, builds the region, serves it,
+ * and shuts down cleanly. On SIGTERM or SIGINT it drains: health turns to `draining`, new
+ * internal calls get 503, the listener closes, and calls in flight get up to
+ * STORMLOG_SHUTDOWN_TIMEOUT_MS to finish before the database is closed and the process exits 0.
+ */
+import type { Server } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
+import { serve } from "@hono/node-server";
+import { ConfigError, loadConfig, type RegionConfig } from "./config.ts";
+import { createRegion } from "./region.ts";
+
+let config: RegionConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+
+const region = await createRegion(config).catch((error: unknown) => {
+  console.error(`cannot start region ${config.region}:`, error);
+  process.exit(1);
+});
+const { logger, lifecycle } = region;
+
+const server = serve({ fetch: region.app.fetch, hostname: config.host, port: config.port }, (info) => {
+  const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+  logger.info({ url: `http://${host}:${info.port}`, database: region.database.kind }, "listening");
+}) as Server;
+
+server.on("error", async (error) => {
+  logger.fatal({ err: error }, "server error");
+  await region.close().catch(() => undefined);
+  process.exit(1);
+});
+
+let stopping = false;
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, inFlight: lifecycle.inFlight }, "draining");
+  lifecycle.draining = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const deadline = Date.now() + config.shutdownTimeoutMs;
+  while (lifecycle.inFlight > 0 && Date.now() < deadline) await delay(20);
+  if (lifecycle.inFlight > 0)
+    logger.warn({ inFlight: lifecycle.inFlight }, "shutdown timeout: cutting calls in flight");
+  // Keep-alive connections would hold the listener open; nothing more is served on them.
+  server.closeAllConnections();
+  await closed;
+  await region.close();
+  logger.info("stopped");
+  process.exit(0);
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    shutdown(signal).catch((error: unknown) => {
+      logger.fatal({ err: error }, "shutdown failed");
+      process.exit(1);
+    });
+  });
+}

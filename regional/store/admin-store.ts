@@ -1,0 +1,81 @@
+/**
+ * Apps and key hashes, as the admin CLI registers them in every region, and revocations, which
+ * the edge polls. Small tables, simple statements; each upsert is safe to repeat.
+ */
+import { asc, eq, isNotNull, sql } from "drizzle-orm";
+import { apiKeys, apps } from "../db/schema/index.ts";
+import type { AppRecord, BatchStore, KeyRecord, StoreDeps } from "./batch-store.ts";
+
+type AdminStore = Pick<BatchStore, "upsertApp" | "listApps" | "appKeys" | "revokeKey" | "revokedKeyHashes">;
+
+export function createAdminStore({ db, clock }: StoreDeps): AdminStore {
+  return {
+    async upsertApp({ id, name, keys }) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(apps)
+          .values({ id, name })
+          .onConflictDoUpdate({ target: apps.id, set: { name } })
+          .returning();
+        if (keys.length > 0) {
+          await tx
+            .insert(apiKeys)
+            .values(keys.map((key) => ({ ...key, appId: id })))
+            .onConflictDoNothing();
+        }
+        return toAppRecord(row as typeof apps.$inferSelect);
+      });
+    },
+
+    async listApps() {
+      const rows = await db.select().from(apps).orderBy(asc(apps.createdAt), asc(apps.id));
+      return rows.map(toAppRecord);
+    },
+
+    async appKeys(appId) {
+      const [app] = await db.select({ id: apps.id }).from(apps).where(eq(apps.id, appId));
+      if (!app) return null;
+      const rows = await db
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.appId, appId))
+        .orderBy(asc(apiKeys.createdAt), asc(apiKeys.hash));
+      return rows.map(toKeyRecord);
+    },
+
+    async revokeKey(key) {
+      const revokedAt = new Date(clock.now());
+      await db
+        .insert(apiKeys)
+        .values({ ...key, revokedAt })
+        // The first revocation time stands; revoking again changes nothing.
+        .onConflictDoUpdate({
+          target: apiKeys.hash,
+          set: { revokedAt: sql`coalesce(${apiKeys.revokedAt}, excluded.revoked_at)` },
+        });
+    },
+
+    async revokedKeyHashes() {
+      const rows = await db
+        .select({ hash: apiKeys.hash })
+        .from(apiKeys)
+        .where(isNotNull(apiKeys.revokedAt))
+        .orderBy(asc(apiKeys.hash));
+      return rows.map((row) => row.hash);
+    },
+  };
+}
+
+function toAppRecord(row: typeof apps.$inferSelect): AppRecord {
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+function toKeyRecord(row: typeof apiKeys.$inferSelect): KeyRecord {
+  return {
+    hash: row.hash,
+    kind: row.kind,
+    label: row.label,
+    createdAt: row.createdAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+  };
+}

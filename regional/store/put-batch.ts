@@ -1,0 +1,124 @@
+/**
+ * Storing one batch. The batch row and its device's row are written in one transaction, so a
+ * batch is either stored with its device or not at all. The batch id is the idempotency key:
+ * `INSERT … ON CONFLICT DO NOTHING` decides who was first, and a later arrival under the same
+ * id is compared with the stored copy by opening it. No hash of the content is kept in clear,
+ * since a plain hash of log text would let anyone with the database confirm guesses about it.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { type Batch, canonicalJson, type Level, levels } from "../../shared/batch.ts";
+import { err, ok, type Result } from "../../shared/result.ts";
+import { batches, devices } from "../db/schema/index.ts";
+import type { PutFailure, PutResult, StoreDeps } from "./batch-store.ts";
+import { sealedFromRow } from "./codec.ts";
+
+export async function putBatch(deps: StoreDeps, appId: string, batch: Batch): Promise<Result<PutResult, PutFailure>> {
+  const { db, codec, clock } = deps;
+  const summary = summarize(batch);
+  const sealed = await codec.seal(appId, batch);
+  const inserted = await db.transaction(async (tx) => {
+    const rows = await tx
+      .insert(batches)
+      .values({
+        appId,
+        batchId: batch.batchId,
+        deviceId: batch.device.id,
+        receivedAt: new Date(clock.now()),
+        firstTs: new Date(summary.firstTs),
+        lastTs: new Date(summary.lastTs),
+        lineCount: batch.logs.length,
+        ...summary.counts,
+        keyId: sealed.keyId,
+        wrappedKey: sealed.wrappedKey,
+        ciphertext: sealed.ciphertext,
+      })
+      .onConflictDoNothing()
+      .returning({ batchId: batches.batchId });
+    if (rows.length === 0) return false;
+    await upsertDevice(tx, appId, batch, summary);
+    return true;
+  });
+  if (inserted) return ok({ duplicate: false });
+  return compareWithStored(deps, appId, batch);
+}
+
+async function compareWithStored(
+  { db, codec }: StoreDeps,
+  appId: string,
+  batch: Batch,
+): Promise<Result<PutResult, PutFailure>> {
+  const [row] = await db
+    .select({ keyId: batches.keyId, wrappedKey: batches.wrappedKey, ciphertext: batches.ciphertext })
+    .from(batches)
+    .where(and(eq(batches.appId, appId), eq(batches.batchId, batch.batchId)));
+  // Rows are never deleted, so the row that won the insert is still there.
+  if (!row) throw new Error(`batch ${batch.batchId} conflicted but is not stored`);
+  const stored = await codec.openJson(appId, batch.batchId, sealedFromRow(row));
+  if (!stored.ok) {
+    return err({ kind: "integrity", message: `batch ${batch.batchId} is stored but cannot be read back` });
+  }
+  if (stored.value === canonicalJson(batch)) return ok({ duplicate: true });
+  return err({ kind: "conflict", message: `batchId ${batch.batchId} was already stored with different content` });
+}
+
+type Summary = {
+  firstTs: number;
+  lastTs: number;
+  counts: Record<`${Level}Count`, number>;
+};
+
+function summarize(batch: Batch): Summary {
+  const counts = Object.fromEntries(levels.map((level) => [`${level}Count`, 0])) as Summary["counts"];
+  let firstTs = Number.POSITIVE_INFINITY;
+  let lastTs = Number.NEGATIVE_INFINITY;
+  for (const line of batch.logs) {
+    counts[`${line.level}Count`] += 1;
+    if (line.ts < firstTs) firstTs = line.ts;
+    if (line.ts > lastTs) lastTs = line.ts;
+  }
+  return { firstTs, lastTs, counts };
+}
+
+type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[0]>[0];
+
+/**
+ * A device's span comes from line times, not arrival times, so every region that stores the same
+ * batches holds the same device rows. Its info is the one sent with its latest lines.
+ */
+async function upsertDevice(tx: Transaction, appId: string, batch: Batch, summary: Summary): Promise<void> {
+  const info = {
+    name: batch.device.name ?? null,
+    model: batch.device.model ?? null,
+    os: batch.device.os ?? null,
+    osVersion: batch.device.osVersion ?? null,
+    appVersion: batch.device.appVersion ?? null,
+    appBuild: batch.device.appBuild ?? null,
+    locale: batch.device.locale ?? null,
+  };
+  const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
+  const latest = (column: (typeof devices)[keyof typeof info]) =>
+    sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
+  await tx
+    .insert(devices)
+    .values({
+      appId,
+      deviceId: batch.device.id,
+      ...info,
+      firstSeen: new Date(summary.firstTs),
+      lastSeen: new Date(summary.lastTs),
+    })
+    .onConflictDoUpdate({
+      target: [devices.appId, devices.deviceId],
+      set: {
+        name: latest(devices.name),
+        model: latest(devices.model),
+        os: latest(devices.os),
+        osVersion: latest(devices.osVersion),
+        appVersion: latest(devices.appVersion),
+        appBuild: latest(devices.appBuild),
+        locale: latest(devices.locale),
+        firstSeen: sql`least(${devices.firstSeen}, excluded.first_seen)`,
+        lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
+      },
+    });
+}
