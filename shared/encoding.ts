@@ -3,7 +3,8 @@
 const textEncoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return textEncoder.encode(text);
+  // workerd's types widen encode() to ArrayBufferLike; it always returns a fresh ArrayBuffer.
+  return textEncoder.encode(text) as Uint8Array<ArrayBuffer>;
 }
 
 export function utf8Length(text: string): number {

@@ -1,0 +1,85 @@
+// The app around the routes: health, request ids, the request log line, 404s, bindings that do
+// not validate (BAD_ENVIRONMENT) and unexpected errors (INTERNAL, nothing leaked).
+import { exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApp } from "./app.ts";
+import { callWith, errorOf, regionsOf } from "./test/helpers.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("edge app", () => {
+  it("answers health with the configured regions, no key needed", async () => {
+    const response = await exports.default.fetch("https://edge.test/v1/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", regions: [regionsOf.eu, regionsOf.us] });
+  });
+
+  it("reuses a sane incoming X-Request-Id and replaces one that is not", async () => {
+    const kept = await exports.default.fetch("https://edge.test/v1/health", { headers: { "x-request-id": "sdk-42" } });
+    expect(kept.headers.get("X-Request-Id")).toBe("sdk-42");
+    const replaced = await exports.default.fetch("https://edge.test/v1/health", {
+      headers: { "x-request-id": "two words; and more" },
+    });
+    expect(replaced.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("logs one JSON line per request", async () => {
+    const log = vi.spyOn(console, "log");
+    await exports.default.fetch("https://edge.test/v1/health", { headers: { "x-request-id": "req-log" } });
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      event: "request",
+      method: "GET",
+      path: "/v1/health",
+      status: 200,
+      requestId: "req-log",
+    });
+    expect(typeof lines[0].ms).toBe("number");
+  });
+
+  it("answers unknown routes with a 404 error body", async () => {
+    for (const [method, path] of [
+      ["GET", "/nope"],
+      ["GET", "/v1/batches"],
+    ] as const) {
+      const response = await exports.default.fetch(`https://edge.test${path}`, { method });
+      expect(response.status).toBe(404);
+      const error = await errorOf(response);
+      expect(error).toMatchObject({ code: "NOT_FOUND", message: `no route for ${method} ${path}` });
+      expect(error.requestId).toBe(response.headers.get("X-Request-Id"));
+    }
+  });
+
+  it("answers 500 BAD_ENVIRONMENT naming a binding that does not validate", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ REGIONS: "eu-west=http://x" }, "binding REGIONS: not valid JSON"],
+      [{ REGIONS: "[]" }, "binding REGIONS: "],
+      [{ REGIONS: JSON.stringify([{ name: "EU", url: "ftp://x" }]) }, "binding REGIONS: [0].name: "],
+      [{ REGIONS: JSON.stringify([regionsOf.eu, regionsOf.eu]) }, "binding REGIONS: region names must be unique"],
+      [{ KEY_SECRET: undefined }, "binding KEY_SECRET: missing"],
+      [{ REGION_SECRET: "short" }, "binding REGION_SECRET: value: expected a secret of at least 16 characters"],
+    ];
+    for (const [env, message] of cases) {
+      const response = await callWith({ env }, "/v1/health", {});
+      expect(response.status).toBe(500);
+      expect(response.headers.get("X-Request-Id")).toBeTruthy();
+      const error = await errorOf(response);
+      expect(error.code).toBe("BAD_ENVIRONMENT");
+      expect(error.message.startsWith(message), error.message).toBe(true);
+    }
+  });
+
+  it("answers 500 INTERNAL for a bug, without leaking it", async () => {
+    const broken = createApp(() => {
+      throw new Error("database password is hunter2");
+    });
+    const response = await callWith({}, "/v1/health", {}, broken);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(text).not.toContain("hunter2");
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "INTERNAL", message: "internal error" } });
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * App-key authentication: `Authorization: Bearer <key>`. A key verifies by itself against
+ * KEY_SECRET (shared/keys), so no database is asked; the only lookup is the cached list of revoked
+ * key hashes (see revocations.ts). A missing, malformed, forged or revoked key is 401; a valid key
+ * of the wrong kind (an ingest key reading logs, a read key uploading) is 403.
+ */
+import { createMiddleware } from "hono/factory";
+import { ApiError } from "../shared/errors.ts";
+import { type KeyKind, keyHash, verifyKey } from "../shared/keys.ts";
+import type { EdgeEnv } from "./context.ts";
+import { regionRetryAfterSeconds } from "./regions.ts";
+
+const kindName = { ingest: "an ingest key", read: "a read key" } as const satisfies Record<KeyKind, string>;
+
+const bearerPattern = /^Bearer +(\S+) *$/i;
+
+/** Middleware for routes that need an app key of `kind`; sets `appId`. */
+export function requireKey(kind: KeyKind) {
+  return createMiddleware<EdgeEnv>(async (c, next) => {
+    const header = c.req.header("Authorization");
+    if (!header) throw unauthorized("missing Authorization header (expected: Bearer <app key>)");
+    const key = bearerPattern.exec(header)?.[1];
+    if (!key) throw unauthorized("malformed Authorization header (expected: Bearer <app key>)");
+    const verified = await verifyKey(c.var.config.keySecret, key);
+    if (!verified) throw unauthorized("unknown app key");
+
+    const revoked = await c.var.services.revocations.current({
+      requestId: c.var.requestId,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    });
+    if (revoked === null) {
+      // Never checked a revocation list yet (no region answered): refuse rather than let a
+      // revoked key in. Any route behind a key needs a region anyway.
+      throw new ApiError("REGION_UNAVAILABLE", "cannot check the app key: no region answered", {
+        retryAfterSeconds: regionRetryAfterSeconds,
+      });
+    }
+    if (revoked.has(await keyHash(key))) throw unauthorized("app key has been revoked");
+
+    if (verified.kind !== kind) {
+      throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
+    }
+    c.set("appId", verified.appId);
+    await next();
+  });
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError("UNAUTHORIZED", message);
+}

@@ -1,0 +1,148 @@
+/**
+ * Reads an upload body once, with a bound on everything: the media type, the content coding, the
+ * bytes on the wire (`limits.requestBytesMax`, checked against Content-Length up front and counted
+ * while streaming, since a chunked body has no length) and the bytes after decompression
+ * (`limits.inflatedBytesMax`). Decompression streams: compressed input is fed in small slices and
+ * output is counted as it comes, so a gzip bomb is cut off at the cap instead of being inflated
+ * into memory. Only then is the text parsed as JSON and validated (shared `parseUpload`).
+ */
+import { type Batch, parseUpload } from "../shared/batch.ts";
+import { ApiError } from "../shared/errors.ts";
+import { limits } from "../shared/limits.ts";
+
+type Coding = "gzip" | "deflate";
+
+/** Compressed bytes handed to the decompressor per write: ~1 MiB of output at deflate's worst ratio. */
+const inflateSliceBytes = 1024;
+
+/** Reads, bounds, decompresses, parses and validates an upload; throws the ApiError to answer. */
+export async function readUpload(request: Request): Promise<Batch> {
+  checkContentType(request.headers.get("content-type"));
+  const coding = contentCoding(request.headers.get("content-encoding"));
+  const declaredBytes = Number(request.headers.get("content-length") ?? 0);
+  if (declaredBytes > limits.requestBytesMax) throw wireTooLarge(`${declaredBytes} bytes`);
+  if (request.body === null) throw new ApiError("INVALID_BODY", "body: empty");
+
+  const wire = request.body.getReader();
+  const bytes = coding === null ? await readWire(wire) : await inflate(wire, coding);
+  if (bytes.byteLength === 0) throw new ApiError("INVALID_BODY", "body: empty");
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new ApiError("INVALID_BODY", "body: malformed JSON");
+  }
+  return parseUpload(json);
+}
+
+function checkContentType(header: string | null): void {
+  const [mediaType = "", ...params] = (header ?? "").split(";").map((part) => part.trim().toLowerCase());
+  const charset = params.find((param) => param.startsWith("charset="))?.slice("charset=".length);
+  // RFC 8259: JSON exchanged between systems is UTF-8.
+  if (mediaType !== "application/json" || (charset !== undefined && charset.replaceAll('"', "") !== "utf-8")) {
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, got ${header ?? "none"}`);
+  }
+}
+
+function contentCoding(header: string | null): Coding | null {
+  const codings = (header ?? "")
+    .split(",")
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part !== "" && part !== "identity");
+  if (codings.length === 0) return null;
+  // RFC 9110 8.4.1.3: x-gzip is to be treated as gzip.
+  const coding = codings[0] === "x-gzip" ? "gzip" : codings[0];
+  if (codings.length > 1 || (coding !== "gzip" && coding !== "deflate")) {
+    throw new ApiError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Content-Encoding ${header} is not supported; use gzip, deflate or identity`,
+    );
+  }
+  return coding;
+}
+
+async function readWire(wire: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await wire.read();
+    if (done) return concat(chunks, total);
+    total += value.byteLength;
+    if (total > limits.requestBytesMax) {
+      await wire.cancel();
+      throw wireTooLarge(`more than ${limits.requestBytesMax} bytes`);
+    }
+    chunks.push(value);
+  }
+}
+
+async function inflate(wire: ReadableStreamDefaultReader<Uint8Array>, coding: Coding): Promise<Uint8Array> {
+  const stream = new DecompressionStream(coding);
+  const writer = stream.writable.getWriter();
+  const inflated = stream.readable.getReader();
+
+  // Feed the wire bytes in (counting them) while the loop below drains the output.
+  const feeding = (async () => {
+    let wireBytes = 0;
+    for (;;) {
+      const { done, value } = await wire.read();
+      if (done) break;
+      wireBytes += value.byteLength;
+      if (wireBytes > limits.requestBytesMax) throw wireTooLarge(`more than ${limits.requestBytesMax} bytes`);
+      for (let offset = 0; offset < value.byteLength; offset += inflateSliceBytes) {
+        await writer.write(value.subarray(offset, offset + inflateSliceBytes));
+      }
+    }
+    await writer.close();
+  })().catch(async (error: unknown) => {
+    await Promise.allSettled([writer.abort(error), wire.cancel()]);
+    throw error;
+  });
+  const fed = feeding.then(
+    () => null,
+    (error: unknown) => error,
+  );
+
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await inflated.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limits.inflatedBytesMax) {
+        await Promise.allSettled([inflated.cancel(), wire.cancel()]);
+        throw new ApiError("PAYLOAD_TOO_LARGE", `decompressed body exceeds ${limits.inflatedBytesMax} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const feedError = await fed;
+    // The wire limit aborts the decompressor too: report the limit, not the abort.
+    if (feedError instanceof ApiError) throw feedError;
+    throw invalidCoding(coding);
+  }
+  const feedError = await fed;
+  if (feedError instanceof ApiError) throw feedError;
+  if (feedError !== null) throw invalidCoding(coding);
+  return concat(chunks, total);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function wireTooLarge(size: string): ApiError {
+  return new ApiError("PAYLOAD_TOO_LARGE", `body: ${size} on the wire, at most ${limits.requestBytesMax}`);
+}
+
+function invalidCoding(coding: Coding): ApiError {
+  return new ApiError("INVALID_BODY", `body: invalid ${coding}`);
+}

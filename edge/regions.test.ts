@@ -1,0 +1,88 @@
+// Failover between regions, as a client sees it: an upload that a first region cannot take
+// (refused connection, 500, no answer in time, a rejected signature) lands on the next one in
+// the same request, with the same bytes; when none answers the client gets 503 + Retry-After.
+import { describe, expect, it } from "vitest";
+import type { Region } from "../shared/regions.ts";
+import { createApp } from "./app.ts";
+import { attemptTimeoutMs, createRegionClient } from "./regions.ts";
+import { callWith, errorOf, newApp, received, regionsOf, sampleUpload } from "./test/helpers.ts";
+
+/** The app with nothing revoked, so these tests see the forwarding alone. */
+const appWithoutRevocations = createApp((config) => ({
+  regions: createRegionClient({ regionSecret: config.regionSecret }),
+  revocations: { current: async () => new Set<string>() },
+}));
+
+async function upload(regions: readonly Region[], options: { app?: typeof appWithoutRevocations; env?: object } = {}) {
+  const keys = await newApp();
+  const batch = sampleUpload(2);
+  const response = await callWith(
+    { regions, env: options.env },
+    "/v1/batches",
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    },
+    options.app,
+  );
+  return { response, calls: await received(batch.batchId) };
+}
+
+describe("forwarding to regions", () => {
+  it("moves on when the first region refuses connections", async () => {
+    const { response, calls } = await upload([regionsOf.refused, regionsOf.eu]);
+    expect(response.status).toBe(202);
+    expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
+    expect(await response.json()).toMatchObject({ region: "eu-west", duplicate: false });
+    expect(calls.map((call) => call.stub)).toEqual(["eu-west"]);
+  });
+
+  it("moves on when the first region answers 500, re-sending the same bytes signed anew", async () => {
+    const { response, calls } = await upload([regionsOf.broken, regionsOf.us]);
+    expect(response.status).toBe(202);
+    expect(response.headers.get("X-Stormlog-Region")).toBe("us-east");
+    expect(calls.map((call) => [call.stub, call.signature])).toEqual([
+      ["broken", "ok"],
+      ["us-east", "ok"],
+    ]);
+    expect(calls[0]?.body).toBe(calls[1]?.body);
+  });
+
+  it("moves on when the first region does not answer in time", async () => {
+    const startedMs = performance.now();
+    const { response, calls } = await upload([regionsOf.silent, regionsOf.eu], { app: appWithoutRevocations });
+    expect(response.status).toBe(202);
+    expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
+    expect(calls.map((call) => call.stub)).toEqual(["silent", "eu-west"]);
+    expect(performance.now() - startedMs).toBeGreaterThanOrEqual(attemptTimeoutMs - 50);
+  });
+
+  it("answers 503 with Retry-After when no region answers", async () => {
+    const { response, calls } = await upload([regionsOf.refused, regionsOf.broken, regionsOf.silent], {
+      app: appWithoutRevocations,
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("5");
+    expect(response.headers.get("X-Stormlog-Region")).toBeNull();
+    expect(await errorOf(response)).toMatchObject({
+      code: "REGION_UNAVAILABLE",
+      message: "no region answered (refused: unreachable; broken: answered 500; silent: timeout)",
+    });
+    // Only the broken and the silent region saw it; neither stored it.
+    expect(calls.map((call) => call.stub)).toEqual(["broken", "silent"]);
+  });
+
+  it("skips regions that reject the edge's signature (a REGION_SECRET mismatch)", async () => {
+    const { response, calls } = await upload([regionsOf.eu, regionsOf.us], {
+      app: appWithoutRevocations,
+      env: { REGION_SECRET: "not-the-regions-secret-0123456789" },
+    });
+    expect(response.status).toBe(503);
+    expect((await errorOf(response)).message).toBe("no region answered (eu-west: answered 401; us-east: answered 401)");
+    expect(calls.map((call) => [call.stub, call.signature])).toEqual([
+      ["eu-west", "bad_signature"],
+      ["us-east", "bad_signature"],
+    ]);
+  });
+});

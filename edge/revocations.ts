@@ -1,0 +1,70 @@
+/**
+ * The set of revoked app keys, as the edge knows it. App keys verify by themselves (shared/keys),
+ * so revocation is the only thing the edge must learn from the regions; it must not cost a
+ * round trip per request. The list (SHA-256 hashes of revoked keys) is fetched with a signed
+ * `GET /internal/v1/keys/revoked` from the first region that answers and kept per isolate:
+ * fresh for `revocationsFreshMs`, then served stale while one background refresh runs (under
+ * `waitUntil`). When no region answers a refresh, the last known list stays in use.
+ *
+ * Before the first successful fetch there is no list at all, and `current` says so (null): the
+ * auth middleware then refuses the request rather than let a revoked key through.
+ */
+import { z } from "zod";
+import { internalPaths, type Region } from "../shared/regions.ts";
+import type { RegionClient } from "./regions.ts";
+
+export const revocationsFreshMs = 30_000;
+
+const revokedSchema = z.object({ keyHashes: z.array(z.string()) });
+
+export type RefreshContext = { requestId: string; waitUntil(promise: Promise<unknown>): void };
+
+export interface RevocationList {
+  /** The revoked key hashes, or null when no region has ever answered. */
+  current(context: RefreshContext): Promise<ReadonlySet<string> | null>;
+}
+
+export function createRevocationList(options: {
+  regions: readonly Region[];
+  client: RegionClient;
+  nowMs?: () => number;
+}): RevocationList {
+  const nowMs = options.nowMs ?? Date.now;
+  let known: { hashes: ReadonlySet<string>; fetchedAtMs: number } | null = null;
+  let inFlight: Promise<void> | null = null;
+
+  async function fetchList(requestId: string): Promise<void> {
+    const answer = await options.client.forward(options.regions, {
+      method: "GET",
+      pathAndQuery: internalPaths.revokedKeys,
+      requestId,
+    });
+    if (!answer.ok) return;
+    const { response } = answer.value;
+    if (!response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    const parsed = revokedSchema.safeParse(await response.json().catch(() => null));
+    if (!parsed.success) return;
+    known = { hashes: new Set(parsed.data.keyHashes), fetchedAtMs: nowMs() };
+  }
+
+  function refresh(requestId: string): Promise<void> {
+    // One refresh at a time per isolate, however many requests find the list stale.
+    inFlight ??= fetchList(requestId)
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  }
+
+  return {
+    async current(context) {
+      if (known === null) await refresh(context.requestId);
+      else if (nowMs() - known.fetchedAtMs >= revocationsFreshMs) context.waitUntil(refresh(context.requestId));
+      return known?.hashes ?? null;
+    },
+  };
+}

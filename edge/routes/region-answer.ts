@@ -1,0 +1,43 @@
+/**
+ * Turns what `RegionClient.forward` returned into the edge's answer. A region's answer (its
+ * status and JSON, a 202 receipt as well as a 409 conflict) is passed through as is, tagged with
+ * `X-Stormlog-Region`; when no region answered the client gets 503 REGION_UNAVAILABLE with a
+ * `Retry-After`, so SDKs keep the batch and try again.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError } from "../../shared/errors.ts";
+import type { Result } from "../../shared/result.ts";
+import type { EdgeEnv } from "../context.ts";
+import {
+  describeUnavailable,
+  type RegionAnswer,
+  type RegionsUnavailable,
+  regionRetryAfterSeconds,
+} from "../regions.ts";
+
+export const regionHeader = "X-Stormlog-Region";
+
+export async function answerFromRegion(
+  c: Context<EdgeEnv>,
+  answer: Result<RegionAnswer, RegionsUnavailable>,
+): Promise<Response> {
+  if (!answer.ok) throw unavailable(describeUnavailable(answer.error));
+  const { region, response } = answer.value;
+  c.set("region", region.name);
+  c.header(regionHeader, region.name);
+  let body: string;
+  try {
+    body = await response.text();
+  } catch {
+    // The region answered, then stopped (or ran out of time) mid-body; what it did is unknown.
+    throw unavailable(`region ${region.name} stopped answering mid-response`);
+  }
+  return c.body(body, response.status as ContentfulStatusCode, {
+    "Content-Type": response.headers.get("content-type") ?? "application/json",
+  });
+}
+
+function unavailable(message: string): ApiError {
+  return new ApiError("REGION_UNAVAILABLE", message, { retryAfterSeconds: regionRetryAfterSeconds });
+}

@@ -1,0 +1,41 @@
+/**
+ * What the Node side of the edge tests (global-setup.ts, the region stubs) and the workerd side
+ * (the *.test.ts files) agree on: the secrets the test Worker runs with, the stub URLs handed
+ * over with vitest's provide/inject, and the shape of the stub's record of what reached it.
+ */
+import type { SignatureFailure } from "../../shared/signing.ts";
+
+export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
+export const testRegionSecret = "edge-tests-region-secret-0123456789abcdef";
+
+/** Base URLs of the stand-in regions, all on 127.0.0.1. */
+export type StubUrls = {
+  /** Answers like a region (eu-west): verifies signatures, stores batches in memory. */
+  eu: string;
+  /** A second answering region (us-east), with its own store. */
+  us: string;
+  /** A port nothing listens on: connection refused. */
+  refused: string;
+  /** Accepts the request and never answers. */
+  silent: string;
+  /** Answers 500 to everything. */
+  broken: string;
+};
+
+/** One call that reached a stub (any of them), as `GET /__stub/received` lists it. */
+export type Received = {
+  stub: string;
+  method: string;
+  pathAndQuery: string;
+  requestId: string | null;
+  body: string;
+  signature: "ok" | SignatureFailure;
+};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stubs: StubUrls;
+    /** An ingest key that the stub regions list as revoked from the start. */
+    revokedKey: string;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Helpers for the edge tests, which run inside workerd: keys minted with the test KEY_SECRET,
+ * sample uploads, calls to the Worker (through its real entry, or to `app.request` with another
+ * REGIONS list), gzip, and the stub regions' record of what reached them.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { type Batch, parseUpload } from "../../shared/batch.ts";
+import { mintKey, newAppId } from "../../shared/keys.ts";
+import type { Region } from "../../shared/regions.ts";
+import { app as edgeApp } from "../app.ts";
+import type { Received } from "./fixtures.ts";
+
+export const stubs = inject("stubs");
+
+export const regionsOf = {
+  eu: { name: "eu-west", url: stubs.eu },
+  us: { name: "us-east", url: stubs.us },
+  refused: { name: "refused", url: stubs.refused },
+  silent: { name: "silent", url: stubs.silent },
+  broken: { name: "broken", url: stubs.broken },
+} satisfies Record<string, Region>;
+
+export type AppKeys = { appId: string; ingest: string; read: string };
+
+/** A fresh app (so stub records never mix between tests) with one key of each kind. */
+export async function newApp(): Promise<AppKeys> {
+  const appId = newAppId();
+  return {
+    appId,
+    ingest: await mintKey(env.KEY_SECRET, appId, "ingest"),
+    read: await mintKey(env.KEY_SECRET, appId, "read"),
+  };
+}
+
+/** An upload as an SDK sends it: ISO timestamps, attrs in no particular order. */
+export function sampleUpload(lines = 2) {
+  return {
+    batchId: crypto.randomUUID(),
+    device: { id: "device-1", model: "Pixel 9", os: "android", osVersion: "16" },
+    logs: Array.from({ length: lines }, (_, index) => ({
+      ts: `2026-11-01T10:00:0${index % 10}.250Z`,
+      level: index === 0 ? "info" : "warn",
+      tag: "sync",
+      text: `line ${index}`,
+      attrs: { zeta: index, alpha: { b: true, a: [1, 2] } },
+    })),
+  };
+}
+
+/** What the edge must forward for this upload. */
+export function normalized(upload: unknown): Batch {
+  return parseUpload(upload);
+}
+
+/** `POST /v1/batches` through the Worker's real entry (wrangler.toml config, test bindings). */
+export function postBatch(key: string | null, body: BodyInit | null, headers: Record<string, string> = {}) {
+  return exports.default.fetch("https://edge.test/v1/batches", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+      ...headers,
+    },
+    body,
+  });
+}
+
+export function getWithKey(path: string, key: string, headers: Record<string, string> = {}) {
+  return exports.default.fetch(`https://edge.test${path}`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+}
+
+/** Calls the app with another REGIONS list (or other bindings), as the runtime would. */
+export async function callWith(
+  bindings: { regions?: readonly Region[]; env?: Partial<Record<keyof Env, unknown>> },
+  path: string,
+  init: RequestInit,
+  app = edgeApp,
+): Promise<Response> {
+  const ctx = createExecutionContext();
+  const custom = {
+    ...env,
+    ...(bindings.regions ? { REGIONS: JSON.stringify(bindings.regions) } : {}),
+    ...bindings.env,
+  } as Env;
+  const response = await app.request(`https://edge.test${path}`, init, custom, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+export async function compress(data: Uint8Array | string, format: "gzip" | "deflate" = "gzip"): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Calls to any stub region whose path or body contains `match` (an app id or a batch id). */
+export async function received(match: string): Promise<Received[]> {
+  const response = await fetch(`${stubs.eu}/__stub/received?match=${encodeURIComponent(match)}`);
+  return ((await response.json()) as { received: Received[] }).received;
+}
+
+export async function revokeAtStubs(keyHash: string): Promise<void> {
+  await fetch(`${stubs.eu}/__stub/revoke`, { method: "POST", body: JSON.stringify({ keyHash }) });
+}
+
+export async function errorOf(response: Response): Promise<{ code: string; message: string; requestId: string }> {
+  return ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
+}

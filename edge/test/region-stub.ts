@@ -1,0 +1,172 @@
+/**
+ * Stand-in regions for the edge tests: real HTTP servers (node:http) started by global-setup.ts,
+ * in Node, outside workerd. An answering stub behaves like a region towards the edge: it checks
+ * the signature with shared/signing.ts (401 when it does not verify), validates batches with
+ * shared `parseBatch`, keeps them in memory (202 receipt, duplicate, 409 on a reused batch id)
+ * and answers reads and the revocation list. Every call to any stub is recorded; tests read the
+ * record with `GET /__stub/received?match=<text>` and revoke keys with `POST /__stub/revoke`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { canonicalJson, parseBatch } from "../../shared/batch.ts";
+import { ApiError, errorBody } from "../../shared/errors.ts";
+import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
+import { NonceCache, verifyRequest } from "../../shared/signing.ts";
+import type { Received } from "./fixtures.ts";
+
+/** State all stubs share: the record of calls and the cluster's revoked key hashes. */
+export type StubWorld = { received: Received[]; revokedKeyHashes: Set<string>; regionSecret: string };
+
+export type RunningStub = { url: string; close(): Promise<void> };
+
+type Behaviour = "region" | "silent" | "broken";
+
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices)$/;
+
+export async function startStub(world: StubWorld, name: string, behaviour: Behaviour): Promise<RunningStub> {
+  const nonces = new NonceCache();
+  const batches = new Map<string, { appId: string; canonical: string; batch: ReturnType<typeof parseBatch> }>();
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://stub");
+    const body = await readBody(req);
+    if (url.pathname === "/__stub/received") {
+      const match = url.searchParams.get("match") ?? "";
+      const hits = world.received.filter((call) => call.pathAndQuery.includes(match) || call.body.includes(match));
+      return send(res, 200, { received: hits });
+    }
+    if (url.pathname === "/__stub/revoke") {
+      world.revokedKeyHashes.add((JSON.parse(new TextDecoder().decode(body)) as { keyHash: string }).keyHash);
+      return send(res, 204);
+    }
+
+    const pathAndQuery = req.url ?? "/";
+    const verified = await verifyRequest(
+      world.regionSecret,
+      { method: req.method ?? "GET", pathAndQuery, body },
+      {
+        get: (header) => headerValue(req, header),
+      },
+      nonces,
+    );
+    world.received.push({
+      stub: name,
+      method: req.method ?? "GET",
+      pathAndQuery,
+      requestId: headerValue(req, "x-request-id"),
+      body: new TextDecoder().decode(body),
+      signature: verified.ok ? "ok" : verified.error,
+    });
+    if (behaviour === "silent") return; // never answers; the edge's timeout must fire
+    if (behaviour === "broken") return send(res, 500, errorBody("INTERNAL", "stub region is broken", "stub"));
+    if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, "stub"));
+    try {
+      return send(res, ...answer(req.method ?? "GET", url, body));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return send(res, error.status, errorBody(error.code, error.message, headerValue(req, "x-request-id") ?? ""));
+    }
+  });
+
+  function answer(method: string, url: URL, body: Uint8Array): [number, unknown] {
+    if (method === "GET" && url.pathname === "/internal/v1/keys/revoked") {
+      return [200, { keyHashes: [...world.revokedKeyHashes] }];
+    }
+    const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
+    if (method === "POST" && resource === "batches") {
+      const batch = parseBatch(JSON.parse(new TextDecoder().decode(body)));
+      const canonical = canonicalJson(batch);
+      const known = batches.get(`${appId}/${batch.batchId}`);
+      if (known && known.canonical !== canonical) {
+        throw new ApiError("BATCH_CONFLICT", `batch ${batch.batchId} was already stored with other content`);
+      }
+      batches.set(`${appId}/${batch.batchId}`, { appId, canonical, batch });
+      const receipt: BatchReceipt = {
+        batchId: batch.batchId,
+        region: name,
+        accepted: batch.logs.length,
+        duplicate: !!known,
+      };
+      return [202, receipt];
+    }
+    const stored = [...batches.values()].filter((entry) => entry.appId === appId);
+    if (method === "GET" && resource === "logs") {
+      const logs: LogRecord[] = stored.flatMap(({ batch }) =>
+        batch.logs.map(({ ts, ...line }) => ({
+          ...line,
+          ts: new Date(ts).toISOString(),
+          deviceId: batch.device.id,
+          batchId: batch.batchId,
+        })),
+      );
+      return [200, { logs, nextCursor: null, integrityErrors: [] }];
+    }
+    if (method === "GET" && resource === "devices") {
+      const devices = new Map<string, DeviceRecord>();
+      for (const { batch } of stored) devices.set(batch.device.id, deviceRecord(batch.device));
+      return [200, { devices: [...devices.values()] }];
+    }
+    throw new ApiError("NOT_FOUND", `stub region has no route for ${method} ${url.pathname}`);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${portOf(server)}`, close: () => closeServer(server) };
+}
+
+/** A URL on which nothing listens: the port was just bound and released. */
+export async function refusedUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = portOf(server);
+  await closeServer(server);
+  return `http://127.0.0.1:${port}`;
+}
+
+function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRecord {
+  const seen = new Date().toISOString();
+  return {
+    id: device.id,
+    name: device.name ?? null,
+    model: device.model ?? null,
+    os: device.os ?? null,
+    osVersion: device.osVersion ?? null,
+    appVersion: device.appVersion ?? null,
+    appBuild: device.appBuild ?? null,
+    locale: device.locale ?? null,
+    firstSeen: seen,
+    lastSeen: seen,
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of req) chunks.push(chunk as Uint8Array);
+  const bytes = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name.toLowerCase()];
+  return typeof value === "string" ? value : null;
+}
+
+function send(res: ServerResponse, status: number, json?: unknown): void {
+  if (json === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
+}
+
+function portOf(server: Server): number {
+  return (server.address() as { port: number }).port;
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

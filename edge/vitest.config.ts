@@ -1,0 +1,36 @@
+// The edge's tests run inside workerd (@cloudflare/vitest-plugin) against the real Worker config;
+// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts.
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { testKeySecret, testRegionSecret } from "./test/fixtures.ts";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => {
+      const stubs = inject("stubs");
+      return {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            REGIONS: JSON.stringify([
+              { name: "eu-west", url: stubs.eu },
+              { name: "us-east", url: stubs.us },
+            ]),
+            KEY_SECRET: testKeySecret,
+            REGION_SECRET: testRegionSecret,
+          },
+        },
+      };
+    }),
+  ],
+  test: {
+    name: "edge",
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    include: ["edge/**/*.test.ts"],
+    globalSetup: ["edge/test/global-setup.ts"],
+    testTimeout: 15_000,
+    // Every request logs a line; show them only for tests that fail.
+    silent: "passed-only",
+  },
+});
