@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Request log lines are noise when a test passes and evidence when it fails.
+    silent: "passed-only",
     projects: [
       "shared/vitest.config.ts",
       "edge/vitest.config.ts",

@@ -1,0 +1,80 @@
+/**
+ * The Stormlog admin CLI (`npm run admin -- <command>`): manages apps and their keys on every
+ * region of the cluster. Keys are printed once, at creation; regions store only their hashes.
+ */
+import { parseArgs } from "node:util";
+import { createApp, listApps, listKeys, type RegionOutcome, revokeKey } from "./cluster.ts";
+import { loadCluster } from "./config.ts";
+
+const usage = `Usage: npm run admin -- <command>
+
+  apps create <name>     create an app and print its ingest and read keys (shown only once)
+  apps list              list apps
+  keys list <appId>      list an app's keys (labels and hashes, never the keys)
+  keys revoke <key>      revoke a key on every region
+
+Options: --json  print JSON`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: "boolean" } },
+  });
+  const [group, command, argument] = positionals;
+  const cluster = loadCluster();
+  const print = (human: string, json: unknown) => console.log(values.json ? JSON.stringify(json, null, 2) : human);
+
+  if (group === "apps" && command === "create" && argument) {
+    const app = await createApp(cluster, argument);
+    print(
+      `app ${app.id} (${app.name})\n  ingest key: ${app.ingestKey}\n  read key:   ${app.readKey}\nKeep these keys: they are not stored and cannot be shown again.`,
+      { id: app.id, name: app.name, ingestKey: app.ingestKey, readKey: app.readKey },
+    );
+    return reportFailures(app.outcomes, "re-run `keys revoke` for both keys and create the app again");
+  }
+  if (group === "apps" && command === "list") {
+    const outcomes = await listApps(cluster);
+    const first = outcomes.find((outcome) => outcome.ok)?.body as { apps: { id: string; name: string }[] } | undefined;
+    print((first?.apps ?? []).map((app) => `${app.id}  ${app.name}`).join("\n") || "(no apps)", first ?? { apps: [] });
+    return reportFailures(outcomes);
+  }
+  if (group === "keys" && command === "list" && argument) {
+    const outcomes = await listKeys(cluster, argument);
+    const first = outcomes.find((outcome) => outcome.ok)?.body as { keys: KeyRow[] } | undefined;
+    print((first?.keys ?? []).map(formatKey).join("\n") || "(no keys)", first ?? { keys: [] });
+    return reportFailures(outcomes);
+  }
+  if (group === "keys" && command === "revoke" && argument) {
+    const outcomes = await revokeKey(cluster, argument);
+    print("revoked", { revoked: outcomes.every((outcome) => outcome.ok) });
+    return reportFailures(outcomes, "run the same command again: revoking is idempotent");
+  }
+  console.error(usage);
+  return 2;
+}
+
+type KeyRow = { hash: string; kind: string; label: string; createdAt: string; revokedAt: string | null };
+
+function formatKey(key: KeyRow): string {
+  return `${key.kind.padEnd(6)}  ${key.label}  created ${key.createdAt}${key.revokedAt ? `  REVOKED ${key.revokedAt}` : ""}`;
+}
+
+/** Every region must have done it; say which did not, and what to do. */
+function reportFailures(outcomes: RegionOutcome[], remedy?: string): number {
+  const failed = outcomes.filter((outcome) => !outcome.ok);
+  for (const outcome of failed) {
+    const why = outcome.error ?? JSON.stringify(outcome.body);
+    console.error(`region ${outcome.region}: failed (${outcome.status ?? "unreachable"}): ${why}`);
+  }
+  if (failed.length > 0 && remedy) console.error(`Not every region has it: ${remedy}.`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,177 @@
+/**
+ * The whole ingest path with real processes: SDK-shaped uploads through the edge on workerd
+ * (wrangler dev) to regional workers on PGlite, read back through the edge; then a restart on
+ * the same folder keeps data and keys, and the data folder never holds a log line in clear.
+ */
+import { spawnSync } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../regional/admin/cluster.ts";
+import { LocalSystem } from "../scripts/local-system.ts";
+import type { ErrorBody } from "../shared/errors.ts";
+import type { BatchReceipt, DeviceRecord, LogPage } from "../shared/read.ts";
+import { startTestSystem, type TestSystem } from "./harness.ts";
+
+const marker = `marker-${crypto.randomUUID()}`;
+let t: TestSystem;
+
+beforeAll(async () => {
+  t = await startTestSystem();
+});
+
+afterAll(async () => {
+  await t?.system.stop();
+});
+
+function upload(body: unknown, key: string, init: { gzip?: boolean } = {}) {
+  const json = JSON.stringify(body);
+  return fetch(`${t.system.info.edgeUrl}/v1/batches`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      ...(init.gzip ? { "content-encoding": "gzip" } : {}),
+    },
+    body: init.gzip ? gzipSync(json) : json,
+  });
+}
+
+function read(pathAndQuery: string, key: string) {
+  return fetch(`${t.system.info.edgeUrl}${pathAndQuery}`, { headers: { authorization: `Bearer ${key}` } });
+}
+
+async function json<T>(response: Response | Promise<Response>): Promise<T> {
+  return (await (await response).json()) as T;
+}
+
+const batch = (batchId: string, text: string, ts: string) => ({
+  batchId,
+  device: { id: "e2e-device", model: "Pixel 9", os: "Android", appVersion: "1.2.3" },
+  logs: [
+    { ts, level: "info", tag: "e2e", text },
+    { ts: Date.parse(ts) + 1, level: "error", text: `${text} failed`, attrs: { attempt: 2 } },
+  ],
+});
+
+describe("ingest through the edge into a region and back", () => {
+  it("accepts an upload, stores it in a region and reads it back in order", async () => {
+    const { ingestKey, readKey } = t.system.info.app;
+    const response = await upload(batch(crypto.randomUUID(), marker, "2026-05-01T10:00:00Z"), ingestKey);
+    expect(response.status).toBe(202);
+    const receipt = await json<BatchReceipt>(response);
+    expect(receipt).toMatchObject({ accepted: 2, duplicate: false });
+    expect(t.system.info.regions.map((region) => region.name)).toContain(receipt.region);
+    expect(response.headers.get("x-stormlog-region")).toBe(receipt.region);
+
+    const gzipped = await upload(batch(crypto.randomUUID(), "gzipped line", "2026-05-01T09:00:00Z"), ingestKey, {
+      gzip: true,
+    });
+    expect(gzipped.status).toBe(202);
+
+    const logs = await read("/v1/logs?device=e2e-device", readKey);
+    expect(logs.status).toBe(200);
+    const page = await json<LogPage>(logs);
+    expect(page.integrityErrors).toEqual([]);
+    expect(page.logs.map((line) => line.text)).toEqual([
+      "gzipped line",
+      "gzipped line failed",
+      marker,
+      `${marker} failed`,
+    ]);
+    expect(page.logs[2]).toMatchObject({
+      deviceId: "e2e-device",
+      level: "info",
+      tag: "e2e",
+      ts: "2026-05-01T10:00:00.000Z",
+    });
+
+    const errorsOnly = await json<LogPage>(read(`/v1/logs?level=error&q=${marker}`, readKey));
+    expect(errorsOnly.logs.map((line) => line.text)).toEqual([`${marker} failed`]);
+
+    const devices = await json<{ devices: DeviceRecord[] }>(read("/v1/devices", readKey));
+    expect(devices.devices).toEqual([expect.objectContaining({ id: "e2e-device", appVersion: "1.2.3" })]);
+  });
+
+  it("answers a retried batch as a duplicate and a reused id with other content as a conflict", async () => {
+    const { ingestKey } = t.system.info.app;
+    const body = batch(crypto.randomUUID(), "once", "2026-05-02T10:00:00Z");
+    expect((await upload(body, ingestKey)).status).toBe(202);
+    const retry = await upload(body, ingestKey);
+    expect(retry.status).toBe(202);
+    expect(await json<BatchReceipt>(retry)).toMatchObject({ duplicate: true });
+    const conflict = await upload({ ...body, logs: [{ ...body.logs[0], text: "other" }] }, ingestKey);
+    expect(conflict.status).toBe(409);
+    expect((await json<ErrorBody>(conflict)).error.code).toBe("BATCH_CONFLICT");
+  });
+
+  it("keeps keys to their purpose and apps apart", async () => {
+    const { ingestKey, readKey } = t.system.info.app;
+    expect((await read("/v1/logs", ingestKey)).status).toBe(403);
+    expect((await upload(batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"), readKey)).status).toBe(403);
+    const bad = await upload(batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"), `${ingestKey.slice(0, -1)}0`);
+    expect(bad.status).toBe(401);
+    expect((await json<ErrorBody>(bad)).error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
+
+    const secrets = JSON.parse(await readFile(path.join(t.dir, "secrets.json"), "utf8"));
+    const other = await createApp({ regions: t.system.info.regions, ...secrets }, "other");
+    const otherLogs = await json<LogPage>(read("/v1/logs", other.readKey));
+    expect(otherLogs.logs).toEqual([]);
+    expect((await json<{ devices: DeviceRecord[] }>(read("/v1/devices", other.readKey))).devices).toEqual([]);
+  });
+
+  it("rejects bad input at the edge with a clear error", async () => {
+    const { ingestKey } = t.system.info.app;
+    const response = await upload({ batchId: "short", device: {}, logs: [] }, ingestKey);
+    expect(response.status).toBe(400);
+    const { error } = await json<ErrorBody>(response);
+    expect(error.code).toBe("INVALID_BODY");
+    expect(error.message).toContain("batchId");
+  });
+
+  it("manages apps and keys with the admin CLI", async () => {
+    const secrets = JSON.parse(await readFile(path.join(t.dir, "secrets.json"), "utf8"));
+    const env = {
+      ...process.env,
+      STORMLOG_REGIONS: JSON.stringify(t.system.info.regions),
+      STORMLOG_KEY_SECRET: secrets.keySecret,
+      STORMLOG_REGION_SECRET: secrets.regionSecret,
+    };
+    const admin = (...args: string[]) =>
+      spawnSync(process.execPath, ["regional/admin/cli.ts", ...args], { env, encoding: "utf8" });
+    const created = admin("apps", "create", "cli-app", "--json");
+    expect(created.status, created.stderr).toBe(0);
+    const app = JSON.parse(created.stdout);
+    expect(app.ingestKey).toMatch(/^sl_ingest_/);
+
+    const listed = admin("keys", "list", app.id, "--json");
+    expect(listed.status, listed.stderr).toBe(0);
+    const keys = JSON.parse(listed.stdout).keys;
+    expect(keys).toHaveLength(2);
+    expect(listed.stdout).not.toContain(app.ingestKey);
+
+    expect(admin("keys", "revoke", app.ingestKey).status).toBe(0);
+    const revoked = JSON.parse(admin("keys", "list", app.id, "--json").stdout).keys;
+    expect(revoked.find((key: { kind: string }) => key.kind === "ingest").revokedAt).toEqual(expect.any(String));
+    expect(admin("nonsense").status).toBe(2);
+  });
+
+  it("keeps data and keys across a restart, and never stores a log line in clear", async () => {
+    const info = t.system.info;
+    await t.system.stop();
+    const files = await listFiles(path.join(t.dir, "data"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect((await readFile(file)).includes(marker), file).toBe(false);
+
+    t.system = await LocalSystem.start(t.options);
+    expect(t.system.info.app).toEqual(info.app);
+    const page = await json<LogPage>(read(`/v1/logs?q=${marker}`, info.app.readKey));
+    expect(page.logs).toHaveLength(2);
+  });
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}
