@@ -18,6 +18,8 @@ import { healthRoute } from "./routes/health.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
+import { replicateRoute } from "./routes/replicate.ts";
+import { syncRoute } from "./routes/sync.ts";
 import { verifySignature } from "./signature.ts";
 
 export function createApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -66,6 +68,8 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     appKeysRoute(deps),
     keyRevokeRoute(deps),
     keysRevokedRoute(deps),
+    replicateRoute(deps),
+    syncRoute(deps),
   ]) {
     app.route("/internal/v1", route);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateKeyMaterial } from "../shared/envelope.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, replicationDefaults } from "./config.ts";
 
 const keyring = { active: "k1", keys: { k1: generateKeyMaterial() } };
 const minimal = {
@@ -25,7 +25,23 @@ describe("loadConfig", () => {
       keyring,
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
+      replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     });
+  });
+
+  it("reads peers and the quorum, and refuses a quorum the cluster cannot meet", () => {
+    const peers = [
+      { name: "us-east", url: "http://127.0.0.1:8702" },
+      { name: "ap-south", url: "http://127.0.0.1:8703" },
+    ];
+    const withPeers = loadConfig({ ...minimal, STORMLOG_PEERS: JSON.stringify(peers) });
+    expect(withPeers.replication).toMatchObject({ peers, ackQuorum: 2 });
+    const three = loadConfig({ ...minimal, STORMLOG_PEERS: JSON.stringify(peers), STORMLOG_ACK_QUORUM: "3" });
+    expect(three.replication.ackQuorum).toBe(3);
+    expect(() => loadConfig({ ...minimal, STORMLOG_ACK_QUORUM: "2" })).toThrow(/STORMLOG_ACK_QUORUM/);
+    expect(() => loadConfig({ ...minimal, STORMLOG_PEERS: "[{" })).toThrow(/STORMLOG_PEERS: not JSON/);
+    const self = JSON.stringify([{ name: "eu-west", url: "http://127.0.0.1:8701" }]);
+    expect(() => loadConfig({ ...minimal, STORMLOG_PEERS: self })).toThrow(/STORMLOG_PEERS: lists this region/);
   });
 
   it("reads every variable", () => {

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
 import { type KeyringConfig, keyringConfigSchema } from "../shared/envelope.ts";
-import { regionNameSchema } from "../shared/regions.ts";
+import { type Region, regionNameSchema, regionsSchema } from "../shared/regions.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -25,6 +25,37 @@ export type RegionConfig = {
   keyring: KeyringConfig;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
+  replication: ReplicationConfig;
+};
+
+export type ReplicationConfig = {
+  /** The other regions, by name and URL; empty for a single region. */
+  peers: Region[];
+  /** Regions (this one included) that must hold a batch before it is acknowledged. */
+  ackQuorum: number;
+  /** How long an upload waits for the quorum before answering 503 QUORUM_UNAVAILABLE. */
+  quorumTimeoutMs: number;
+  /** One call to a peer (replicate, digests, repair). */
+  peerTimeoutMs: number;
+  /** How often the outbox is worked, and the first and largest backoff after a failed send. */
+  outboxIntervalMs: number;
+  outboxBackoffBaseMs: number;
+  outboxBackoffMaxMs: number;
+  /** How often digests are compared with each peer. */
+  antiEntropyIntervalMs: number;
+  /** How often peers are probed for health (what `status: degraded` is based on). */
+  peerProbeIntervalMs: number;
+};
+
+export const replicationDefaults: Omit<ReplicationConfig, "peers"> = {
+  ackQuorum: 2,
+  quorumTimeoutMs: 1500,
+  peerTimeoutMs: 5000,
+  outboxIntervalMs: 500,
+  outboxBackoffBaseMs: 500,
+  outboxBackoffMaxMs: 60_000,
+  antiEntropyIntervalMs: 30_000,
+  peerProbeIntervalMs: 2000,
 };
 
 export class ConfigError extends Error {
@@ -46,7 +77,18 @@ const envSchema = z.object({
   STORMLOG_KEYRING_FILE: z.string().min(1).optional(),
   STORMLOG_LOG_LEVEL: logLevelSchema.default("info"),
   STORMLOG_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  STORMLOG_PEERS: z.string().optional(),
+  STORMLOG_ACK_QUORUM: z.coerce.number().int().min(1).max(16).optional(),
+  STORMLOG_QUORUM_TIMEOUT_MS: msSchema(replicationDefaults.quorumTimeoutMs),
+  STORMLOG_PEER_TIMEOUT_MS: msSchema(replicationDefaults.peerTimeoutMs),
+  STORMLOG_OUTBOX_INTERVAL_MS: msSchema(replicationDefaults.outboxIntervalMs),
+  STORMLOG_OUTBOX_BACKOFF_MAX_MS: msSchema(replicationDefaults.outboxBackoffMaxMs),
+  STORMLOG_ANTI_ENTROPY_INTERVAL_MS: msSchema(replicationDefaults.antiEntropyIntervalMs),
 });
+
+function msSchema(fallback: number) {
+  return z.coerce.number().int().min(1).max(3_600_000).default(fallback);
+}
 
 /**
  * Reads and checks the environment.
@@ -68,7 +110,49 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
     logLevel: vars.STORMLOG_LOG_LEVEL,
     shutdownTimeoutMs: vars.STORMLOG_SHUTDOWN_TIMEOUT_MS,
+    replication: {
+      ...replicationDefaults,
+      ...peersAndQuorum(vars.STORMLOG_PEERS, vars.STORMLOG_REGION, vars.STORMLOG_ACK_QUORUM),
+      quorumTimeoutMs: vars.STORMLOG_QUORUM_TIMEOUT_MS,
+      peerTimeoutMs: vars.STORMLOG_PEER_TIMEOUT_MS,
+      outboxIntervalMs: vars.STORMLOG_OUTBOX_INTERVAL_MS,
+      outboxBackoffMaxMs: vars.STORMLOG_OUTBOX_BACKOFF_MAX_MS,
+      antiEntropyIntervalMs: vars.STORMLOG_ANTI_ENTROPY_INTERVAL_MS,
+    },
   };
+}
+
+/**
+ * Peers as JSON `[{name,url}]`, and the quorum: 2 by default, 1 for a lone region (no peers). A
+ * quorum larger than the cluster could never be met, so it is refused at boot.
+ */
+function peersAndQuorum(
+  text: string | undefined,
+  self: string,
+  quorum: number | undefined,
+): { peers: Region[]; ackQuorum: number } {
+  let peers: Region[] = [];
+  if (text !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ConfigError("invalid environment: STORMLOG_PEERS: not JSON");
+    }
+    const parsed = regionsSchema.safeParse(json);
+    if (!parsed.success) throw new ConfigError(`invalid environment: STORMLOG_PEERS: ${describeIssues(parsed.error)}`);
+    peers = parsed.data;
+  }
+  if (peers.some((peer) => peer.name === self)) {
+    throw new ConfigError(`invalid environment: STORMLOG_PEERS: lists this region (${self}) itself`);
+  }
+  const ackQuorum = quorum ?? Math.min(replicationDefaults.ackQuorum, peers.length + 1);
+  if (ackQuorum > peers.length + 1) {
+    throw new ConfigError(
+      `invalid environment: STORMLOG_ACK_QUORUM: ${ackQuorum} regions, but the cluster has ${peers.length + 1} (set STORMLOG_PEERS)`,
+    );
+  }
+  return { peers, ackQuorum };
 }
 
 function loadKeyring(inline: string | undefined, file: string | undefined): KeyringConfig {

@@ -6,7 +6,9 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
 import type { NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
+import type { Replicator } from "./replication/replicator.ts";
 import type { BatchStore, Clock } from "./store/batch-store.ts";
+import type { ReplicaStore } from "./store/replica-store.ts";
 
 export type RegionEnv = {
   Variables: RequestIdVariables & {
@@ -22,6 +24,8 @@ export type RegionDeps = {
   region: string;
   regionSecret: string;
   store: BatchStore;
+  replicas: ReplicaStore;
+  replicator: Replicator;
   database: Pick<DatabaseHandle, "kind" | "ping">;
   nonces: NonceCache;
   lifecycle: Lifecycle;

@@ -11,8 +11,10 @@ import { createApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
 import { createBatchCodec } from "./store/codec.ts";
+import { createReplicaStore, type ReplicaStore } from "./store/replica-store.ts";
 
 export type RegionOverrides = {
   logger?: Logger;
@@ -22,10 +24,13 @@ export type RegionOverrides = {
 export type Region = {
   app: Hono<RegionEnv>;
   store: BatchStore;
+  replicas: ReplicaStore;
+  /** Background replication runs only after `replicator.start()` (server.ts does it). */
+  replicator: Replicator;
   database: DatabaseHandle;
   lifecycle: Lifecycle;
   logger: Logger;
-  /** Closes the database; the app must not be served afterwards. */
+  /** Stops replication and closes the database; the app must not be served afterwards. */
   close(): Promise<void>;
 };
 
@@ -34,17 +39,41 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const clock = overrides.clock ?? systemClock;
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = createDrizzleStore({ db: database.db, codec: createBatchCodec(keyring), clock });
+  const storeDeps = { db: database.db, codec: createBatchCodec(keyring), clock };
+  const store = createDrizzleStore(storeDeps);
+  const replicas = createReplicaStore(storeDeps);
+  const replicator = createReplicator({
+    region: config.region,
+    regionSecret: config.regionSecret,
+    config: config.replication,
+    replicas,
+    logger,
+    clock,
+  });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
   const app = createApp({
     region: config.region,
     regionSecret: config.regionSecret,
     store,
+    replicas,
+    replicator,
     database,
     nonces: new NonceCache(),
     lifecycle,
     logger,
     clock,
   });
-  return { app, store, database, lifecycle, logger, close: () => database.close() };
+  return {
+    app,
+    store,
+    replicas,
+    replicator,
+    database,
+    lifecycle,
+    logger,
+    async close() {
+      await replicator.stop();
+      await database.close();
+    },
+  };
 }

@@ -27,6 +27,8 @@ const { logger, lifecycle } = region;
 const server = serve({ fetch: region.app.fetch, hostname: config.host, port: config.port }, (info) => {
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   logger.info({ url: `http://${host}:${info.port}`, database: region.database.kind }, "listening");
+  // Outbox, anti-entropy and peer probes run only while serving: a peer can then reach us back.
+  region.replicator.start();
 }) as Server;
 
 server.on("error", async (error) => {
@@ -42,6 +44,8 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal, inFlight: lifecycle.inFlight }, "draining");
   lifecycle.draining = true;
+  // The outbox keeps whatever is unsent; the next start (or another process) sends it.
+  await region.replicator.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const deadline = Date.now() + config.shutdownTimeoutMs;
   while (lifecycle.inFlight > 0 && Date.now() < deadline) await delay(20);

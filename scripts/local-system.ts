@@ -12,7 +12,7 @@ import path from "node:path";
 import { createApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
-import type { Region } from "../shared/regions.ts";
+import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
 
 export type LocalSystemOptions = {
   /** Folder for data, secrets and local.json; `.stormlog` for `npm start`. */
@@ -25,11 +25,22 @@ export type LocalSystemOptions = {
   regionPorts?: number[];
   /** Where child output goes; tests keep it quiet and show it on failure. */
   output?: (source: string, line: string) => void;
+  /** How often the edge probes the regions (HEALTH_PROBE_INTERVAL_MS); wrangler.toml's default if unset. */
+  healthProbeIntervalMs?: number;
+  /**
+   * The URL region `from` uses to reach its peer `to` (by default the peer's own URL); the chaos
+   * harness puts a fault-injecting proxy there.
+   */
+  peerUrl?: (from: string, to: Region) => string;
+  /** Extra environment for every region (replication timings, for instance). */
+  regionEnv?: Record<string, string>;
+  /** The edge's wrangler config (default the repo's wrangler.toml); tests pass one without a spool. */
+  wranglerConfig?: string;
 };
 
 export type LocalInfo = {
   edgeUrl: string;
-  regions: Region[];
+  regions: RoutedRegion[];
   app: { id: string; ingestKey: string; readKey: string };
 };
 
@@ -37,6 +48,12 @@ type Secrets = { keySecret: string; regionSecret: string };
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const defaultRegions = ["eu-west", "us-east", "ap-south"];
+/** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
+const defaultLocations: Location[] = [
+  { lat: 53.35, lon: -6.26 },
+  { lat: 38.95, lon: -77.45 },
+  { lat: 19.08, lon: 72.88 },
+];
 const startTimeoutMs = 90_000;
 const stopTimeoutMs = 15_000;
 
@@ -62,12 +79,17 @@ export class LocalSystem {
       inspectorPort: options.inspectorPort ?? 9230,
       regionPorts: options.regionPorts ?? regionNames.map((_, index) => 8701 + index),
       output: options.output ?? ((source, line) => console.log(`[${source}] ${line}`)),
+      healthProbeIntervalMs: options.healthProbeIntervalMs ?? 0,
+      peerUrl: options.peerUrl ?? ((_from, to) => to.url),
+      regionEnv: options.regionEnv ?? {},
+      wranglerConfig: options.wranglerConfig ?? path.join(repoRoot, "wrangler.toml"),
     };
     mkdirSync(resolved.dir, { recursive: true });
     const secrets = loadOrCreateSecrets(resolved.dir);
     const regions = resolved.regionNames.map((name, index) => ({
       name,
       url: `http://127.0.0.1:${resolved.regionPorts[index]}`,
+      location: defaultLocations[index % defaultLocations.length] as Location,
     }));
     const edgeUrl = `http://127.0.0.1:${resolved.edgePort}`;
     const previous = readJson<LocalInfo>(path.join(resolved.dir, "local.json"));
@@ -107,6 +129,12 @@ export class LocalSystem {
       STORMLOG_DATA_DIR: path.join(this.options.dir, "data", name),
       STORMLOG_REGION_SECRET: loadOrCreateSecrets(this.options.dir).regionSecret,
       STORMLOG_KEYRING_FILE: path.join(this.options.dir, "keyring.json"),
+      STORMLOG_PEERS: JSON.stringify(
+        this.info.regions
+          .filter((peer) => peer.name !== name)
+          .map((peer) => ({ name: peer.name, url: this.options.peerUrl(name, peer) })),
+      ),
+      ...this.options.regionEnv,
     });
     await waitForHealth(`${region.url}/v1/health`, name);
   }
@@ -135,6 +163,9 @@ export class LocalSystem {
     const envFile = path.join(this.options.dir, "edge.env");
     const vars = {
       REGIONS: JSON.stringify(this.info.regions),
+      ...(this.options.healthProbeIntervalMs > 0
+        ? { HEALTH_PROBE_INTERVAL_MS: String(this.options.healthProbeIntervalMs) }
+        : {}),
       KEY_SECRET: secrets.keySecret,
       REGION_SECRET: secrets.regionSecret,
     };
@@ -152,7 +183,7 @@ export class LocalSystem {
         wrangler,
         "dev",
         "--config",
-        path.join(repoRoot, "wrangler.toml"),
+        this.options.wranglerConfig,
         "--ip",
         "127.0.0.1",
         "--port",

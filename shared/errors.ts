@@ -17,6 +17,7 @@ export const errorCodes = [
   "INTERNAL",
   "BAD_ENVIRONMENT",
   "REGION_UNAVAILABLE",
+  "QUORUM_UNAVAILABLE",
   "INTEGRITY",
 ] as const;
 
@@ -35,6 +36,8 @@ export const codeToStatus = {
   INTERNAL: 500,
   BAD_ENVIRONMENT: 500,
   REGION_UNAVAILABLE: 503,
+  /** Stored here, but not yet in enough regions to acknowledge: retry (anywhere) later. */
+  QUORUM_UNAVAILABLE: 503,
   INTEGRITY: 500,
 } as const satisfies Record<ErrorCode, number>;
 

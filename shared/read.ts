@@ -65,4 +65,14 @@ export type DeviceRecord = {
   lastSeen: string;
 };
 
-export type BatchReceipt = { batchId: string; region: string; accepted: number; duplicate: boolean };
+/**
+ * What a region answers to an accepted batch: `region` is the one that answered, `regions` every
+ * region known to hold the batch committed when it answered (at least the ack quorum).
+ */
+export type BatchReceipt = {
+  batchId: string;
+  region: string;
+  regions: string[];
+  accepted: number;
+  duplicate: boolean;
+};

@@ -1,4 +1,4 @@
-/** The regional backends the edge can forward to, as configured (a JSON list). */
+/** The regional backends the edge can forward to, as configured (a JSON list), and their internal API. */
 import { z } from "zod";
 
 export const regionNameSchema = z
@@ -15,6 +15,23 @@ export type Region = z.infer<typeof regionSchema>;
 
 export const regionsSchema = z.array(regionSchema).min(1);
 
+/** Where a region is, so the edge can prefer the one nearest the client (degrees, WGS 84). */
+export const locationSchema = z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) });
+export type Location = z.infer<typeof locationSchema>;
+
+/**
+ * A region as the edge routes to it: where it is and, optionally, a weight (default 1; a region of
+ * weight 2 looks twice as good to the router, e.g. a bigger cluster). The admin CLI needs only
+ * `{name, url}`, so this extends `regionSchema` instead of changing it.
+ */
+export const routedRegionSchema = regionSchema.extend({
+  location: locationSchema,
+  weight: z.number().positive().max(100).optional(),
+});
+export type RoutedRegion = z.infer<typeof routedRegionSchema>;
+
+export const routedRegionsSchema = z.array(routedRegionSchema).min(1);
+
 /** The internal API each region serves to the edge, its peers and the admin CLI (all signed). */
 export const internalPaths = {
   batches: (appId: string) => `/internal/v1/apps/${appId}/batches`,
@@ -25,4 +42,10 @@ export const internalPaths = {
   apps: "/internal/v1/apps",
   revokeKey: "/internal/v1/keys/revoke",
   revokedKeys: "/internal/v1/keys/revoked",
+  /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
+  replicate: "/internal/v1/replicate",
+  syncDigests: "/internal/v1/sync/digests",
+  syncEntries: "/internal/v1/sync/entries",
+  syncFetch: "/internal/v1/sync/fetch",
+  syncControl: "/internal/v1/sync/control",
 } as const;

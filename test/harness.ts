@@ -19,7 +19,7 @@ export async function freePort(): Promise<number> {
 export type TestSystem = { system: LocalSystem; dir: string; output: string[]; options: LocalSystemOptions };
 
 /** Starts three regions and the edge; their output is kept and printed only if a test fails. */
-export async function startTestSystem(): Promise<TestSystem> {
+export async function startTestSystem(overrides: Partial<LocalSystemOptions> = {}): Promise<TestSystem> {
   const dir = await mkdtemp(path.join(tmpdir(), "stormlog-e2e-"));
   const output: string[] = [];
   const options: LocalSystemOptions = {
@@ -28,6 +28,7 @@ export async function startTestSystem(): Promise<TestSystem> {
     inspectorPort: await freePort(),
     regionPorts: [await freePort(), await freePort(), await freePort()],
     output: (source, line) => output.push(`[${source}] ${line}`),
+    ...overrides,
   };
   const system = await LocalSystem.start(options).catch((error: unknown) => {
     console.error(output.join("\n"));

@@ -63,6 +63,9 @@ describe("ingest through the edge into a region and back", () => {
     const receipt = await json<BatchReceipt>(response);
     expect(receipt).toMatchObject({ accepted: 2, duplicate: false });
     expect(t.system.info.regions.map((region) => region.name)).toContain(receipt.region);
+    // Acknowledged only once two regions hold it (the ack quorum).
+    expect(receipt.regions.length).toBeGreaterThanOrEqual(2);
+    expect(receipt.regions).toContain(receipt.region);
     expect(response.headers.get("x-stormlog-region")).toBe(receipt.region);
 
     const gzipped = await upload(batch(crypto.randomUUID(), "gzipped line", "2026-05-01T09:00:00Z"), ingestKey, {
@@ -155,6 +158,20 @@ describe("ingest through the edge into a region and back", () => {
     const revoked = JSON.parse(admin("keys", "list", app.id, "--json").stdout).keys;
     expect(revoked.find((key: { kind: string }) => key.kind === "ingest").revokedAt).toEqual(expect.any(String));
     expect(admin("nonsense").status).toBe(2);
+
+    // Every region ends up holding the same batches (the third copy may still be on its way).
+    let verified = admin("verify", "--json");
+    for (let attempt = 0; attempt < 50 && verified.status !== 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      verified = admin("verify", "--json");
+    }
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    const verification = JSON.parse(verified.stdout);
+    expect(verification.converged).toBe(true);
+    const counts = Object.values(verification.regions).map((region) => (region as { batches: number }).batches);
+    expect(counts).toHaveLength(3);
+    expect(new Set(counts).size).toBe(1);
+    expect(counts[0]).toBeGreaterThanOrEqual(3);
   });
 
   it("keeps data and keys across a restart, and never stores a log line in clear", async () => {

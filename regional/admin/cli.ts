@@ -3,7 +3,7 @@
  * region of the cluster. Keys are printed once, at creation; regions store only their hashes.
  */
 import { parseArgs } from "node:util";
-import { createApp, listApps, listKeys, type RegionOutcome, revokeKey } from "./cluster.ts";
+import { createApp, listApps, listKeys, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
 
 const usage = `Usage: npm run admin -- <command>
@@ -12,6 +12,7 @@ const usage = `Usage: npm run admin -- <command>
   apps list              list apps
   keys list <appId>      list an app's keys (labels and hashes, never the keys)
   keys revoke <key>      revoke a key on every region
+  verify                 each region's batch count and digest, and whether all agree (exit 1 if not)
 
 Options: --json  print JSON`;
 
@@ -49,6 +50,16 @@ async function main(argv: string[]): Promise<number> {
     const outcomes = await revokeKey(cluster, argument);
     print("revoked", { revoked: outcomes.every((outcome) => outcome.ok) });
     return reportFailures(outcomes, "run the same command again: revoking is idempotent");
+  }
+  if (group === "verify" && command === undefined) {
+    const result = await verify(cluster);
+    const lines = Object.entries(result.regions).map(([name, region]) =>
+      "digest" in region
+        ? `${name.padEnd(12)} ${String(region.batches).padStart(9)} batches  ${region.digest}`
+        : `${name.padEnd(12)} unreachable: ${region.error}`,
+    );
+    print(`${lines.join("\n")}\n${result.converged ? "converged" : "NOT converged"}`, result);
+    return result.converged ? 0 : 1;
   }
   console.error(usage);
   return 2;

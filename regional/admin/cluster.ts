@@ -4,8 +4,10 @@
  * and regions receive nothing but their hashes. Every write goes to all regions and is
  * idempotent, so an operation that some region missed is safe to run again.
  */
+import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
+import type { DigestsResponse } from "../../shared/replication.ts";
 import { signedFetch } from "../../shared/signed-fetch.ts";
 
 export type Cluster = { regions: Region[]; keySecret: string; regionSecret: string };
@@ -68,4 +70,31 @@ export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome
 
 export function listApps(cluster: Cluster): Promise<RegionOutcome[]> {
   return everyRegion(cluster, "GET", internalPaths.apps);
+}
+
+export type RegionDigest = { batches: number; digest: string } | { error: string };
+export type Verification = { regions: Record<string, RegionDigest>; converged: boolean };
+
+/**
+ * Each region's batch count and one digest over all it holds (its per app-hour digests, hashed
+ * together); converged when every region answered and all digests are equal.
+ */
+export async function verify(cluster: Cluster): Promise<Verification> {
+  const outcomes = await everyRegion(cluster, "GET", internalPaths.syncDigests);
+  const regions: Record<string, RegionDigest> = {};
+  for (const outcome of outcomes) {
+    if (!outcome.ok) {
+      regions[outcome.region] = { error: outcome.error ?? `answered ${outcome.status}` };
+      continue;
+    }
+    const { buckets } = outcome.body as DigestsResponse;
+    const lines = buckets.map((bucket) => `${bucket.appId}:${bucket.hour}:${bucket.count}:${bucket.hash}`).sort();
+    regions[outcome.region] = {
+      batches: buckets.reduce((sum, bucket) => sum + bucket.count, 0),
+      digest: await sha256Hex(lines.join("\n")),
+    };
+  }
+  const digests = Object.values(regions).map((region) => ("digest" in region ? region.digest : null));
+  const converged = digests.every((digest) => digest !== null && digest === digests[0]);
+  return { regions, converged };
 }

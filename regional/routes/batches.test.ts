@@ -45,7 +45,13 @@ describe.each(drivers)("POST batches on %s", (kind) => {
     const response = await upload(appId, { json: batch, headers: { "x-request-id": "upload-1" } });
     expect(response.status).toBe(202);
     expect(response.headers.get("x-request-id")).toBe("upload-1");
-    expect(await response.json()).toEqual({ batchId: batch.batchId, region: "eu-west", accepted: 3, duplicate: false });
+    expect(await response.json()).toEqual({
+      batchId: batch.batchId,
+      region: "eu-west",
+      regions: ["eu-west"],
+      accepted: 3,
+      duplicate: false,
+    });
     expect(await storedCounts(region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
     const page = await readAll(appId);
     expect(page.logs.map((line) => line.text)).toEqual(batch.logs.map((line) => line.text));
@@ -63,6 +69,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
       expect(await response.json()).toEqual({
         batchId: batch.batchId,
         region: "eu-west",
+        regions: ["eu-west"],
         accepted: 1,
         duplicate: true,
       });

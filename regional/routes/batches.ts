@@ -1,7 +1,12 @@
 /**
- * `POST /internal/v1/apps/:appId/batches`: stores one normalized batch (as the edge or a peer
- * forwards it) and answers a receipt. The batch id makes the call idempotent: the same content
- * again is a duplicate (202), other content under a stored id is a conflict (409).
+ * `POST /internal/v1/apps/:appId/batches`: stores one normalized batch as the edge forwards it
+ * and answers a receipt once the ack quorum holds it. The batch is committed here with an outbox
+ * entry per peer, then sent to the peers at once (regional/replication/quorum.ts); the receipt
+ * lists the regions that hold it. Short of the quorum in time, the answer is 503
+ * QUORUM_UNAVAILABLE: the batch stays here and in the outbox, and the caller retries (anywhere).
+ * The batch id makes the call idempotent: the same content again is a duplicate, which checks the
+ * quorum again rather than trusting that an earlier attempt reached it; other content under a
+ * stored id is a conflict (409).
  */
 import { Hono } from "hono";
 import { parseBatch } from "../../shared/batch.ts";
@@ -10,17 +15,33 @@ import type { BatchReceipt } from "../../shared/read.ts";
 import type { RegionDeps, RegionEnv } from "../context.ts";
 import { parseAppId, parseJsonBody } from "../request.ts";
 
-export function batchesRoute({ region, store }: Pick<RegionDeps, "region" | "store">) {
+/** Replication usually catches up within seconds; the edge fails over before that anyway. */
+const quorumRetryAfterSeconds = 2;
+
+export function batchesRoute({ region, store, replicator }: Pick<RegionDeps, "region" | "store" | "replicator">) {
   return new Hono<RegionEnv>().post("/apps/:appId/batches", async (c) => {
     const appId = parseAppId(c.req.param("appId"));
     const batch = parseBatch(parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
-    const stored = await store.put(appId, batch);
+    const stored = await store.put(appId, batch, {
+      origin: region,
+      outboxPeers: replicator.peerNames,
+      leaseMs: replicator.leaseMs,
+    });
     if (!stored.ok) {
       throw new ApiError(stored.error.kind === "conflict" ? "BATCH_CONFLICT" : "INTEGRITY", stored.error.message);
+    }
+    const quorum = await replicator.awaitQuorum({ appId, batchId: batch.batchId }, c.get("requestId"));
+    if (!quorum.reached) {
+      throw new ApiError(
+        "QUORUM_UNAVAILABLE",
+        `batch ${batch.batchId} is held by ${quorum.regions.join(", ")} only, short of the ack quorum; it will be replicated, retry later`,
+        { retryAfterSeconds: quorumRetryAfterSeconds },
+      );
     }
     const receipt: BatchReceipt = {
       batchId: batch.batchId,
       region,
+      regions: quorum.regions,
       accepted: batch.logs.length,
       duplicate: stored.value.duplicate,
     };

@@ -22,7 +22,14 @@ describe.each(drivers)("health and errors on %s", (kind) => {
   it("reports up, with its database, and answers the probes", async () => {
     const response = await region.app.request("/v1/health");
     expect(response.status).toBe(200);
-    const expected: Health = { region: "eu-west", status: "up", database: { kind, ok: true }, inFlight: 0 };
+    const expected: Health = {
+      region: "eu-west",
+      status: "up",
+      database: { kind, ok: true },
+      inFlight: 0,
+      ackQuorum: 1,
+      peers: [],
+    };
     expect(await response.json()).toEqual(expected);
     expect((await region.app.request("/healthz")).status).toBe(200);
     expect((await region.app.request("/readyz")).status).toBe(200);

@@ -1,29 +1,44 @@
 /**
- * Unsigned probes. `/v1/health` reports the region, its database and whether it is draining
- * (503 unless all is well); `/healthz` is liveness (the process answers); `/readyz` is readiness
- * (200 only when up and the database answers), for load balancers and orchestrators.
+ * Unsigned probes. `/v1/health` reports the region, its database, whether it is draining, and
+ * each peer's replication state: outbox backlog (entries, age of the oldest) and last successful
+ * contact. Status is 503 when draining or the database does not answer; `degraded` (still 200,
+ * the region serves reads and keeps what it is sent) when too few peers answer for the ack quorum,
+ * so uploads here would get 503 QUORUM_UNAVAILABLE. `/healthz` is liveness (the process answers);
+ * `/readyz` is readiness (200 only when up and the database answers), for load balancers and
+ * orchestrators, and what peers probe.
  */
 import { Hono } from "hono";
 import { ApiError } from "../../shared/errors.ts";
 import type { RegionDeps, RegionEnv } from "../context.ts";
+import type { PeerHealth } from "../replication/replicator.ts";
 
 export type Health = {
   region: string;
-  status: "up" | "draining";
+  status: "up" | "degraded" | "draining";
   database: { kind: "pglite" | "postgres"; ok: boolean };
   inFlight: number;
+  ackQuorum: number;
+  peers: PeerHealth[];
 };
 
-export function healthRoute({ region, database, lifecycle }: Pick<RegionDeps, "region" | "database" | "lifecycle">) {
+export function healthRoute({
+  region,
+  database,
+  lifecycle,
+  replicator,
+}: Pick<RegionDeps, "region" | "database" | "lifecycle" | "replicator">) {
   return new Hono<RegionEnv>()
     .get("/v1/health", async (c) => {
+      const databaseOk = await database.ping();
       const health: Health = {
         region,
-        status: lifecycle.draining ? "draining" : "up",
-        database: { kind: database.kind, ok: await database.ping() },
+        status: lifecycle.draining ? "draining" : replicator.degraded() ? "degraded" : "up",
+        database: { kind: database.kind, ok: databaseOk },
         inFlight: lifecycle.inFlight,
+        ackQuorum: replicator.ackQuorum,
+        peers: databaseOk ? await replicator.peerHealth() : [],
       };
-      return c.json(health, health.status === "up" && health.database.ok ? 200 : 503);
+      return c.json(health, health.status !== "draining" && health.database.ok ? 200 : 503);
     })
     .get("/healthz", (c) => c.json({ status: "alive" }))
     .get("/readyz", async (c) => {

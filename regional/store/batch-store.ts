@@ -15,6 +15,11 @@ import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
 
 export type PutResult = { duplicate: boolean };
+/**
+ * Where a batch accepted from the edge comes from and goes: this region as its origin, and the
+ * peers owed a copy (an outbox row each, leased for `leaseMs` to the caller that sends it now).
+ */
+export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
 export type PutFailure = { kind: "conflict"; message: string } | { kind: "integrity"; message: string };
 export type ReadFailure = { kind: "bad_cursor"; message: string };
@@ -26,7 +31,7 @@ export type RevokedKey = NewKey & { appId: string };
 
 export interface BatchStore {
   /** Stores a batch and updates its device in one transaction; a repeat of the same content is a duplicate. */
-  put(appId: string, batch: Batch): Promise<Result<PutResult, PutFailure>>;
+  put(appId: string, batch: Batch, placement?: Placement): Promise<Result<PutResult, PutFailure>>;
   readLogs(appId: string, query: LogQuery): Promise<Result<LogPage, ReadFailure>>;
   /** Devices by most recent activity first. */
   devices(appId: string): Promise<DeviceRecord[]>;
@@ -53,7 +58,7 @@ export type StoreDeps = {
 
 export function createDrizzleStore(deps: StoreDeps): BatchStore {
   return {
-    put: (appId, batch) => putBatch(deps, appId, batch),
+    put: (appId, batch, placement) => putBatch(deps, appId, batch, placement),
     readLogs: (appId, query) => readLogs(deps, appId, query),
     devices: (appId) => listDevices(deps.db, appId),
     ...createAdminStore(deps),

@@ -4,16 +4,27 @@
  * `INSERT … ON CONFLICT DO NOTHING` decides who was first, and a later arrival under the same
  * id is compared with the stored copy by opening it. No hash of the content is kept in clear,
  * since a plain hash of log text would let anyone with the database confirm guesses about it.
+ *
+ * A batch accepted from the edge is written with this region as its origin and, in the same
+ * transaction, one outbox row per peer (regional/replication/), so it cannot be stored here and
+ * forgotten by replication. The outbox rows start leased to the request that wrote them, which
+ * sends them at once; whatever that request does not confirm, the outbox worker sends later.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { type Batch, canonicalJson, type Level, levels } from "../../shared/batch.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
-import { batches, devices } from "../db/schema/index.ts";
-import type { PutFailure, PutResult, StoreDeps } from "./batch-store.ts";
+import { batches, devices, outbox } from "../db/schema/index.ts";
+import type { Placement, PutFailure, PutResult, StoreDeps } from "./batch-store.ts";
 import { sealedFromRow } from "./codec.ts";
 
-export async function putBatch(deps: StoreDeps, appId: string, batch: Batch): Promise<Result<PutResult, PutFailure>> {
+export async function putBatch(
+  deps: StoreDeps,
+  appId: string,
+  batch: Batch,
+  placement: Placement = { origin: "", outboxPeers: [], leaseMs: 0 },
+): Promise<Result<PutResult, PutFailure>> {
   const { db, codec, clock } = deps;
+  const nowMs = clock.now();
   const summary = summarize(batch);
   const sealed = await codec.seal(appId, batch);
   const inserted = await db.transaction(async (tx) => {
@@ -23,7 +34,8 @@ export async function putBatch(deps: StoreDeps, appId: string, batch: Batch): Pr
         appId,
         batchId: batch.batchId,
         deviceId: batch.device.id,
-        receivedAt: new Date(clock.now()),
+        receivedAt: new Date(nowMs),
+        origin: placement.origin,
         firstTs: new Date(summary.firstTs),
         lastTs: new Date(summary.lastTs),
         lineCount: batch.logs.length,
@@ -36,6 +48,17 @@ export async function putBatch(deps: StoreDeps, appId: string, batch: Batch): Pr
       .returning({ batchId: batches.batchId });
     if (rows.length === 0) return false;
     await upsertDevice(tx, appId, batch, summary);
+    if (placement.outboxPeers.length > 0) {
+      await tx.insert(outbox).values(
+        placement.outboxPeers.map((peer) => ({
+          peer,
+          appId,
+          batchId: batch.batchId,
+          createdAt: new Date(nowMs),
+          nextAttemptAt: new Date(nowMs + placement.leaseMs),
+        })),
+      );
+    }
     return true;
   });
   if (inserted) return ok({ duplicate: false });
@@ -61,13 +84,13 @@ async function compareWithStored(
   return err({ kind: "conflict", message: `batchId ${batch.batchId} was already stored with different content` });
 }
 
-type Summary = {
+export type Summary = {
   firstTs: number;
   lastTs: number;
   counts: Record<`${Level}Count`, number>;
 };
 
-function summarize(batch: Batch): Summary {
+export function summarize(batch: Batch): Summary {
   const counts = Object.fromEntries(levels.map((level) => [`${level}Count`, 0])) as Summary["counts"];
   let firstTs = Number.POSITIVE_INFINITY;
   let lastTs = Number.NEGATIVE_INFINITY;
@@ -79,13 +102,13 @@ function summarize(batch: Batch): Summary {
   return { firstTs, lastTs, counts };
 }
 
-type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[0]>[0];
+export type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[0]>[0];
 
 /**
  * A device's span comes from line times, not arrival times, so every region that stores the same
  * batches holds the same device rows. Its info is the one sent with its latest lines.
  */
-async function upsertDevice(tx: Transaction, appId: string, batch: Batch, summary: Summary): Promise<void> {
+export async function upsertDevice(tx: Transaction, appId: string, batch: Batch, summary: Summary): Promise<void> {
   const info = {
     name: batch.device.name ?? null,
     model: batch.device.model ?? null,

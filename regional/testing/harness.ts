@@ -12,7 +12,7 @@ import postgres from "postgres";
 import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
 import { signRequest } from "../../shared/signing.ts";
-import type { RegionConfig } from "../config.ts";
+import { type RegionConfig, replicationDefaults } from "../config.ts";
 import type { RegionEnv } from "../context.ts";
 import type { DatabaseKind } from "../db/client.ts";
 import { createRegion, type Region, type RegionOverrides } from "../region.ts";
@@ -72,6 +72,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     keyring: testKeyring(),
     logLevel: "silent",
     shutdownTimeoutMs: 1000,
+    replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     ...overrides,
   };
 }

@@ -14,6 +14,13 @@ export const batches = pgTable(
     batchId: text("batch_id").notNull(),
     deviceId: text("device_id").notNull(),
     receivedAt: timestampMs("received_at").notNull(),
+    /**
+     * The region that accepted the batch from the edge. Only batches a region is the origin of
+     * enter its outbox, so a replica is never forwarded again; with receivedAt it also names the
+     * version, which decides between two versions of one batch id (see store/replica.ts).
+     * Rows from before replication existed have "" (an unknown origin, which sorts first).
+     */
+    origin: text("origin").notNull().default(""),
     firstTs: timestampMs("first_ts").notNull(),
     lastTs: timestampMs("last_ts").notNull(),
     lineCount: integer("line_count").notNull(),
@@ -30,6 +37,7 @@ export const batches = pgTable(
   (table) => [
     primaryKey({ columns: [table.appId, table.batchId] }),
     index("batches_app_first_ts_idx").on(table.appId, table.firstTs, table.batchId),
+    index("batches_app_received_at_idx").on(table.appId, table.receivedAt),
     index("batches_app_device_first_ts_idx").on(table.appId, table.deviceId, table.firstTs, table.batchId),
     check("batches_span_check", sql`${table.firstTs} <= ${table.lastTs}`),
   ],

@@ -3,3 +3,4 @@ export { apiKeys } from "./api-keys.ts";
 export { apps } from "./apps.ts";
 export { batches } from "./batches.ts";
 export { devices } from "./devices.ts";
+export { outbox } from "./outbox.ts";

@@ -1,0 +1,106 @@
+/**
+ * Anti-entropy with one peer: pull its control-plane state (apps, keys, revocations) and merge
+ * it; compare per app-hour digests; for the buckets that differ, list both sides' versions and
+ * repair both ways: push what the peer lacks (or holds in a losing version) and fetch what this
+ * region lacks. A region restored from an old backup, or one whose outbox was lost, converges by
+ * this alone. Repairs are applied like replicas, never queued in the outbox, so nothing loops.
+ */
+import { internalPaths, type Region } from "../../shared/regions.ts";
+import {
+  type BatchVersion,
+  type Bucket,
+  type BucketDigest,
+  controlStateSchema,
+  type DigestsResponse,
+  type EntriesResponse,
+  fetchResponseSchema,
+  type ReplicateResponse,
+  replicateBatchesMax,
+} from "../../shared/replication.ts";
+import type { BatchKey } from "../store/replica.ts";
+import { versionWins } from "../store/replica.ts";
+import type { ReplicaStore } from "../store/replica-store.ts";
+import type { PeerClient, PeerFailure } from "./peers.ts";
+
+export type RepairReport = { peer: string; bucketsDiffering: number; pushed: number; pulled: number };
+
+const bucketsPerCall = 500;
+
+export async function antiEntropy(options: {
+  region: string;
+  peer: Region;
+  peers: PeerClient;
+  replicas: ReplicaStore;
+}): Promise<{ ok: true; report: RepairReport } | { ok: false; error: PeerFailure }> {
+  const { region, peer, peers, replicas } = options;
+  const control = await peers.call<unknown>(peer, "GET", internalPaths.syncControl);
+  if (!control.ok) return control;
+  const state = controlStateSchema.safeParse(control.value);
+  if (!state.success) return malformed(peer, "sync/control");
+  await replicas.mergeControl(state.data);
+
+  const remote = await peers.call<DigestsResponse>(peer, "GET", internalPaths.syncDigests);
+  if (!remote.ok) return remote;
+  const differing = differingBuckets(await replicas.digests(), remote.value.buckets);
+  const report: RepairReport = { peer: peer.name, bucketsDiffering: differing.length, pushed: 0, pulled: 0 };
+
+  for (let start = 0; start < differing.length; start += bucketsPerCall) {
+    const buckets = differing.slice(start, start + bucketsPerCall);
+    const listed = await peers.call<EntriesResponse>(peer, "POST", internalPaths.syncEntries, { buckets });
+    if (!listed.ok) return listed;
+    const { push, pull } = plan(await replicas.entries(buckets), listed.value.entries);
+
+    for (let at = 0; at < push.length; at += replicateBatchesMax) {
+      const sealed = await replicas.loadSealed(push.slice(at, at + replicateBatchesMax));
+      const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, {
+        from: region,
+        batches: sealed,
+      });
+      if (!sent.ok) return sent;
+      report.pushed += sealed.length;
+    }
+    for (let at = 0; at < pull.length; at += replicateBatchesMax) {
+      const items = pull.slice(at, at + replicateBatchesMax);
+      const fetched = await peers.call<unknown>(peer, "POST", internalPaths.syncFetch, { items });
+      if (!fetched.ok) return fetched;
+      const answer = fetchResponseSchema.safeParse(fetched.value);
+      if (!answer.success) return malformed(peer, "sync/fetch");
+      for (const batch of answer.data.batches) {
+        const applied = await replicas.apply(batch);
+        if (applied.ok) report.pulled += 1;
+      }
+    }
+  }
+  return { ok: true, report };
+}
+
+function malformed(peer: Region, what: string): { ok: false; error: PeerFailure } {
+  return { ok: false, error: { kind: "refused", retryable: true, message: `${peer.name}: malformed ${what} answer` } };
+}
+
+export function differingBuckets(local: BucketDigest[], remote: BucketDigest[]): Bucket[] {
+  const key = (bucket: Bucket) => `${bucket.appId}:${bucket.hour}`;
+  const mine = new Map(local.map((bucket) => [key(bucket), bucket]));
+  const theirs = new Map(remote.map((bucket) => [key(bucket), bucket]));
+  const differing: Bucket[] = [];
+  for (const [id, bucket] of mine) if (theirs.get(id)?.hash !== bucket.hash) differing.push(bucket);
+  for (const [id, bucket] of theirs) if (!mine.has(id)) differing.push(bucket);
+  return differing.map(({ appId, hour }) => ({ appId, hour }));
+}
+
+/** Which versions each side should send the other: the missing ones, and the winning ones. */
+export function plan(local: BatchVersion[], remote: BatchVersion[]): { push: BatchKey[]; pull: BatchKey[] } {
+  const id = (version: BatchVersion) => `${version.appId}/${version.batchId}`;
+  const mine = new Map(local.map((version) => [id(version), version]));
+  const theirs = new Map(remote.map((version) => [id(version), version]));
+  const key = ({ appId, batchId }: BatchVersion) => ({ appId, batchId });
+  const push = local.filter((version) => {
+    const other = theirs.get(id(version));
+    return !other || versionWins(version, other);
+  });
+  const pull = remote.filter((version) => {
+    const other = mine.get(id(version));
+    return !other || versionWins(version, other);
+  });
+  return { push: push.map(key), pull: pull.map(key) };
+}

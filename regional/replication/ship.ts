@@ -1,0 +1,55 @@
+/**
+ * Sending batches this region accepted to one peer: the stored sealed rows go out in calls of at
+ * most `replicateBatchesMax`, and each batch the peer confirms (in any outcome: it now holds this
+ * version or a winning one) leaves the outbox; the rest back off. Both the upload path (at once,
+ * for the quorum) and the outbox worker (later, for everything else) send through here.
+ */
+import { internalPaths, type Region } from "../../shared/regions.ts";
+import type { ReplicateRequest, ReplicateResponse } from "../../shared/replication.ts";
+import { replicateBatchesMax } from "../../shared/replication.ts";
+import type { Backoff } from "../store/outbox.ts";
+import type { BatchKey } from "../store/replica.ts";
+import type { ReplicaStore } from "../store/replica-store.ts";
+import type { PeerClient } from "./peers.ts";
+
+export type Shipper = {
+  /** The keys the peer confirmed it holds. */
+  ship(peer: Region, keys: BatchKey[], requestId?: string): Promise<BatchKey[]>;
+};
+
+export function createShipper(options: {
+  region: string;
+  replicas: ReplicaStore;
+  peers: PeerClient;
+  backoff: Backoff;
+}): Shipper {
+  const { region, replicas, peers, backoff } = options;
+  return {
+    async ship(peer, keys, requestId) {
+      const confirmed: BatchKey[] = [];
+      for (let start = 0; start < keys.length; start += replicateBatchesMax) {
+        const chunk = keys.slice(start, start + replicateBatchesMax);
+        const sealed = await replicas.loadSealed(chunk);
+        if (sealed.length === 0) {
+          // Rows are never deleted; an outbox entry without its batch can only be dropped.
+          await replicas.complete(peer.name, chunk);
+          continue;
+        }
+        const body: ReplicateRequest = { from: region, batches: sealed };
+        const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, body, requestId);
+        if (!sent.ok) {
+          await replicas.retry(peer.name, chunk, backoff);
+          continue;
+        }
+        const held = sent.value.results.map(({ appId, batchId }) => ({ appId, batchId }));
+        await replicas.complete(peer.name, held);
+        confirmed.push(...held);
+        // Left out by the peer (it could not open them: a key not rolled out there yet): back off.
+        const heldIds = new Set(held.map((key) => `${key.appId}/${key.batchId}`));
+        const refused = chunk.filter((key) => !heldIds.has(`${key.appId}/${key.batchId}`));
+        if (refused.length > 0) await replicas.retry(peer.name, refused, backoff);
+      }
+      return confirmed;
+    },
+  };
+}

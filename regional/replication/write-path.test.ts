@@ -1,0 +1,175 @@
+// The write path across three regions over real HTTP: quorum acknowledgement, the outbox when
+// peers are away, idempotent retries anywhere, no replica forwarded again, and one version per
+// batch id everywhere when two regions accepted different content under it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../../shared/errors.ts";
+import type { BatchReceipt, LogPage } from "../../shared/read.ts";
+import { internalPaths } from "../../shared/regions.ts";
+import type { Health } from "../routes/health.ts";
+import { callRegion, digestsOf, uploadTo } from "../testing/calls.ts";
+import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
+import { baseTs, makeBatch } from "../testing/fixtures.ts";
+import { drivers, testAppId } from "../testing/harness.ts";
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.each(drivers)("replication write path on %s", (kind) => {
+  let cluster: TestCluster;
+  const appId = testAppId();
+  const a = () => cluster.node("a");
+  const b = () => cluster.node("b");
+  const c = () => cluster.node("c");
+  const holds = async (name: string, batchId: string) =>
+    (await cluster.node(name).region.replicas.loadSealed([{ appId, batchId }])).length === 1;
+  const backlog = async (name: string) => cluster.node(name).region.replicas.backlog();
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(kind);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("acknowledges once two regions hold the batch, then reaches the third; replicas go nowhere else", async () => {
+    const batch = makeBatch({ lines: [{ ts: baseTs, text: "quorum" }] });
+    const response = await uploadTo(a().url, appId, batch);
+    expect(response.status).toBe(202);
+    const receipt = (await response.json()) as BatchReceipt;
+    expect(receipt).toMatchObject({ batchId: batch.batchId, region: "a", duplicate: false });
+    expect(receipt.regions[0]).toBe("a");
+    expect(receipt.regions.length).toBeGreaterThanOrEqual(2);
+    await until(async () => (await holds("b", batch.batchId)) && (await holds("c", batch.batchId)));
+    await until(async () => (await backlog("a")).size === 0);
+
+    const [copy] = await b().region.replicas.loadSealed([{ appId, batchId: batch.batchId }]);
+    const [original] = await a().region.replicas.loadSealed([{ appId, batchId: batch.batchId }]);
+    expect(copy).toEqual(original);
+    expect(copy?.origin).toBe("a");
+    // Loop prevention: only a sent it; b and c queued nothing and sent nothing.
+    expect(c().replicated.filter((entry) => entry.batchId === batch.batchId)).toEqual([
+      { from: "a", batchId: batch.batchId },
+    ]);
+    expect(a().replicated.filter((entry) => entry.batchId === batch.batchId)).toEqual([]);
+    expect((await backlog("b")).size + (await backlog("c")).size).toBe(0);
+    expect(await b().region.replicator.runOutboxOnce()).toBe(0);
+  });
+
+  it("answers a retry at another region as a duplicate held by the quorum, and other content as a conflict", async () => {
+    const batch = makeBatch({ lines: [{ ts: baseTs + 1, text: "retried elsewhere" }] });
+    expect((await uploadTo(a().url, appId, batch)).status).toBe(202);
+    await until(() => holds("b", batch.batchId));
+    const retry = await uploadTo(b().url, appId, batch);
+    expect(retry.status).toBe(202);
+    const receipt = (await retry.json()) as BatchReceipt;
+    expect(receipt).toMatchObject({ region: "b", duplicate: true });
+    expect(receipt.regions.length).toBeGreaterThanOrEqual(2);
+    expect(receipt.regions).toContain("b");
+    const conflict = await uploadTo(b().url, appId, { ...batch, logs: [{ ...batch.logs[0], text: "other" }] } as never);
+    expect(conflict.status).toBe(409);
+    expect(((await conflict.json()) as ErrorBody).error.code).toBe("BATCH_CONFLICT");
+  });
+
+  it("answers 503 QUORUM_UNAVAILABLE when no peer answers, keeps the batch, and catches up when peers return", async () => {
+    await b().down();
+    await c().down();
+    try {
+      await a().region.replicator.probePeers();
+      const health = await fetch(`${a().url}/v1/health`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as Health).status).toBe("degraded");
+
+      const batch = makeBatch({ lines: [{ ts: baseTs + 2, text: "no quorum" }] });
+      const response = await uploadTo(a().url, appId, batch);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("2");
+      expect(((await response.json()) as ErrorBody).error.code).toBe("QUORUM_UNAVAILABLE");
+      expect(await holds("a", batch.batchId)).toBe(true);
+
+      const peers = ((await (await fetch(`${a().url}/v1/health`)).json()) as Health).peers;
+      expect(peers.map((peer) => [peer.name, peer.backlog.entries])).toEqual([
+        ["b", 1],
+        ["c", 1],
+      ]);
+      expect(peers[0]?.backlog.oldestAgeMs).toBeGreaterThanOrEqual(0);
+      expect(peers[0]?.lastContactAt).toEqual(expect.any(String));
+
+      // A retry while b is back but c is not: the quorum is met again, honestly.
+      await b().up();
+      const retry = await uploadTo(a().url, appId, batch);
+      expect(retry.status).toBe(202);
+      expect(((await retry.json()) as BatchReceipt).regions).toEqual(["a", "b"]);
+
+      await c().up();
+      // The failed sends backed off; the outbox delivers it by itself once it is due.
+      await until(async () => {
+        await a().region.replicator.runOutboxOnce();
+        return holds("c", batch.batchId);
+      }, 15_000);
+      expect((await backlog("a")).size).toBe(0);
+    } finally {
+      await b()
+        .up()
+        .catch(() => undefined);
+      await c()
+        .up()
+        .catch(() => undefined);
+    }
+  });
+
+  it("refuses a replica that does not authenticate, one claiming to come from itself, and unsigned calls", async () => {
+    // Stored in a alone (no outbox) under an app of its own, to be sent by hand.
+    const otherApp = testAppId();
+    const batch = makeBatch({ lines: [{ ts: baseTs + 3, text: "tampered in transit" }] });
+    expect((await a().region.store.put(otherApp, batch)).ok).toBe(true);
+    const [sealed] = await a().region.replicas.loadSealed([{ appId: otherApp, batchId: batch.batchId }]);
+    if (!sealed) throw new Error("not stored");
+    const bytes = Buffer.from(sealed.ciphertext, "base64");
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    const tampered = { ...sealed, ciphertext: bytes.toString("base64") };
+    const refused = await callRegion(b().url, "POST", internalPaths.replicate, { from: "a", batches: [tampered] });
+    expect(refused.status).toBe(200);
+    expect(await refused.json()).toEqual({ results: [] });
+    const heldByB = async () =>
+      (await b().region.replicas.loadSealed([{ appId: otherApp, batchId: batch.batchId }])).length;
+    expect(await heldByB()).toBe(0);
+
+    const fromSelf = await callRegion(b().url, "POST", internalPaths.replicate, { from: "b", batches: [sealed] });
+    expect(fromSelf.status).toBe(400);
+    const unsigned = await fetch(`${b().url}${internalPaths.replicate}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ from: "a", batches: [sealed] }),
+    });
+    expect(unsigned.status).toBe(401);
+    expect(await heldByB()).toBe(0);
+  });
+
+  it("converges on one version when two regions accepted different content under one batch id", async () => {
+    const first = makeBatch({ batchId: "batch-contested-0001", lines: [{ ts: baseTs, text: "version a" }] });
+    const second = { ...first, logs: [{ ...first.logs[0], text: "version b" }] } as typeof first;
+    // Committed locally (as two uploads racing would be), before either reached a peer.
+    const placement = (origin: string, peers: string[]) => ({ origin, outboxPeers: peers, leaseMs: 0 });
+    expect((await a().region.store.put(appId, first, placement("a", ["b", "c"]))).ok).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await b().region.store.put(appId, second, placement("b", ["a", "c"]))).ok).toBe(true);
+    await Promise.all([b().region.replicator.runOutboxOnce(), a().region.replicator.runOutboxOnce()]);
+
+    for (const node of cluster.nodes) {
+      const read = await callRegion(node.url, "GET", `${internalPaths.logs(appId)}?q=version`);
+      expect(
+        ((await read.json()) as LogPage).logs.map((line) => line.text),
+        node.name,
+      ).toEqual(["version a"]);
+    }
+    const ofThisApp = async (url: string) => (await digestsOf(url)).filter((bucket) => bucket.appId === appId);
+    const [digestA, digestB, digestC] = await Promise.all(cluster.nodes.map((node) => ofThisApp(node.url)));
+    expect(digestB).toEqual(digestA);
+    expect(digestC).toEqual(digestA);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Batches as they travel between regions: read out sealed, exactly as stored, and applied on the
+ * receiving side. The receiver opens each envelope before storing it (the same keyring serves the
+ * whole cluster), which proves it authenticates for this app and batch id and yields the device
+ * row and read metadata without trusting the sender for them; the bytes stored are the ones sent.
+ *
+ * Two versions of one batch id (two regions accepted different uploads under it at once, or the
+ * same upload sealed twice after a failover) converge by one rule everywhere: the version received
+ * first wins, by (receivedAt, origin), so every region ends up holding the same one.
+ */
+import { and, eq, or } from "drizzle-orm";
+import type { ReplicaOutcome, SealedBatch } from "../../shared/replication.ts";
+import { ok, type Result } from "../../shared/result.ts";
+import { batches } from "../db/schema/index.ts";
+import type { StoreDeps } from "./batch-store.ts";
+import type { IntegrityFailure } from "./codec.ts";
+import { summarize, upsertDevice } from "./put-batch.ts";
+
+export type BatchKey = { appId: string; batchId: string };
+
+export async function loadSealed({ db }: StoreDeps, keys: BatchKey[]): Promise<SealedBatch[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
+    .select({
+      appId: batches.appId,
+      batchId: batches.batchId,
+      origin: batches.origin,
+      receivedAt: batches.receivedAt,
+      keyId: batches.keyId,
+      wrappedKey: batches.wrappedKey,
+      ciphertext: batches.ciphertext,
+    })
+    .from(batches)
+    .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
+  return rows.map((row) => ({
+    ...row,
+    receivedAt: row.receivedAt.getTime(),
+    wrappedKey: Buffer.from(row.wrappedKey).toString("base64"),
+    ciphertext: Buffer.from(row.ciphertext).toString("base64"),
+  }));
+}
+
+/** True when version a wins over version b: received first, then the smaller origin name. */
+export function versionWins(a: { receivedAt: number; origin: string }, b: { receivedAt: number; origin: string }) {
+  return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : a.origin < b.origin;
+}
+
+export async function applyReplica(
+  { db, codec }: StoreDeps,
+  sealed: SealedBatch,
+): Promise<Result<ReplicaOutcome, IntegrityFailure>> {
+  const bytes = {
+    keyId: sealed.keyId,
+    wrappedKey: new Uint8Array(Buffer.from(sealed.wrappedKey, "base64")),
+    ciphertext: new Uint8Array(Buffer.from(sealed.ciphertext, "base64")),
+  };
+  const opened = await codec.open(sealed.appId, sealed.batchId, bytes);
+  if (!opened.ok) return opened;
+  const batch = opened.value;
+  const summary = summarize(batch);
+  const row = {
+    appId: sealed.appId,
+    batchId: sealed.batchId,
+    deviceId: batch.device.id,
+    receivedAt: new Date(sealed.receivedAt),
+    origin: sealed.origin,
+    firstTs: new Date(summary.firstTs),
+    lastTs: new Date(summary.lastTs),
+    lineCount: batch.logs.length,
+    ...summary.counts,
+    ...bytes,
+  };
+  const outcome = await db.transaction(async (tx): Promise<ReplicaOutcome> => {
+    const inserted = await tx.insert(batches).values(row).onConflictDoNothing().returning({ id: batches.batchId });
+    if (inserted.length > 0) {
+      await upsertDevice(tx, sealed.appId, batch, summary);
+      return "stored";
+    }
+    const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
+    const [stored] = await tx
+      .select({ origin: batches.origin, receivedAt: batches.receivedAt })
+      .from(batches)
+      .where(where)
+      .for("update");
+    if (!stored) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
+    const storedVersion = { origin: stored.origin, receivedAt: stored.receivedAt.getTime() };
+    if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
+    if (!versionWins(sealed, storedVersion)) return "kept";
+    await tx.update(batches).set(row).where(where);
+    await upsertDevice(tx, sealed.appId, batch, summary);
+    return "replaced";
+  });
+  return ok(outcome);
+}

@@ -1,0 +1,132 @@
+/**
+ * Several regions in one test process, each on its own migrated database and its own real HTTP
+ * port, configured as each other's peers: replication runs over real signed HTTP. A node can be
+ * taken off the network (its listener closed, so peers get connection refused) and brought back
+ * on the same port; what each node received on `/replicate` is counted, to check loops and
+ * double sends. Background loops are not started: tests run each replication step themselves.
+ */
+
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { internalPaths, type Region as PeerRegion } from "../../shared/regions.ts";
+import type { ReplicateRequest } from "../../shared/replication.ts";
+import { type ReplicationConfig, replicationDefaults } from "../config.ts";
+import type { DatabaseKind } from "../db/client.ts";
+import type { Region } from "../region.ts";
+import { createTestDatabase, startTestRegion, type TestDatabase, testKeyring } from "./harness.ts";
+
+export type TestNode = {
+  name: string;
+  url: string;
+  region: Region;
+  database: TestDatabase;
+  /** Batches received on /replicate, by sender. */
+  replicated: { from: string; batchId: string }[];
+  down(): Promise<void>;
+  up(): Promise<void>;
+};
+
+export type TestCluster = {
+  nodes: TestNode[];
+  node(name: string): TestNode;
+  /** Another process of a node's region on the same database (PostgreSQL), not served. */
+  sibling(name: string): Promise<Region>;
+  close(): Promise<void>;
+};
+
+export async function startTestCluster(
+  kind: DatabaseKind,
+  names: string[] = ["a", "b", "c"],
+  replication: Partial<ReplicationConfig> = {},
+): Promise<TestCluster> {
+  const keyring = testKeyring();
+  const listeners = await Promise.all(names.map(() => listen()));
+  const peersOf = (name: string): PeerRegion[] =>
+    names.flatMap((other, index) =>
+      other === name ? [] : [{ name: other, url: `http://127.0.0.1:${listeners[index]?.port}` }],
+    );
+  const configOf = (name: string) => ({
+    region: name,
+    keyring,
+    replication: {
+      ...replicationDefaults,
+      peerTimeoutMs: 2000,
+      quorumTimeoutMs: 1000,
+      ...replication,
+      peers: peersOf(name),
+    },
+  });
+  const nodes: TestNode[] = [];
+  const siblings: Region[] = [];
+  for (const [index, name] of names.entries()) {
+    const listener = listeners[index] as Listener;
+    const database = await createTestDatabase(kind);
+    const region = await startTestRegion(database, configOf(name));
+    const replicated: TestNode["replicated"] = [];
+    listener.handle = async (request) => {
+      if (new URL(request.url).pathname === internalPaths.replicate) {
+        const body = (await request.clone().json()) as ReplicateRequest;
+        for (const batch of body.batches) replicated.push({ from: body.from, batchId: batch.batchId });
+      }
+      return region.app.fetch(request);
+    };
+    nodes.push({
+      name,
+      url: `http://127.0.0.1:${listener.port}`,
+      region,
+      database,
+      replicated,
+      down: () => listener.close(),
+      up: () => listener.reopen(),
+    });
+  }
+  return {
+    nodes,
+    node(name) {
+      const node = nodes.find((candidate) => candidate.name === name);
+      if (!node) throw new Error(`no node ${name}`);
+      return node;
+    },
+    async sibling(name) {
+      const node = nodes.find((candidate) => candidate.name === name);
+      if (!node) throw new Error(`no node ${name}`);
+      const region = await startTestRegion(node.database, configOf(name));
+      siblings.push(region);
+      return region;
+    },
+    async close() {
+      for (const sibling of siblings) await sibling.close();
+      for (const [index, node] of nodes.entries()) {
+        await listeners[index]?.close();
+        await node.region.close();
+        await node.database.drop();
+      }
+    },
+  };
+}
+
+type Listener = {
+  port: number;
+  handle: (request: Request) => Promise<Response>;
+  close(): Promise<void>;
+  reopen(): Promise<void>;
+};
+
+async function listen(): Promise<Listener> {
+  const listener: Listener = {
+    port: 0,
+    handle: async () => new Response("starting", { status: 503 }),
+    close: async () => {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+    reopen: () => new Promise<void>((resolve) => server.listen(listener.port, "127.0.0.1", () => resolve())),
+  };
+  const server = createAdaptorServer({ fetch: (request: Request) => listener.handle(request) }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  listener.port = (server.address() as AddressInfo).port;
+  return listener;
+}

@@ -1,0 +1,84 @@
+/**
+ * The region-to-region wire contract. A batch travels as it is stored: the sealed envelope
+ * (base64) with the clear metadata that names its version (origin region, received time), so a
+ * peer stores the same bytes and nothing is decrypted in transit. Digests summarize what a region
+ * holds per app and hour, so regions (and the admin CLI) compare holdings without listing them.
+ */
+import { z } from "zod";
+import { keyKinds } from "./keys.ts";
+import { limits } from "./limits.ts";
+import { regionNameSchema } from "./regions.ts";
+
+const appIdSchema = z.string().regex(/^[a-z0-9]{16}$/, "expected an app id");
+const batchIdSchema = z.string().min(1).max(limits.idLengthMax);
+
+export const sealedBatchSchema = z.strictObject({
+  appId: appIdSchema,
+  batchId: batchIdSchema,
+  /** "" for rows stored before replication existed. */
+  origin: z.union([regionNameSchema, z.literal("")]),
+  /** Epoch milliseconds at the origin. */
+  receivedAt: z.number().int().nonnegative(),
+  keyId: z.string().min(1).max(limits.shortFieldLengthMax),
+  wrappedKey: z.base64(),
+  ciphertext: z.base64(),
+});
+export type SealedBatch = z.infer<typeof sealedBatchSchema>;
+
+/** Batches per replicate call: bounded so one call stays well under the body limit. */
+export const replicateBatchesMax = 64;
+
+export const replicateRequestSchema = z.strictObject({
+  /** The region sending; a replica it received is never sent on by the receiver. */
+  from: regionNameSchema,
+  batches: z.array(sealedBatchSchema).min(1).max(replicateBatchesMax),
+});
+export type ReplicateRequest = z.infer<typeof replicateRequestSchema>;
+
+/**
+ * What the receiver did with each batch: stored it, already held this version, replaced its own
+ * version with this one, or kept its own (which wins by the convergence rule).
+ */
+export const replicaOutcomes = ["stored", "held", "replaced", "kept"] as const;
+export type ReplicaOutcome = (typeof replicaOutcomes)[number];
+export type ReplicateResponse = { results: { appId: string; batchId: string; outcome: ReplicaOutcome }[] };
+
+export type Bucket = { appId: string; hour: number };
+/** One app-hour: how many batches and an MD5 of their sorted `batchId:origin:receivedAt`. */
+export type BucketDigest = Bucket & { count: number; hash: string };
+export type DigestsResponse = { buckets: BucketDigest[] };
+
+export const bucketSchema = z.strictObject({ appId: appIdSchema, hour: z.number().int().nonnegative() });
+export const entriesRequestSchema = z.strictObject({ buckets: z.array(bucketSchema).min(1).max(1000) });
+/** A stored version, without its bytes. */
+export type BatchVersion = { appId: string; batchId: string; origin: string; receivedAt: number };
+export type EntriesResponse = { entries: BatchVersion[] };
+
+export const fetchRequestSchema = z.strictObject({
+  items: z
+    .array(z.strictObject({ appId: appIdSchema, batchId: batchIdSchema }))
+    .min(1)
+    .max(replicateBatchesMax),
+});
+export type FetchResponse = { batches: SealedBatch[] };
+
+/** Apps and key hashes with revocations, which every region must end up holding alike. */
+export const controlStateSchema = z.object({
+  apps: z.array(
+    z.object({ id: appIdSchema, name: z.string().min(1).max(limits.shortFieldLengthMax), createdAt: z.number() }),
+  ),
+  keys: z.array(
+    z.object({
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      appId: appIdSchema,
+      kind: z.enum(keyKinds),
+      label: z.string().max(limits.shortFieldLengthMax),
+      createdAt: z.number(),
+      revokedAt: z.number().nullable(),
+    }),
+  ),
+});
+export type ControlState = z.infer<typeof controlStateSchema>;
+
+/** A peer's answer to `sync/fetch`, checked like any other input before it is applied. */
+export const fetchResponseSchema = z.object({ batches: z.array(sealedBatchSchema).max(replicateBatchesMax) });
