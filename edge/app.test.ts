@@ -10,10 +10,15 @@ afterEach(() => {
 });
 
 describe("edge app", () => {
-  it("answers health with the configured regions, no key needed", async () => {
+  it("answers health with each configured region's state, score and order, no key needed", async () => {
     const response = await exports.default.fetch("https://edge.test/v1/health");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ok", regions: [regionsOf.eu, regionsOf.us] });
+    const health = (await response.json()) as { status: string; order: string[]; regions: object[] };
+    expect(health).toMatchObject({ status: "ok", order: ["eu-west", "us-east"], probeIntervalMs: 5000 });
+    expect(health.regions).toEqual([
+      expect.objectContaining({ ...regionsOf.eu, weight: 1, order: 1, breaker: "closed" }),
+      expect.objectContaining({ ...regionsOf.us, weight: 1, order: 2, breaker: "closed" }),
+    ]);
   });
 
   it("reuses a sane incoming X-Request-Id and replaces one that is not", async () => {
@@ -58,6 +63,12 @@ describe("edge app", () => {
       [{ REGIONS: "eu-west=http://x" }, "binding REGIONS: not valid JSON"],
       [{ REGIONS: "[]" }, "binding REGIONS: "],
       [{ REGIONS: JSON.stringify([{ name: "EU", url: "ftp://x" }]) }, "binding REGIONS: [0].name: "],
+      [{ REGIONS: JSON.stringify([{ name: "eu", url: "http://x" }]) }, "binding REGIONS: [0].location: "],
+      [
+        { REGIONS: JSON.stringify([{ ...regionsOf.eu, location: { lat: 91, lon: 0 } }]) },
+        "binding REGIONS: [0].location.lat: ",
+      ],
+      [{ HEALTH_PROBE_INTERVAL_MS: "often" }, "binding HEALTH_PROBE_INTERVAL_MS: "],
       [{ REGIONS: JSON.stringify([regionsOf.eu, regionsOf.eu]) }, "binding REGIONS: region names must be unique"],
       [{ KEY_SECRET: undefined }, "binding KEY_SECRET: missing"],
       [{ REGION_SECRET: "short" }, "binding REGION_SECRET: value: expected a secret of at least 16 characters"],

@@ -1,17 +1,24 @@
 /**
  * The edge's bindings, validated at the boundary. This is the only module that reads the Worker's
- * `env`: `REGIONS` (a JSON list of regional backends, a wrangler var), `KEY_SECRET` (the HMAC
- * secret app keys are minted with) and `REGION_SECRET` (the HMAC secret that signs calls to
+ * `env`: `REGIONS` (a JSON list of regional backends with their locations, a wrangler var),
+ * `HEALTH_PROBE_INTERVAL_MS` (how often the health object probes the regions), `KEY_SECRET` (the
+ * HMAC secret app keys are minted with) and `REGION_SECRET` (the HMAC secret that signs calls to
  * regions), both secrets. A missing or invalid binding is an operator error: every request
  * answers 500 BAD_ENVIRONMENT naming the binding, rather than half-working.
+ *
+ * The object bindings (the health Durable Object, the spool queue and bucket) are optional:
+ * without them the edge still routes, on what its own isolate has seen, and answers 503 instead
+ * of spooling (see `bindingsOf`).
  */
 import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
 import { ApiError } from "../shared/errors.ts";
-import { type Region, regionsSchema } from "../shared/regions.ts";
+import { type RoutedRegion, routedRegionsSchema } from "../shared/regions.ts";
+import type { RegionHealth } from "./health/object.ts";
 
 export type EdgeConfig = {
-  readonly regions: readonly Region[];
+  readonly regions: readonly RoutedRegion[];
+  readonly probeIntervalMs: number;
   readonly keySecret: string;
   readonly regionSecret: string;
 };
@@ -20,18 +27,25 @@ export type EdgeConfig = {
 const secretLengthMin = 16;
 const secretSchema = z.string().min(secretLengthMin, `expected a secret of at least ${secretLengthMin} characters`);
 
+export const defaultProbeIntervalMs = 5000;
+const probeIntervalSchema = z.coerce.number().int().min(200).max(600_000);
+
 /** Parsed configs by their raw binding values: an isolate serves one env, tests a handful. */
 const parsed = new Map<string, EdgeConfig>();
 const parsedEntriesMax = 8;
 
 /** The validated config for these bindings; throws ApiError BAD_ENVIRONMENT naming the binding. */
 export function loadConfig(env: Env): EdgeConfig {
-  const raw = env as Partial<Record<"REGIONS" | "KEY_SECRET" | "REGION_SECRET", unknown>>;
-  const cacheKey = JSON.stringify([raw.REGIONS, raw.KEY_SECRET, raw.REGION_SECRET]);
+  const raw = env as Partial<Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "REGION_SECRET", unknown>>;
+  const cacheKey = JSON.stringify([raw.REGIONS, raw.HEALTH_PROBE_INTERVAL_MS, raw.KEY_SECRET, raw.REGION_SECRET]);
   const cached = parsed.get(cacheKey);
   if (cached) return cached;
   const config: EdgeConfig = {
     regions: parseRegions(raw.REGIONS),
+    probeIntervalMs:
+      raw.HEALTH_PROBE_INTERVAL_MS === undefined || raw.HEALTH_PROBE_INTERVAL_MS === ""
+        ? defaultProbeIntervalMs
+        : parseBinding("HEALTH_PROBE_INTERVAL_MS", probeIntervalSchema, raw.HEALTH_PROBE_INTERVAL_MS),
     keySecret: parseBinding("KEY_SECRET", secretSchema, raw.KEY_SECRET),
     regionSecret: parseBinding("REGION_SECRET", secretSchema, raw.REGION_SECRET),
   };
@@ -40,7 +54,27 @@ export function loadConfig(env: Env): EdgeConfig {
   return config;
 }
 
-function parseRegions(value: unknown): Region[] {
+/** The object bindings; each may be absent (see the module header). */
+export type EdgeBindings = {
+  readonly health?: DurableObjectNamespace<RegionHealth>;
+  readonly spool?: Queue;
+  readonly spoolBlobs?: R2Bucket;
+};
+
+export function bindingsOf(env: Env): EdgeBindings {
+  const raw = env as Partial<Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_BLOBS", unknown>>;
+  return {
+    health: isObject(raw.REGION_HEALTH) ? (raw.REGION_HEALTH as DurableObjectNamespace<RegionHealth>) : undefined,
+    spool: isObject(raw.SPOOL) ? (raw.SPOOL as Queue) : undefined,
+    spoolBlobs: isObject(raw.SPOOL_BLOBS) ? (raw.SPOOL_BLOBS as R2Bucket) : undefined,
+  };
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
+}
+
+function parseRegions(value: unknown): RoutedRegion[] {
   const text = parseBinding("REGIONS", z.string(), value);
   let json: unknown;
   try {
@@ -48,7 +82,7 @@ function parseRegions(value: unknown): Region[] {
   } catch {
     throw badEnvironment("REGIONS", "not valid JSON");
   }
-  const regions = parseBinding("REGIONS", regionsSchema, json);
+  const regions = parseBinding("REGIONS", routedRegionsSchema, json);
   const names = new Set(regions.map((region) => region.name));
   if (names.size !== regions.length) throw badEnvironment("REGIONS", "region names must be unique");
   return regions;

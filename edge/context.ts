@@ -4,19 +4,27 @@
  * Also where the services are built: one place, from the validated config, once per isolate.
  */
 import type { RequestIdVariables } from "hono/request-id";
-import type { EdgeConfig } from "./config.ts";
+import type { EdgeBindings, EdgeConfig } from "./config.ts";
+import { createHealthView } from "./health/view.ts";
 import { createRegionClient, type RegionClient } from "./regions.ts";
 import { createRevocationList, type RevocationList } from "./revocations.ts";
+import { createBreaker } from "./routing/breaker.ts";
+import { createRouter, type Router } from "./routing/router.ts";
 
 /** Everything with a side effect that routes use, behind small interfaces. */
-export type Services = { regions: RegionClient; revocations: RevocationList };
+export type Services = { router: Router; revocations: RevocationList };
 
-export type ServicesFactory = (config: EdgeConfig) => Services;
+/**
+ * Builds the services for a config. Services are cached per config, so the bindings of the first
+ * request that needed them are kept; a Worker's object bindings do not change while it runs.
+ */
+export type ServicesFactory = (config: EdgeConfig, bindings: EdgeBindings) => Services;
 
 export type EdgeEnv = {
   Bindings: Env;
   Variables: RequestIdVariables & {
     config: EdgeConfig;
+    bindings: EdgeBindings;
     services: Services;
     /** Set by `requireKey` once the app key checks out. */
     appId: string;
@@ -25,8 +33,34 @@ export type EdgeEnv = {
   };
 };
 
-/** The real services: signed HTTP to the configured regions. */
-export const httpServices: ServicesFactory = (config) => {
-  const regions = createRegionClient({ regionSecret: config.regionSecret });
-  return { regions, revocations: createRevocationList({ regions: config.regions, client: regions }) };
-};
+/** The real services: signed HTTP to the regions, ordered by the shared health table. */
+export const httpServices: ServicesFactory = (config, bindings) =>
+  routedServices(config, bindings, createRegionClient({ regionSecret: config.regionSecret }));
+
+/** Services over any region client; tests pass one with a shorter timeout, or other breakers. */
+export function routedServices(
+  config: EdgeConfig,
+  bindings: EdgeBindings,
+  client: RegionClient,
+  options: { cooldownMs?: number; healthCacheMs?: number } = {},
+): Services {
+  const health = createHealthView({
+    namespace: bindings.health,
+    regions: config.regions,
+    probeIntervalMs: config.probeIntervalMs,
+    cacheMs: options.healthCacheMs,
+  });
+  const router = createRouter({
+    regions: config.regions,
+    client,
+    health,
+    breaker: createBreaker({ cooldownMs: options.cooldownMs }),
+  });
+  // The revocation list comes from whichever region the router prefers, like everything else. Its
+  // fetch has no request of its own to extend, so a failure report it makes is best effort (the
+  // breaker still opens at once).
+  const viaRouter: RegionClient = {
+    forward: (_regions, call) => router.forward(call, { client: null, waitUntil: () => {} }),
+  };
+  return { router, revocations: createRevocationList({ regions: config.regions, client: viaRouter }) };
+}

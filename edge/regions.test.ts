@@ -1,19 +1,26 @@
 // Failover between regions, as a client sees it: an upload that a first region cannot take
 // (refused connection, 500, no answer in time, a rejected signature) lands on the next one in
-// the same request, with the same bytes; when none answers the client gets 503 + Retry-After.
+// the same request, with the same bytes; when none answers and there is no spool, the client
+// gets 503 + Retry-After. (Each test uses its own REGIONS list, so breakers and health start fresh.)
 import { describe, expect, it } from "vitest";
-import type { Region } from "../shared/regions.ts";
+import type { RoutedRegion } from "../shared/regions.ts";
 import { createApp } from "./app.ts";
-import { attemptTimeoutMs, createRegionClient } from "./regions.ts";
+import { httpServices } from "./context.ts";
+import { attemptTimeoutMs } from "./regions.ts";
 import { callWith, errorOf, newApp, received, regionsOf, sampleUpload } from "./test/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
-const appWithoutRevocations = createApp((config) => ({
-  regions: createRegionClient({ regionSecret: config.regionSecret }),
+const appWithoutRevocations = createApp((config, bindings) => ({
+  ...httpServices(config, bindings),
   revocations: { current: async () => new Set<string>() },
 }));
 
-async function upload(regions: readonly Region[], options: { app?: typeof appWithoutRevocations; env?: object } = {}) {
+const noSpool = { SPOOL: undefined, SPOOL_BLOBS: undefined };
+
+async function upload(
+  regions: readonly RoutedRegion[],
+  options: { app?: typeof appWithoutRevocations; env?: object } = {},
+) {
   const keys = await newApp();
   const batch = sampleUpload(2);
   const response = await callWith(
@@ -39,7 +46,7 @@ describe("forwarding to regions", () => {
   });
 
   it("moves on when the first region answers 500, re-sending the same bytes signed anew", async () => {
-    const { response, calls } = await upload([regionsOf.broken, regionsOf.us]);
+    const { response, calls } = await upload([regionsOf.broken, regionsOf.us], { app: appWithoutRevocations });
     expect(response.status).toBe(202);
     expect(response.headers.get("X-Stormlog-Region")).toBe("us-east");
     expect(calls.map((call) => [call.stub, call.signature])).toEqual([
@@ -58,16 +65,19 @@ describe("forwarding to regions", () => {
     expect(performance.now() - startedMs).toBeGreaterThanOrEqual(attemptTimeoutMs - 50);
   });
 
-  it("answers 503 with Retry-After when no region answers", async () => {
+  it("answers 503 with Retry-After when no region answers and no spool is configured", async () => {
     const { response, calls } = await upload([regionsOf.refused, regionsOf.broken, regionsOf.silent], {
       app: appWithoutRevocations,
+      env: noSpool,
     });
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("5");
     expect(response.headers.get("X-Stormlog-Region")).toBeNull();
     expect(await errorOf(response)).toMatchObject({
       code: "REGION_UNAVAILABLE",
-      message: "no region answered (refused: unreachable; broken: answered 500; silent: timeout)",
+      message:
+        "no region answered (refused: unreachable; broken: answered 500; silent: timeout); " +
+        "not spooled: no spool is configured",
     });
     // Only the broken and the silent region saw it; neither stored it.
     expect(calls.map((call) => call.stub)).toEqual(["broken", "silent"]);

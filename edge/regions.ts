@@ -1,13 +1,12 @@
 /**
  * How the edge reaches regional backends. `RegionClient.forward` sends one signed call to the
- * regions in their configured order and returns the first real answer. A region that cannot be
- * reached, does not answer within the per-attempt timeout, answers 5xx, or rejects the edge's
- * signature is skipped; any other answer (2xx, and 4xx such as a 409 batch conflict) is the
- * region's verdict and is passed back without trying another region. The body is serialized once
- * by the caller, so every attempt sends the same bytes (signed anew, with a fresh nonce).
- *
- * The interface is small on purpose: a health-aware client (a Durable Object remembering which
- * regions are down) can replace `createRegionClient` without touching the routes.
+ * regions in the order it is given (routing/router.ts decides that order from health) and returns
+ * the first real answer. A region that cannot be reached, does not answer within the per-attempt
+ * timeout, answers 5xx, or rejects the edge's signature is skipped; any other answer (2xx, and 4xx
+ * such as a 409 batch conflict) is the region's verdict and is passed back without trying another
+ * region. The body is serialized once by the caller, so every attempt sends the same bytes (signed
+ * anew, with a fresh nonce), and an overall deadline bounds the whole call. Each attempt's outcome
+ * goes to `onAttempt`, which is how the router feeds its breakers and the health table.
  */
 import type { Region } from "../shared/regions.ts";
 import { err, ok, type Result } from "../shared/result.ts";
@@ -15,6 +14,12 @@ import { signedFetch } from "../shared/signed-fetch.ts";
 
 /** How long one region gets to answer before the next one is tried. */
 export const attemptTimeoutMs = 2000;
+
+/** How long one call may take over all its attempts. */
+export const forwardDeadlineMs = 5000;
+
+/** An attempt with less time left than this is not started. */
+const attemptMinMs = 100;
 
 /** Seconds a client should wait when no region answered. */
 export const regionRetryAfterSeconds = 5;
@@ -34,17 +39,46 @@ export type SkippedRegion = { region: string; reason: string };
 
 export type RegionsUnavailable = { kind: "regions_unavailable"; retryable: true; skipped: SkippedRegion[] };
 
+/**
+ * One attempt, as health sees it: `failed` for what says the region is unwell (no connection, no
+ * answer in time, 5xx), `answered` for any other answer. A 401 is neither: the region is fine, the
+ * edge's secret is not.
+ */
+export type AttemptOutcome = { region: string; outcome: "answered" | "failed" | "rejected"; reason: string };
+
+export type ForwardOptions = {
+  deadlineMs?: number;
+  /** Asked just before each attempt (the router's breakers); false skips the region. */
+  mayTry?: (region: string) => boolean;
+  onAttempt?: (attempt: AttemptOutcome) => void;
+};
+
 export interface RegionClient {
-  forward(regions: readonly Region[], call: RegionCall): Promise<Result<RegionAnswer, RegionsUnavailable>>;
+  forward(
+    regions: readonly Region[],
+    call: RegionCall,
+    options?: ForwardOptions,
+  ): Promise<Result<RegionAnswer, RegionsUnavailable>>;
 }
 
 /** The real client: signed HTTP calls with a timeout per attempt. */
 export function createRegionClient(options: { regionSecret: string; timeoutMs?: number }): RegionClient {
   const timeoutMs = options.timeoutMs ?? attemptTimeoutMs;
   return {
-    async forward(regions, call) {
+    async forward(regions, call, forwardOptions = {}) {
+      const deadlineAtMs = Date.now() + (forwardOptions.deadlineMs ?? forwardDeadlineMs);
+      const onAttempt = forwardOptions.onAttempt ?? (() => {});
       const skipped: SkippedRegion[] = [];
       for (const region of regions) {
+        const leftMs = deadlineAtMs - Date.now();
+        if (leftMs < attemptMinMs) {
+          skipped.push({ region: region.name, reason: "deadline" });
+          continue;
+        }
+        if (forwardOptions.mayTry && !forwardOptions.mayTry(region.name)) {
+          skipped.push({ region: region.name, reason: "breaker open" });
+          continue;
+        }
         const attempt = await signedFetch({
           secret: options.regionSecret,
           baseUrl: region.url,
@@ -52,20 +86,24 @@ export function createRegionClient(options: { regionSecret: string; timeoutMs?: 
           pathAndQuery: call.pathAndQuery,
           body: call.body,
           requestId: call.requestId,
-          timeoutMs,
+          timeoutMs: Math.min(timeoutMs, leftMs),
         });
         if (!attempt.ok) {
           skipped.push({ region: region.name, reason: attempt.error.kind });
+          onAttempt({ region: region.name, outcome: "failed", reason: attempt.error.kind });
           continue;
         }
         const response = attempt.value;
         // A 401 means this region does not share our REGION_SECRET (a rotation in progress):
         // it stored nothing, so another region may take the call.
         if (response.status >= 500 || response.status === 401) {
-          skipped.push({ region: region.name, reason: `answered ${response.status}` });
+          const reason = `answered ${response.status}`;
+          skipped.push({ region: region.name, reason });
+          onAttempt({ region: region.name, outcome: response.status === 401 ? "rejected" : "failed", reason });
           await response.body?.cancel();
           continue;
         }
+        onAttempt({ region: region.name, outcome: "answered", reason: `answered ${response.status}` });
         return ok({ region, response });
       }
       return err({ kind: "regions_unavailable", retryable: true, skipped });

@@ -13,9 +13,10 @@ export default defineConfig({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
+            // Both in one place, so the configured order decides between them.
             REGIONS: JSON.stringify([
-              { name: "eu-west", url: stubs.eu },
-              { name: "us-east", url: stubs.us },
+              { name: "eu-west", url: stubs.eu, location: { lat: 53.35, lon: -6.26 } },
+              { name: "us-east", url: stubs.us, location: { lat: 53.35, lon: -6.26 } },
             ]),
             KEY_SECRET: testKeySecret,
             REGION_SECRET: testRegionSecret,

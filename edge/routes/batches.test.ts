@@ -17,6 +17,7 @@ describe("POST /v1/batches", () => {
     expect(await response.json()).toEqual({
       batchId: upload.batchId,
       region: "eu-west",
+      regions: ["eu-west"],
       accepted: 3,
       duplicate: false,
     });

@@ -1,18 +1,21 @@
 /**
- * `GET /v1/devices` (read key): the devices an app has heard from, as the first region that
+ * `GET /v1/devices` (read key): the devices an app has heard from, as the healthiest region that
  * answers knows them (`{devices}`), passed through.
  */
 import { Hono } from "hono";
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion } from "./region-answer.ts";
+import { answerFromRegion, routeContext } from "./region-answer.ts";
 
 export const devices = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
-  const answer = await c.var.services.regions.forward(c.var.config.regions, {
-    method: "GET",
-    pathAndQuery: internalPaths.devices(c.var.appId),
-    requestId: c.var.requestId,
-  });
+  const answer = await c.var.services.router.forward(
+    {
+      method: "GET",
+      pathAndQuery: internalPaths.devices(c.var.appId),
+      requestId: c.var.requestId,
+    },
+    routeContext(c),
+  );
   return answerFromRegion(c, answer);
 });

@@ -1,7 +1,7 @@
 /**
  * `GET /v1/logs` (read key): a page of an app's logs. The query is validated here (a bad
  * parameter is a 400 naming it, and never reaches a region), then forwarded in its normalized
- * form (times as epoch milliseconds) to the first region that answers; its page
+ * form (times as epoch milliseconds) to the healthiest region that answers; its page
  * `{logs, nextCursor, integrityErrors}` is passed through.
  */
 import { Hono } from "hono";
@@ -11,15 +11,18 @@ import { logQuerySchema, queryToInput, queryToParams } from "../../shared/read.t
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion } from "./region-answer.ts";
+import { answerFromRegion, routeContext } from "./region-answer.ts";
 
 export const logs = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
   const parsed = logQuerySchema.safeParse(queryToInput(c.req.query()));
   if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
-  const answer = await c.var.services.regions.forward(c.var.config.regions, {
-    method: "GET",
-    pathAndQuery: `${internalPaths.logs(c.var.appId)}?${queryToParams(parsed.data)}`,
-    requestId: c.var.requestId,
-  });
+  const answer = await c.var.services.router.forward(
+    {
+      method: "GET",
+      pathAndQuery: `${internalPaths.logs(c.var.appId)}?${queryToParams(parsed.data)}`,
+      requestId: c.var.requestId,
+    },
+    routeContext(c),
+  );
   return answerFromRegion(c, answer);
 });

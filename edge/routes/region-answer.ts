@@ -1,5 +1,5 @@
 /**
- * Turns what `RegionClient.forward` returned into the edge's answer. A region's answer (its
+ * Turns what the router returned into the edge's answer. A region's answer (its
  * status and JSON, a 202 receipt as well as a 409 conflict) is passed through as is, tagged with
  * `X-Stormlog-Region`; when no region answered the client gets 503 REGION_UNAVAILABLE with a
  * `Retry-After`, so SDKs keep the batch and try again.
@@ -15,8 +15,15 @@ import {
   type RegionsUnavailable,
   regionRetryAfterSeconds,
 } from "../regions.ts";
+import { clientLocation } from "../routing/choice.ts";
+import type { RouteContext } from "../routing/router.ts";
 
 export const regionHeader = "X-Stormlog-Region";
+
+/** What the router needs from the request: where the client is, and how to work after the answer. */
+export function routeContext(c: Context<EdgeEnv>): RouteContext {
+  return { client: clientLocation(c.req.raw.cf), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+}
 
 export async function answerFromRegion(
   c: Context<EdgeEnv>,
@@ -38,6 +45,6 @@ export async function answerFromRegion(
   });
 }
 
-function unavailable(message: string): ApiError {
+export function unavailable(message: string): ApiError {
   return new ApiError("REGION_UNAVAILABLE", message, { retryAfterSeconds: regionRetryAfterSeconds });
 }

@@ -14,6 +14,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     received: [],
     revokedKeyHashes: new Set([await keyHash(revokedKey)]),
     regionSecret: testRegionSecret,
+    spawned: [],
   };
   const running = await Promise.all([
     startStub(world, "eu-west", "region"),
@@ -25,6 +26,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("stubs", { eu, us, silent, broken, refused: await refusedUrl() });
   project.provide("revokedKey", revokedKey);
   return async () => {
-    await Promise.all(running.map((stub) => stub.close()));
+    await Promise.all([...running, ...world.spawned].map((stub) => stub.close()));
   };
 }

@@ -8,19 +8,24 @@ import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { type Batch, parseUpload } from "../../shared/batch.ts";
 import { mintKey, newAppId } from "../../shared/keys.ts";
-import type { Region } from "../../shared/regions.ts";
+import type { RoutedRegion } from "../../shared/regions.ts";
 import { app as edgeApp } from "../app.ts";
 import type { Received } from "./fixtures.ts";
 
 export const stubs = inject("stubs");
 
+/** Where test regions are: all in one place unless a test is about geography. */
+export const dublin = { lat: 53.35, lon: -6.26 };
+export const virginia = { lat: 38.95, lon: -77.45 };
+export const mumbai = { lat: 19.08, lon: 72.88 };
+
 export const regionsOf = {
-  eu: { name: "eu-west", url: stubs.eu },
-  us: { name: "us-east", url: stubs.us },
-  refused: { name: "refused", url: stubs.refused },
-  silent: { name: "silent", url: stubs.silent },
-  broken: { name: "broken", url: stubs.broken },
-} satisfies Record<string, Region>;
+  eu: { name: "eu-west", url: stubs.eu, location: dublin },
+  us: { name: "us-east", url: stubs.us, location: dublin },
+  refused: { name: "refused", url: stubs.refused, location: dublin },
+  silent: { name: "silent", url: stubs.silent, location: dublin },
+  broken: { name: "broken", url: stubs.broken, location: dublin },
+} satisfies Record<string, RoutedRegion>;
 
 export type AppKeys = { appId: string; ingest: string; read: string };
 
@@ -73,7 +78,7 @@ export function getWithKey(path: string, key: string, headers: Record<string, st
 
 /** Calls the app with another REGIONS list (or other bindings), as the runtime would. */
 export async function callWith(
-  bindings: { regions?: readonly Region[]; env?: Partial<Record<keyof Env, unknown>> },
+  bindings: { regions?: readonly RoutedRegion[]; env?: Partial<Record<keyof Env, unknown>> },
   path: string,
   init: RequestInit,
   app = edgeApp,
@@ -107,4 +112,18 @@ export async function revokeAtStubs(keyHash: string): Promise<void> {
 
 export async function errorOf(response: Response): Promise<{ code: string; message: string; requestId: string }> {
   return ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
+}
+
+export type StubMode = "region" | "silent" | "broken" | "draining" | "slow";
+
+/** A stand-in region of the test's own (a fresh HTTP server), so switching its mode affects no other test. */
+export async function spawnRegion(label: string, location = dublin, weight?: number): Promise<RoutedRegion> {
+  const name = `${label}-${crypto.randomUUID().slice(0, 8)}`;
+  const response = await fetch(`${stubs.eu}/__stub/spawn`, { method: "POST", body: JSON.stringify({ name }) });
+  const { url } = (await response.json()) as { url: string };
+  return { name, url, location, ...(weight === undefined ? {} : { weight }) };
+}
+
+export async function setMode(region: RoutedRegion, mode: StubMode, delayMs?: number): Promise<void> {
+  await fetch(`${region.url}/__stub/mode`, { method: "POST", body: JSON.stringify({ mode, delayMs }) });
 }

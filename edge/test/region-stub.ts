@@ -3,8 +3,12 @@
  * in Node, outside workerd. An answering stub behaves like a region towards the edge: it checks
  * the signature with shared/signing.ts (401 when it does not verify), validates batches with
  * shared `parseBatch`, keeps them in memory (202 receipt, duplicate, 409 on a reused batch id)
- * and answers reads and the revocation list. Every call to any stub is recorded; tests read the
- * record with `GET /__stub/received?match=<text>` and revoke keys with `POST /__stub/revoke`.
+ * and answers reads, the revocation list and the unsigned `GET /v1/health` probe. Every signed call
+ * to any stub is recorded; tests read the record with `GET /__stub/received?match=<text>` and
+ * revoke keys with `POST /__stub/revoke`. For routing tests, `POST /__stub/spawn {name}` starts a
+ * fresh stub of their own, and `POST <stub>/__stub/mode {mode, delayMs?}` switches one between
+ * answering, broken (500), silent (never answers), draining (health says so, calls get 503) and
+ * slow (answers after `delayMs`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
@@ -14,16 +18,24 @@ import { NonceCache, verifyRequest } from "../../shared/signing.ts";
 import type { Received } from "./fixtures.ts";
 
 /** State all stubs share: the record of calls and the cluster's revoked key hashes. */
-export type StubWorld = { received: Received[]; revokedKeyHashes: Set<string>; regionSecret: string };
+export type StubWorld = {
+  received: Received[];
+  revokedKeyHashes: Set<string>;
+  regionSecret: string;
+  /** Stubs started with `/__stub/spawn`, closed with the others at teardown. */
+  spawned: RunningStub[];
+};
 
 export type RunningStub = { url: string; close(): Promise<void> };
 
-type Behaviour = "region" | "silent" | "broken";
+export type Behaviour = "region" | "silent" | "broken" | "draining" | "slow";
 
 const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices)$/;
 
-export async function startStub(world: StubWorld, name: string, behaviour: Behaviour): Promise<RunningStub> {
+export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
+  let behaviour = initial;
+  let delayMs = 0;
   const batches = new Map<string, { appId: string; canonical: string; batch: ReturnType<typeof parseBatch> }>();
 
   const server = createServer(async (req, res) => {
@@ -37,6 +49,29 @@ export async function startStub(world: StubWorld, name: string, behaviour: Behav
     if (url.pathname === "/__stub/revoke") {
       world.revokedKeyHashes.add((JSON.parse(new TextDecoder().decode(body)) as { keyHash: string }).keyHash);
       return send(res, 204);
+    }
+    if (url.pathname === "/__stub/spawn") {
+      const spawned = await startStub(
+        world,
+        (JSON.parse(new TextDecoder().decode(body)) as { name: string }).name,
+        "region",
+      );
+      world.spawned.push(spawned);
+      return send(res, 200, { url: spawned.url });
+    }
+    if (url.pathname === "/__stub/mode") {
+      const control = JSON.parse(new TextDecoder().decode(body)) as { mode: Behaviour; delayMs?: number };
+      behaviour = control.mode;
+      delayMs = control.delayMs ?? 0;
+      return send(res, 204);
+    }
+    if (url.pathname === "/v1/health") {
+      if (behaviour === "slow") await sleep(delayMs);
+      if (behaviour === "silent") return;
+      if (behaviour === "broken") return send(res, 500, errorBody("INTERNAL", "stub region is broken", "stub"));
+      const status = behaviour === "draining" ? "draining" : "up";
+      const health = { region: name, status, database: { kind: "pglite", ok: true }, inFlight: 0 };
+      return send(res, status === "up" ? 200 : 503, health);
     }
 
     const pathAndQuery = req.url ?? "/";
@@ -57,7 +92,9 @@ export async function startStub(world: StubWorld, name: string, behaviour: Behav
       signature: verified.ok ? "ok" : verified.error,
     });
     if (behaviour === "silent") return; // never answers; the edge's timeout must fire
+    if (behaviour === "slow") await sleep(delayMs); // recorded on arrival, answered late
     if (behaviour === "broken") return send(res, 500, errorBody("INTERNAL", "stub region is broken", "stub"));
+    if (behaviour === "draining") return send(res, 503, errorBody("REGION_UNAVAILABLE", "draining", "stub"));
     if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, "stub"));
     try {
       return send(res, ...answer(req.method ?? "GET", url, body));
@@ -83,6 +120,7 @@ export async function startStub(world: StubWorld, name: string, behaviour: Behav
       const receipt: BatchReceipt = {
         batchId: batch.batchId,
         region: name,
+        regions: [name],
         accepted: batch.logs.length,
         duplicate: !!known,
       };
@@ -119,6 +157,10 @@ export async function refusedUrl(): Promise<string> {
   const port = portOf(server);
   await closeServer(server);
   return `http://127.0.0.1:${port}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRecord {

@@ -1,0 +1,285 @@
+/**
+ * `npm run bench:edge`: what the edge's work costs. Two Workers run in workerd (each under its own
+ * `wrangler dev`), in front of the same stub region (a Node HTTP server that answers 202 at once):
+ *
+ * - the Stormlog edge (wrangler.toml): key check, bounded read, validation, canonical JSON,
+ *   signing, health-aware routing;
+ * - a pass-through Worker that only forwards the same body to the same stub.
+ *
+ * Both get the same uploads (100 lines, ~16 KiB), alternating runs so drift hits both. Reported:
+ * uploads per second, and CPU time per upload from the workerd processes' utime+stime
+ * (/proc/<pid>/stat) over each run, and the ratios. Then the two routing figures: the extra
+ * latency of an upload whose first region is dead (refused, and silent until the attempt
+ * timeout), and how long the health table takes to mark a killed region down with no traffic.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { mintKey, newAppId } from "../shared/keys.ts";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+const runMs = Number(process.env.BENCH_RUN_MS ?? 6000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
+const keySecret = "bench-key-secret-0123456789abcdef0123";
+const regionSecret = "bench-region-secret-0123456789abcdef";
+const work = mkdtempSync(path.join(tmpdir(), "stormlog-bench-"));
+const children: ChildProcess[] = [];
+
+type Stub = { url: string; server: Server };
+
+/** A stand-in region: answers uploads with a receipt, health as up, and an empty revocation list. */
+async function startStub(port = 0, mode: "region" | "silent" = "region"): Promise<Stub> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      if (mode === "silent") return;
+      const json = (status: number, body: unknown) =>
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (req.url === "/v1/health") return json(200, { status: "up", database: { ok: true }, inFlight: 0 });
+      if (req.url === "/internal/v1/keys/revoked") return json(200, { keyHashes: [] });
+      json(202, { batchId: "bench", region: "bench", regions: ["bench"], accepted: 100, duplicate: false });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+async function freePort(): Promise<number> {
+  const stub = await startStub();
+  await new Promise((resolve) => stub.server.close(resolve));
+  return Number(new URL(stub.url).port);
+}
+
+/** `wrangler dev` on a config, in its own process group, with these vars; resolves when it answers. */
+async function startWorker(name: string, config: string, vars: Record<string, string>) {
+  const dir = mkdtempSync(path.join(work, `${name}-`));
+  const envFile = path.join(dir, "vars.env");
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([key, value]) => `${key}='${value}'\n`)
+      .join(""),
+  );
+  const port = await freePort();
+  const wrangler = path.join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
+  const args = [wrangler, "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port)];
+  args.push("--inspector-port", String(await freePort()), "--env-file", envFile, "--persist-to", dir);
+  args.push("--show-interactive-dev-session=false", "--log-level", "error");
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    detached: true,
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    const answered = await fetch(`${url}/v1/health`).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return { url, group: child.pid as number, stop: () => stopGroup(child) };
+    await sleep(200);
+  }
+  throw new Error(`${name} did not start`);
+}
+
+function stopGroup(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    process.kill(-(child.pid as number), "SIGTERM");
+  });
+}
+
+/** CPU seconds used so far by every workerd process in a process group. */
+function workerdCpuSeconds(group: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After the name: state(0) ppid(1) pgrp(2) … utime(11) stime(12).
+    if (name === "workerd" && Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / clockTicksPerSecond;
+}
+
+/** An upload as an SDK sends it: 100 lines, ~16 KiB. */
+function sampleBody(): string {
+  return JSON.stringify({
+    batchId: crypto.randomUUID(),
+    device: { id: "bench-device", model: "Pixel 9", os: "android", osVersion: "16", appVersion: "4.2.0" },
+    logs: Array.from({ length: 100 }, (_, index) => ({
+      ts: Date.now() - (100 - index) * 1000,
+      level: index % 10 === 0 ? "warn" : "info",
+      tag: "sync",
+      text: `sync step ${index}: fetched page ${index} of the inbox, 25 items, cache hit ratio 0.${index % 10}`,
+      attrs: { screen: "inbox", step: index, network: "wifi" },
+    })),
+  });
+}
+
+async function upload(url: string, key: string, body = sampleBody()): Promise<Response> {
+  const response = await fetch(`${url}/v1/batches`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body,
+  });
+  await response.arrayBuffer();
+  if (response.status !== 202) throw new Error(`upload answered ${response.status}`);
+  return response;
+}
+
+async function measure(target: { url: string; group: number }, key: string) {
+  const cpuBefore = workerdCpuSeconds(target.group);
+  const startedMs = performance.now();
+  let uploads = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() - startedMs < runMs) {
+        await upload(target.url, key);
+        uploads += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - startedMs) / 1000;
+  return {
+    perSecond: uploads / seconds,
+    cpuMsPerUpload: ((workerdCpuSeconds(target.group) - cpuBefore) * 1000) / uploads,
+  };
+}
+
+async function firstUploadMs(regions: object[], key: string): Promise<number> {
+  const edge = await startWorker("edge-failover", path.join(repoRoot, "wrangler.toml"), {
+    REGIONS: JSON.stringify(regions),
+    KEY_SECRET: keySecret,
+    REGION_SECRET: regionSecret,
+  });
+  try {
+    // Warm the isolate with requests that touch no region, so only the routing differs.
+    for (let index = 0; index < 3; index++) await (await fetch(`${edge.url}/warm-up`)).arrayBuffer();
+    const startedMs = performance.now();
+    await upload(edge.url, key);
+    return performance.now() - startedMs;
+  } finally {
+    await edge.stop();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  const stub = await startStub();
+  const key = await mintKey(keySecret, newAppId(), "ingest");
+  const location = { lat: 53.35, lon: -6.26 };
+  const region = { name: "bench", url: stub.url, location };
+  const edge = await startWorker("edge", path.join(repoRoot, "wrangler.toml"), {
+    REGIONS: JSON.stringify([region]),
+    KEY_SECRET: keySecret,
+    REGION_SECRET: regionSecret,
+  });
+  const passDir = mkdtempSync(path.join(work, "pass-through-"));
+  writeFileSync(
+    path.join(passDir, "index.js"),
+    `export default { async fetch(request, env) {
+  if (request.method !== "POST") return new Response("ok");
+  return fetch(env.UPSTREAM, { method: "POST", headers: { "content-type": "application/json" }, body: await request.arrayBuffer() });
+} };\n`,
+  );
+  writeFileSync(
+    path.join(passDir, "wrangler.toml"),
+    `name = "pass-through"\nmain = "index.js"\ncompatibility_date = "2026-11-01"\n`,
+  );
+  const pass = await startWorker("pass-through", path.join(passDir, "wrangler.toml"), {
+    UPSTREAM: `${stub.url}/internal/v1/apps/bench/batches`,
+  });
+
+  console.log(`bench:edge  ${runMs} ms per run, ${concurrency} concurrent uploads of ${sampleBody().length} bytes`);
+  for (let index = 0; index < 200; index++) await Promise.all([upload(edge.url, key), upload(pass.url, key)]);
+  const runs = { edge: [] as Awaited<ReturnType<typeof measure>>[], pass: [] as Awaited<ReturnType<typeof measure>>[] };
+  for (let round = 0; round < 2; round++) {
+    runs.edge.push(await measure(edge, key));
+    runs.pass.push(await measure(pass, key));
+  }
+  const mean = (list: { perSecond: number; cpuMsPerUpload: number }[], field: "perSecond" | "cpuMsPerUpload") =>
+    list.reduce((total, run) => total + run[field], 0) / list.length;
+  const edgeRate = mean(runs.edge, "perSecond");
+  const passRate = mean(runs.pass, "perSecond");
+  const edgeCpu = mean(runs.edge, "cpuMsPerUpload");
+  const passCpu = mean(runs.pass, "cpuMsPerUpload");
+  console.log(`  edge          ${round(edgeRate, 0)} uploads/s   ${round(edgeCpu)} ms CPU per upload`);
+  console.log(`  pass-through  ${round(passRate, 0)} uploads/s   ${round(passCpu)} ms CPU per upload`);
+  console.log(`  ratio         ${round(passRate / edgeRate)}x throughput, ${round(edgeCpu / passCpu)}x CPU per upload`);
+
+  const sequential: number[] = [];
+  for (let index = 0; index < 50; index++) {
+    const startedMs = performance.now();
+    await upload(edge.url, key);
+    sequential.push(performance.now() - startedMs);
+  }
+  await Promise.all([edge.stop(), pass.stop()]);
+
+  // The first upload after the first region died, before anything (breaker, table) knew.
+  const refused = { name: "dead", url: `http://127.0.0.1:${await freePort()}`, location };
+  const silentStub = await startStub(0, "silent");
+  const firstHealthy: number[] = [];
+  const firstRefused: number[] = [];
+  for (let index = 0; index < 5; index++) {
+    firstHealthy.push(await firstUploadMs([region], key));
+    firstRefused.push(await firstUploadMs([refused, region], key));
+  }
+  const firstSilent = await firstUploadMs([{ name: "silent", url: silentStub.url, location }, region], key);
+  // The first upload also fetches the revocation list, through the same routing, as in production.
+  const healthy = median(firstHealthy);
+  const spread = (values: number[]) => `${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}`;
+  console.log(`  upload latency, warm, sequential: median ${round(median(sequential), 1)} ms`);
+  console.log("  first upload of a fresh edge (median of 5, range), first region:");
+  console.log(`    healthy                 ${round(healthy, 0)} ms (${spread(firstHealthy)})`);
+  console.log(`    refuses connections     ${round(median(firstRefused), 0)} ms (${spread(firstRefused)})`);
+  console.log(`    accepts, never answers  ${round(firstSilent, 0)} ms (+${round(firstSilent - healthy, 0)} ms)`);
+
+  // No traffic: only the probes (every second here) can notice.
+  const victim = await startStub();
+  const probing = await startWorker("edge-probe", path.join(repoRoot, "wrangler.toml"), {
+    REGIONS: JSON.stringify([{ name: "victim", url: victim.url, location }, region]),
+    KEY_SECRET: keySecret,
+    REGION_SECRET: regionSecret,
+    HEALTH_PROBE_INTERVAL_MS: "1000",
+  });
+  const statusOfVictim = async () => {
+    const health = (await (await fetch(`${probing.url}/v1/health`)).json()) as { regions: { status: string }[] };
+    return health.regions[0]?.status;
+  };
+  while ((await statusOfVictim()) !== "up") await sleep(100);
+  victim.server.closeAllConnections();
+  await new Promise((resolve) => victim.server.close(resolve));
+  const killedMs = performance.now();
+  while ((await statusOfVictim()) !== "down") await sleep(20);
+  console.log(
+    `  a region killed with no traffic is marked down after ${round(performance.now() - killedMs, 0)} ms (probe every 1000 ms)`,
+  );
+  await probing.stop();
+  silentStub.server.closeAllConnections();
+  await Promise.all([stub, silentStub].map((server) => new Promise((resolve) => server.server.close(resolve))));
+}
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map((child) => stopGroup(child)));
+}
