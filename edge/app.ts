@@ -3,20 +3,25 @@
  * services, the v1 routes, and the one error handler. `index.ts` only hands it to the runtime;
  * tests build it with other services through `createApp`.
  *
- *   POST /v1/batches  ingest key  bound, validate, forward to a region   routes/batches.ts
- *   GET  /v1/logs     read key    validate the query, forward            routes/logs.ts
- *   GET  /v1/devices  read key    forward                                routes/devices.ts
- *   GET  /v1/health   none        configured regions                     routes/health.ts
+ *   POST /v1/batches  ingest key  bound, validate, route (or spool)      routes/batches.ts
+ *   GET  /v1/logs     read key    validate the query, route              routes/logs.ts
+ *   POST /v1/logs     ingest key  OpenTelemetry logs (OTLP/HTTP JSON)    routes/otlp-logs.ts
+ *   POST /bugfender/… ingest key  the Bugfender web SDK's protocol       routes/bugfender.ts
+ *   GET  /v1/devices  read key    route                                  routes/devices.ts
+ *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { ApiError, errorBody } from "../shared/errors.ts";
-import { type EdgeConfig, loadConfig } from "./config.ts";
+import { bindingsOf, type EdgeConfig, loadConfig } from "./config.ts";
 import { type EdgeEnv, httpServices, type Services, type ServicesFactory } from "./context.ts";
+import { browserCors } from "./cors.ts";
 import { batches } from "./routes/batches.ts";
+import { bugfender } from "./routes/bugfender.ts";
 import { devices } from "./routes/devices.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
+import { otlpLogs } from "./routes/otlp-logs.ts";
 
 export function createApp(makeServices: ServicesFactory = httpServices) {
   // Services hold per-isolate state (the revocation cache), so build them once per config.
@@ -43,18 +48,24 @@ export function createApp(makeServices: ServicesFactory = httpServices) {
   });
   app.use(async (c, next) => {
     const config = loadConfig(c.env);
+    const bindings = bindingsOf(c.env);
     let services = built.get(config);
     if (!services) {
-      services = makeServices(config);
+      services = makeServices(config, bindings);
       built.set(config, services);
     }
     c.set("config", config);
+    c.set("bindings", bindings);
     c.set("services", services);
     await next();
   });
 
+  app.use("/v1/batches", browserCors);
+  app.use("/v1/logs", browserCors);
   app.route("/v1/batches", batches);
   app.route("/v1/logs", logs);
+  app.route("/v1/logs", otlpLogs);
+  app.route("/bugfender", bugfender);
   app.route("/v1/devices", devices);
   app.route("/v1/health", health);
 

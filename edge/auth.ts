@@ -14,13 +14,14 @@ const kindName = { ingest: "an ingest key", read: "a read key" } as const satisf
 
 const bearerPattern = /^Bearer +(\S+) *$/i;
 
-/** Middleware for routes that need an app key of `kind`; sets `appId`. */
-export function requireKey(kind: KeyKind) {
+/**
+ * Middleware for routes that need an app key of `kind`; sets `appId`. The key comes from
+ * `Authorization: Bearer`, or from `keyHeader` when given (the Bugfender protocol's X-App-Token).
+ */
+export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) {
   return createMiddleware<EdgeEnv>(async (c, next) => {
-    const header = c.req.header("Authorization");
-    if (!header) throw unauthorized("missing Authorization header (expected: Bearer <app key>)");
-    const key = bearerPattern.exec(header)?.[1];
-    if (!key) throw unauthorized("malformed Authorization header (expected: Bearer <app key>)");
+    const key = options.keyHeader ? c.req.header(options.keyHeader)?.trim() : bearerKey(c.req.header("Authorization"));
+    if (!key) throw unauthorized(`missing app key (expected: ${options.keyHeader ?? "Authorization: Bearer"} <key>)`);
     const verified = await verifyKey(c.var.config.keySecret, key);
     if (!verified) throw unauthorized("unknown app key");
 
@@ -43,6 +44,13 @@ export function requireKey(kind: KeyKind) {
     c.set("appId", verified.appId);
     await next();
   });
+}
+
+function bearerKey(header: string | undefined): string | undefined {
+  if (!header) throw unauthorized("missing Authorization header (expected: Bearer <app key>)");
+  const key = bearerPattern.exec(header)?.[1];
+  if (!key) throw unauthorized("malformed Authorization header (expected: Bearer <app key>)");
+  return key;
 }
 
 function unauthorized(message: string): ApiError {

@@ -17,6 +17,11 @@ const inflateSliceBytes = 1024;
 
 /** Reads, bounds, decompresses, parses and validates an upload; throws the ApiError to answer. */
 export async function readUpload(request: Request): Promise<Batch> {
+  return parseUpload(await readJson(request));
+}
+
+/** Reads, bounds, decompresses and parses a JSON body (any protocol: native, OTLP, Bugfender). */
+export async function readJson(request: Request): Promise<unknown> {
   checkContentType(request.headers.get("content-type"));
   const coding = contentCoding(request.headers.get("content-encoding"));
   const declaredBytes = Number(request.headers.get("content-length") ?? 0);
@@ -32,7 +37,7 @@ export async function readUpload(request: Request): Promise<Batch> {
   } catch {
     throw new ApiError("INVALID_BODY", "body: malformed JSON");
   }
-  return parseUpload(json);
+  return json;
 }
 
 function checkContentType(header: string | null): void {

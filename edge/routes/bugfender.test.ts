@@ -1,0 +1,169 @@
+// The Bugfender-compatible endpoints in workerd against the stand-in regions: CORS preflight,
+// X-App-Token, signed session ids that carry the device, content-derived batch ids, issues.
+import { describe, expect, it } from "vitest";
+import { parseBatch } from "../../shared/batch.ts";
+import { callWith, errorOf, newApp, received, regionsOf } from "../test/helpers.ts";
+
+function bf(path: string, key: string | null, body: unknown, headers: Record<string, string> = {}) {
+  return callWith({ regions: [regionsOf.eu] }, `/bugfender${path}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json;charset=UTF-8",
+      origin: "https://shop.example",
+      ...(key === null ? {} : { "x-app-token": key }),
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+const sessionRequest = {
+  device: {
+    udid: "udid-1",
+    name: "Chrome",
+    device_type: "Chrome",
+    language: "en-GB",
+    os: "Linux",
+    os_version: "x86_64",
+  },
+  session_uid: "session-uid-1",
+  app_version: { app: { key: "k" }, version: "3.1.0", build: "310" },
+};
+
+async function session(key: string): Promise<string> {
+  const response = await bf("/session", key, sessionRequest);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { id: string }).id;
+}
+
+const logs = [
+  {
+    x: "2026-06-01T12:00:00.000Z",
+    at: 1780315200000,
+    ll: 3,
+    tg: "",
+    t: "tracing",
+    m: "",
+    f: "",
+    l: 0,
+    u: "https://shop.example/",
+  },
+  {
+    x: "2026-06-01T12:00:00.001Z",
+    at: 1780315200001,
+    ll: 1,
+    tg: "cart",
+    t: "slow",
+    m: "add",
+    f: "cart.js",
+    l: 42,
+    u: "",
+  },
+];
+
+describe("Bugfender-compatible ingest", () => {
+  it("answers the CORS preflight for any origin, with the SDK's headers", async () => {
+    const response = await callWith({ regions: [regionsOf.eu] }, "/bugfender/log/batch", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://shop.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,x-app-token,x-user-agent",
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("x-app-token");
+  });
+
+  it("turns a session and a log batch into one stored batch with the session's device", async () => {
+    const keys = await newApp();
+    const status = await bf("/app/device-status", keys.ingest, {
+      app_token: keys.ingest,
+      device: sessionRequest.device,
+    });
+    expect(await status.json()).toEqual({ logger_enabled: true });
+    expect(status.headers.get("access-control-allow-origin")).toBe("*");
+
+    const id = await session(keys.ingest);
+    const response = await bf("/log/batch", keys.ingest, { session_id: id, logs });
+    expect(response.status).toBe(200);
+    expect((await bf("/log/batch", keys.ingest, { session_id: id, logs })).status).toBe(200);
+
+    const posts = (await received(keys.appId)).filter((call) => call.method === "POST");
+    expect(posts).toHaveLength(2);
+    const batch = parseBatch(JSON.parse(posts[0]?.body ?? ""));
+    expect(JSON.parse(posts[1]?.body ?? "").batchId).toBe(batch.batchId);
+    expect(batch.device).toEqual({
+      id: "udid-1",
+      name: "Chrome",
+      model: "Chrome",
+      os: "Linux",
+      osVersion: "x86_64",
+      appVersion: "3.1.0",
+      appBuild: "310",
+      locale: "en-GB",
+    });
+    expect(batch.logs).toEqual([
+      {
+        ts: 1780315200000,
+        level: "trace",
+        text: "tracing",
+        attrs: { "bugfender.session": "session-uid-1", url: "https://shop.example/" },
+      },
+      {
+        ts: 1780315200001,
+        level: "warn",
+        tag: "cart",
+        method: "add",
+        file: "cart.js",
+        line: 42,
+        text: "slow",
+        attrs: { "bugfender.session": "session-uid-1" },
+      },
+    ]);
+  });
+
+  it("refuses a forged session, another app's session, and a missing or wrong X-App-Token", async () => {
+    const keys = await newApp();
+    const other = await newApp();
+    const id = await session(keys.ingest);
+    const forged = `${id.slice(0, -1)}${id.endsWith("0") ? "1" : "0"}`;
+    for (const sessionId of [forged, await session(other.ingest), 17]) {
+      const response = await bf("/log/batch", keys.ingest, { session_id: sessionId, logs });
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).message).toMatch(/^session_id: /);
+    }
+    expect((await bf("/session", null, sessionRequest)).status).toBe(401);
+    expect((await bf("/session", keys.read, sessionRequest)).status).toBe(403);
+    expect((await bf("/session", keys.ingest, { device: {} })).status).toBe(400);
+    expect((await received(keys.appId)).filter((call) => call.method === "POST")).toEqual([]);
+  });
+
+  it("stores an issue as an error line and a crash as a fatal one, once per issue id", async () => {
+    const keys = await newApp();
+    const id = await session(keys.ingest);
+    const issue = {
+      uid: "issue-1",
+      title: "Checkout",
+      text: "button dead",
+      app: { key: keys.ingest },
+      type: "issue",
+      session_id: id,
+    };
+    expect(await (await bf("/issue", keys.ingest, issue)).json()).toEqual({ id: "issue-1" });
+    // A resent issue arrives with another receive time: the region's conflict means "already stored".
+    expect((await bf("/issue", keys.ingest, issue)).status).toBe(200);
+    expect((await bf("/issue", keys.ingest, { ...issue, uid: "crash-1", type: "crash" })).status).toBe(200);
+
+    const posts = (await received(keys.appId)).filter((call) => call.method === "POST");
+    const lines = posts.map((call) => parseBatch(JSON.parse(call.body)).logs[0]);
+    expect(lines[0]).toMatchObject({
+      level: "error",
+      tag: "bugfender.issue",
+      text: "Checkout\nbutton dead",
+      attrs: { issue_id: "issue-1", issue_type: "issue", title: "Checkout" },
+    });
+    expect(lines.at(-1)).toMatchObject({ level: "fatal", attrs: { issue_type: "crash" } });
+  });
+});

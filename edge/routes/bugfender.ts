@@ -1,0 +1,82 @@
+/**
+ * Bugfender-compatible ingest, mounted at `/bugfender`: the official web SDK (`@bugfender/sdk`)
+ * works unmodified with `apiURL: "<edge>/bugfender"` and the Stormlog ingest key as its `appKey`
+ * (sent as `X-App-Token`). CORS lets any page origin call it; the SDK posts JSON with custom
+ * headers, so browsers preflight every call.
+ *
+ *   POST /app/device-status  logging is on for every device             {logger_enabled: true}
+ *   POST /session            device info → a signed session id          {id}
+ *   POST /log/batch          {session_id, logs: [{x, at, ll, tg, t, …}]} → one stored batch
+ *   POST /issue              issue, crash or user feedback → one line   {id}
+ *   POST /device/keyvalue    acknowledged; the SDK also logs the change as a line in /log/batch
+ *
+ * The SDK resends a request until it gets a 200, so batch ids come from the content: a resent
+ * `/log/batch` is stored once. Lines a batch would refuse are dropped alone (counted in the
+ * request log), or the SDK would resend them forever.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { parseUpload, parseWith } from "../../shared/batch.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { requireKey } from "../auth.ts";
+import { readJson } from "../body.ts";
+import type { EdgeEnv } from "../context.ts";
+import {
+  deviceFromSession,
+  issueSchema,
+  lineFromIssue,
+  linesFromLogs,
+  logBatchSchema,
+  sessionRequestSchema,
+} from "../ingest/bugfender.ts";
+import { mintSessionId, openSessionId, type Session } from "../ingest/bugfender-session.ts";
+import { checkLines, contentBatches, contentBatchId, deliverBatches } from "../ingest/deliver.ts";
+
+const ingestKey = requireKey("ingest", { keyHeader: "X-App-Token" });
+
+async function sessionOf(secret: string, appId: string, id: unknown): Promise<Session> {
+  const session = await openSessionId(secret, appId, id);
+  if (!session) throw new ApiError("INVALID_BODY", "session_id: not a session this edge issued for this app");
+  return session;
+}
+
+export const bugfender = new Hono<EdgeEnv>()
+  .use(
+    cors({
+      origin: "*",
+      allowMethods: ["POST", "OPTIONS"],
+      allowHeaders: ["Content-Type", "X-App-Token", "X-User-Agent", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id"],
+      maxAge: 86_400,
+    }),
+  )
+  .post("/app/device-status", ingestKey, (c) => c.json({ logger_enabled: true }, 200))
+  .post("/session", ingestKey, async (c) => {
+    const request = parseWith(sessionRequestSchema, await readJson(c.req.raw));
+    const device = deviceFromSession(request);
+    const uid = request.session_uid ?? crypto.randomUUID();
+    return c.json({ id: await mintSessionId(c.var.config.keySecret, c.var.appId, { uid, device }) }, 200);
+  })
+  .post("/log/batch", ingestKey, async (c) => {
+    const request = parseWith(logBatchSchema, await readJson(c.req.raw));
+    const session = await sessionOf(c.var.config.keySecret, c.var.appId, request.session_id);
+    const checked = checkLines(session.device, linesFromLogs(session, request.logs, Date.now()));
+    const batches = await contentBatches("bf", c.var.appId, session.device, checked.lines);
+    await deliverBatches(c, batches);
+    return c.json({ accepted: checked.lines.length, rejected: checked.rejected }, 200);
+  })
+  .post("/issue", ingestKey, async (c) => {
+    const issue = parseWith(issueSchema, await readJson(c.req.raw));
+    const session = await sessionOf(c.var.config.keySecret, c.var.appId, issue.session_id);
+    // One batch per issue id: a resent issue is the same batch (its time aside, see below).
+    const batchId = await contentBatchId("bf-issue", c.var.appId, issue.uid);
+    const batch = parseUpload({ batchId, device: session.device, logs: [lineFromIssue(session, issue, Date.now())] });
+    try {
+      await deliverBatches(c, [batch]);
+    } catch (error) {
+      // The issue was stored by an earlier attempt (with that attempt's receive time).
+      if (!(error instanceof ApiError && error.code === "BATCH_CONFLICT")) throw error;
+    }
+    return c.json({ id: issue.uid }, 200);
+  })
+  .post("/device/keyvalue", ingestKey, (c) => c.json({}, 200));

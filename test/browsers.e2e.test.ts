@@ -1,0 +1,198 @@
+/**
+ * Browser SDKs against the whole local system, in headless Chromium, from a page on another
+ * origin (so CORS is real):
+ *  - the official Bugfender web SDK (`@bugfender/sdk`, unmodified), configured with `apiURL`
+ *    pointing at the edge's `/bugfender` and the Stormlog ingest key as its app key: its logs at
+ *    every level and an issue are stored as native batches, read back through `GET /v1/logs`, and
+ *    its device appears in `GET /v1/devices`;
+ *  - the Stormlog SDK's browser build, uploading straight to `POST /v1/batches`.
+ */
+import { createRequire } from "node:module";
+import { build } from "esbuild";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeviceRecord, LogPage, LogRecord } from "../shared/read.ts";
+import { launchChromium, type StaticSite, serveStatic } from "./browser.ts";
+import { startTestSystem, type TestSystem } from "./harness.ts";
+
+const require = createRequire(import.meta.url);
+let t: TestSystem;
+let browser: Browser;
+let site: StaticSite;
+
+beforeAll(async () => {
+  [t, browser, site] = await Promise.all([
+    startTestSystem(),
+    launchChromium(),
+    serveStatic({
+      "/": { html: '<!doctype html><title>shop</title><script src="/bugfender.js"></script>' },
+      "/bugfender.js": { file: require.resolve("@bugfender/sdk") },
+      "/stormlog": { html: `<!doctype html><title>app</title><script>${await stormlogBundle()}</script>` },
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), site?.close(), t?.system.stop()]);
+});
+
+/** The Stormlog SDK's browser entry as one script that defines `globalThis.Stormlog`. */
+async function stormlogBundle(): Promise<string> {
+  const bundle = await build({
+    entryPoints: [new URL("../sdk/browser.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "iife",
+    globalName: "Stormlog",
+    write: false,
+  });
+  return bundle.outputFiles[0]?.text ?? "";
+}
+
+async function readMarked(marker: string): Promise<LogRecord[]> {
+  const response = await fetch(`${t.system.info.edgeUrl}/v1/logs?q=${marker}&limit=1000`, {
+    headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as LogPage).logs;
+}
+
+describe("the Bugfender web SDK against Stormlog", () => {
+  it("uploads logs and an issue that read back like native ones", async () => {
+    const marker = `bf${crypto.randomUUID().replaceAll("-", "")}`;
+    const page = await browser.newPage();
+    const failures: string[] = [];
+    page.on("requestfailed", (request) => failures.push(`${request.method()} ${request.url()}`));
+    await page.goto(site.url);
+    const udid = await page.evaluate(
+      async ({ apiURL, appKey, marker }) => {
+        // Runs in the page: the SDK's UMD build put itself on the global object.
+        type Log = (text: string) => void;
+        type Bugfender = {
+          init(options: Record<string, unknown>): Promise<void>;
+          trace: Log;
+          log: Log;
+          info: Log;
+          warn: Log;
+          error: Log;
+          fatal: Log;
+          sendLog(entry: Record<string, unknown>): void;
+          sendIssue(title: string, text: string): Promise<unknown>;
+          forceSendOnce(): void;
+        };
+        const page = globalThis as unknown as Record<string, { Bugfender: Bugfender }> & {
+          localStorage: { getItem(key: string): string | null } & Record<string, string>;
+        };
+        const { Bugfender } = page["@bugfender/sdk"] as { Bugfender: Bugfender };
+        await Bugfender.init({
+          appKey,
+          apiURL,
+          version: "3.1.0",
+          build: "310",
+          overrideConsoleMethods: false,
+          printToConsole: false,
+          logBrowserEvents: false,
+          logUIEvents: false,
+          registerErrorHandler: false,
+        });
+        Bugfender.trace(`${marker} trace`);
+        Bugfender.log(`${marker} debug`);
+        Bugfender.info(`${marker} info`);
+        Bugfender.warn(`${marker} warn`);
+        Bugfender.error(`${marker} error`);
+        Bugfender.fatal(`${marker} fatal`);
+        Bugfender.sendLog({
+          level: 1,
+          tag: "cart",
+          text: `${marker} tagged`,
+          method: "addItem",
+          file: "cart.js",
+          line: 42,
+        });
+        await Bugfender.sendIssue(`${marker} checkout failed`, "the pay button did nothing");
+        Bugfender.forceSendOnce();
+        return Object.values({ ...page.localStorage }).join(",");
+      },
+      { apiURL: `${t.system.info.edgeUrl}/bugfender`, appKey: t.system.info.app.ingestKey, marker },
+    );
+
+    // The SDK uploads on its own timer (every 15 s); wait for everything to arrive.
+    let lines: LogRecord[] = [];
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      lines = await readMarked(marker);
+      const texts = new Set(lines.map((line) => line.text));
+      const expected = ["trace", "debug", "info", "warn", "error", "fatal", "tagged"].map(
+        (name) => `${marker} ${name}`,
+      );
+      if (expected.every((text) => texts.has(text)) && lines.some((line) => line.tag === "bugfender.issue")) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await page.close();
+    expect(failures).toEqual([]);
+
+    const byText = new Map(lines.map((line) => [line.text, line]));
+    for (const level of ["trace", "debug", "info", "warn", "error", "fatal"]) {
+      expect(byText.get(`${marker} ${level}`)?.level, level).toBe(level);
+    }
+    expect(byText.get(`${marker} tagged`)).toMatchObject({
+      level: "warn",
+      tag: "cart",
+      method: "addItem",
+      file: "cart.js",
+      line: 42,
+      attrs: { url: `${site.url}/`, "bugfender.session": expect.any(String) },
+    });
+    const issue = lines.find((line) => line.tag === "bugfender.issue");
+    expect(issue).toMatchObject({
+      level: "error",
+      text: `${marker} checkout failed\nthe pay button did nothing`,
+      attrs: { issue_type: "issue", title: `${marker} checkout failed` },
+    });
+    // Every line, from logs and from the issue, is stored once and under the same device.
+    expect(new Set(lines.map((line) => line.deviceId)).size).toBe(1);
+    expect(lines.length).toBe(new Set(lines.map((line) => `${line.text}|${line.tag ?? ""}`)).size);
+
+    const devices = (await (
+      await fetch(`${t.system.info.edgeUrl}/v1/devices`, {
+        headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+      })
+    ).json()) as { devices: DeviceRecord[] };
+    const device = devices.devices.find((candidate) => candidate.id === lines[0]?.deviceId);
+    expect(device).toMatchObject({ model: "Chrome", os: "Linux", appVersion: "3.1.0", appBuild: "310" });
+    expect(udid).toContain(device?.id);
+  });
+});
+
+describe("the Stormlog SDK in a browser against the edge", () => {
+  it("uploads from another origin straight to /v1/batches, and the lines read back", async () => {
+    const marker = `sl${crypto.randomUUID().replaceAll("-", "")}`;
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/stormlog`);
+    const result = await page.evaluate(
+      async ({ endpoint, appKey, marker }) => {
+        type Client = {
+          ready: Promise<void>;
+          info(text: string, options?: unknown): void;
+          fatal(text: string): void;
+          flush(): Promise<{ delivered: number; pending: number }>;
+          deviceInfo: { id: string };
+        };
+        const scope = globalThis as unknown as { Stormlog: { init(options: unknown): Client } };
+        const log = scope.Stormlog.init({ appKey, endpoint, device: { appVersion: "1.0.0" } });
+        await log.ready;
+        log.info(`${marker} hello`, { tag: "web", attrs: { route: "/cart" } });
+        log.fatal(`${marker} bye`);
+        return { ...(await log.flush()), device: log.deviceInfo.id };
+      },
+      { endpoint: t.system.info.edgeUrl, appKey: t.system.info.app.ingestKey, marker },
+    );
+    await page.close();
+    expect(result).toMatchObject({ delivered: 2, pending: 0 });
+    const lines = await readMarked(marker);
+    expect(lines.map((line) => [line.level, line.text, line.deviceId])).toEqual([
+      ["info", `${marker} hello`, result.device],
+      ["fatal", `${marker} bye`, result.device],
+    ]);
+    expect(lines[0]).toMatchObject({ tag: "web", attrs: { route: "/cart" } });
+  });
+});
