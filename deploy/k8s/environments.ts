@@ -1,0 +1,93 @@
+/**
+ * The configuration of every environment and region: the only place development, staging and
+ * production differ. `region.ts` turns one (environment, region) pair into Kubernetes objects,
+ * and `../render.ts` writes them out. Secrets are never here: only the names of the Kubernetes
+ * Secrets that hold them (created by the operator or Terraform, see docs/operations.md).
+ */
+
+export type Storage = "pglite" | "postgres";
+
+export type Resources = { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
+
+export type RegionSpec = {
+  name: string;
+  /** Public URL the edge and the peers use to reach this region. */
+  url: string;
+};
+
+export type Environment = {
+  name: "development" | "staging" | "production";
+  /** Image reference without tag; the tag is the version rolled out. */
+  image: string;
+  imageTag: string;
+  /** PGlite: one pod with a persistent volume. PostgreSQL: a scalable Deployment. */
+  storage: Storage;
+  /** Pods per region (forced to 1 for PGlite). */
+  replicas: number;
+  /** The PGlite volume's size. */
+  volumeSize: string;
+  resources: Resources;
+  logLevel: "info" | "debug" | "warn";
+  /** How long a stopping pod waits for calls in flight (STORMLOG_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
+  /** Lets endpoints and the edge forget a terminating pod before it stops listening. */
+  preStopSleepSeconds: number;
+  /** Spread pods over nodes strictly (DoNotSchedule) or only when the cluster allows it. */
+  strictSpread: boolean;
+  ingressClass: string;
+  regions: RegionSpec[];
+};
+
+const image = "ghcr.io/stormlog/stormlog-regional";
+
+function regions(domain: string): RegionSpec[] {
+  return ["eu-west", "us-east", "ap-south"].map((name) => ({ name, url: `https://${name}.${domain}` }));
+}
+
+export const environments: Environment[] = [
+  {
+    name: "development",
+    image,
+    imageTag: "main",
+    storage: "pglite",
+    replicas: 1,
+    volumeSize: "5Gi",
+    resources: { cpu: "100m", memory: "256Mi", cpuLimit: "500m", memoryLimit: "512Mi" },
+    logLevel: "debug",
+    shutdownTimeoutMs: 10_000,
+    preStopSleepSeconds: 3,
+    strictSpread: false,
+    ingressClass: "nginx",
+    regions: regions("regions.dev.stormlog.example"),
+  },
+  {
+    name: "staging",
+    image,
+    imageTag: "0.1.0",
+    storage: "postgres",
+    replicas: 2,
+    volumeSize: "0",
+    resources: { cpu: "250m", memory: "384Mi", cpuLimit: "1", memoryLimit: "768Mi" },
+    logLevel: "info",
+    shutdownTimeoutMs: 20_000,
+    preStopSleepSeconds: 5,
+    strictSpread: false,
+    ingressClass: "nginx",
+    regions: regions("regions.staging.stormlog.example"),
+  },
+  {
+    name: "production",
+    image,
+    imageTag: "0.1.0",
+    storage: "postgres",
+    replicas: 3,
+    volumeSize: "0",
+    resources: { cpu: "500m", memory: "512Mi", cpuLimit: "2", memoryLimit: "1Gi" },
+    logLevel: "info",
+    shutdownTimeoutMs: 20_000,
+    preStopSleepSeconds: 5,
+    strictSpread: true,
+    ingressClass: "nginx",
+    regions: regions("regions.stormlog.example"),
+  },
+];

@@ -1,0 +1,128 @@
+/**
+ * The one definition of a regional worker on Kubernetes: given an environment and one of its
+ * regions (environments.ts), the objects to apply in that region's cluster. Only configuration
+ * differs between environments; the shape (probes, rollout, disruption budget, security,
+ * spreading, how secrets are referenced) is the same everywhere.
+ *
+ * PGlite keeps its database in the pod's volume, so such a region is a StatefulSet of one pod
+ * with a PersistentVolumeClaim; a PostgreSQL region is a Deployment that scales and rolls with
+ * `maxUnavailable: 0`. Secrets are referenced by name, never rendered: `stormlog-<region>`
+ * (keys `region-secret`, `database-url`) and `stormlog-keyring` (key `keyring.json`).
+ */
+import { createHash } from "node:crypto";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import type { IIngress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import type { IService } from "kubernetes-models/v1/Service";
+import type { ITopologySpreadConstraint } from "kubernetes-models/v1/TopologySpreadConstraint";
+import type { Environment, RegionSpec } from "./environments.ts";
+import { disruptionBudget, ingress, workload } from "./workload.ts";
+
+export type Manifest = IConfigMap | IService | IDeployment | IStatefulSet | IPodDisruptionBudget | IIngress;
+
+export const port = 8700;
+export const keyringPath = "/etc/stormlog/keyring";
+
+export function namespaceOf(environment: Environment): string {
+  return `stormlog-${environment.name}`;
+}
+
+export function renderRegion(environment: Environment, region: RegionSpec): Manifest[] {
+  const name = `stormlog-${region.name}`;
+  const namespace = namespaceOf(environment);
+  const labels = { "app.kubernetes.io/name": "stormlog-regional", "stormlog.dev/region": region.name };
+  const meta = { name, namespace, labels: { ...labels, "app.kubernetes.io/part-of": "stormlog" } };
+  const peers = environment.regions.filter((peer) => peer.name !== region.name);
+
+  const config: IConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta,
+    data: {
+      STORMLOG_REGION: region.name,
+      STORMLOG_PEERS: JSON.stringify(peers.map((peer) => ({ name: peer.name, url: peer.url }))),
+      STORMLOG_LOG_LEVEL: environment.logLevel,
+      STORMLOG_SHUTDOWN_TIMEOUT_MS: String(environment.shutdownTimeoutMs),
+      STORMLOG_KEYRING_FILE: `${keyringPath}/keyring.json`,
+    },
+  };
+  const service: IService = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta,
+    spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+  };
+
+  const secretEnv = [{ name: "STORMLOG_REGION_SECRET", valueFrom: { secretKeyRef: { name, key: "region-secret" } } }];
+  if (environment.storage === "postgres") {
+    secretEnv.push({ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name, key: "database-url" } } });
+  }
+  const httpProbe = (path: string) => ({ httpGet: { path, port: "http" } });
+  const container: IContainer = {
+    name: "regional",
+    image: `${environment.image}:${environment.imageTag}`,
+    ports: [{ name: "http", containerPort: port }],
+    envFrom: [{ configMapRef: { name } }],
+    env: secretEnv,
+    // Migrations run before the server listens: give the first start time, then probe often.
+    startupProbe: { ...httpProbe("/healthz"), periodSeconds: 2, failureThreshold: 60 },
+    readinessProbe: { ...httpProbe("/readyz"), periodSeconds: 2, failureThreshold: 1, timeoutSeconds: 2 },
+    livenessProbe: { ...httpProbe("/healthz"), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
+    // Endpoints and ingresses learn of a terminating pod asynchronously; keep serving meanwhile.
+    lifecycle: { preStop: { exec: { command: ["sleep", String(environment.preStopSleepSeconds)] } } },
+    resources: {
+      requests: { cpu: environment.resources.cpu, memory: environment.resources.memory },
+      limits: { cpu: environment.resources.cpuLimit, memory: environment.resources.memoryLimit },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "data", mountPath: "/data" },
+      { name: "tmp", mountPath: "/tmp" },
+      { name: "keyring", mountPath: keyringPath, readOnly: true },
+    ],
+  };
+  const spread = (topologyKey: string, strict: boolean): ITopologySpreadConstraint => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: strict ? "DoNotSchedule" : "ScheduleAnyway",
+    labelSelector: { matchLabels: labels },
+  });
+  const pod: IPodSpec = {
+    // preStop, then the drain bound, then a margin for closing the database.
+    terminationGracePeriodSeconds:
+      environment.preStopSleepSeconds + Math.ceil(environment.shutdownTimeoutMs / 1000) + 10,
+    automountServiceAccountToken: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    topologySpreadConstraints: [
+      spread("topology.kubernetes.io/zone", false),
+      spread("kubernetes.io/hostname", environment.strictSpread),
+    ],
+    containers: [container],
+    volumes: [
+      { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+      { name: "keyring", secret: { secretName: "stormlog-keyring", defaultMode: 0o440 } },
+      // PostgreSQL mode stores nothing locally; PGlite's volume comes from the claim template.
+      ...(environment.storage === "postgres" ? [{ name: "data", emptyDir: { sizeLimit: "16Mi" } }] : []),
+    ],
+  };
+  // The ConfigMap is read at start-up: a change of it must roll the pods, so its hash is in the template.
+  const configHash = createHash("sha256").update(JSON.stringify(config.data)).digest("hex").slice(0, 16);
+  const annotations = { "stormlog.dev/config-hash": configHash };
+  const manifests: Manifest[] = [config, service, ...workload(environment, meta, labels, annotations, pod)];
+  manifests.push(disruptionBudget(environment, meta, labels), ingress(environment, region, meta));
+  return manifests;
+}

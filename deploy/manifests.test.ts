@@ -1,0 +1,150 @@
+/**
+ * The Kubernetes manifests as `npm run deploy:render` writes them: every environment and region
+ * present, every object valid against the Kubernetes API schemas (kubernetes-models' validators),
+ * and the properties a rollout without downtime relies on checked on each workload.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Service } from "kubernetes-models/v1/Service";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { environments } from "./k8s/environments.ts";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+const outDir = path.join(repoRoot, "deploy/out");
+const models: Record<string, new (data: never) => { validate(): void }> = {
+  "v1/ConfigMap": ConfigMap,
+  "v1/Service": Service,
+  "apps/v1/Deployment": Deployment,
+  "apps/v1/StatefulSet": StatefulSet,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "networking.k8s.io/v1/Ingress": Ingress,
+};
+
+// Manifests are read back as YAML and checked field by field.
+type Doc = any;
+const rendered = new Map<string, Doc[]>();
+
+function validate(doc: Doc): void {
+  const Model = models[`${doc.apiVersion}/${doc.kind}`];
+  if (!Model) throw new Error(`no schema for ${doc.apiVersion}/${doc.kind}`);
+  new Model(doc as never).validate();
+}
+
+/** Every JSON path in an object, values left out: the shape two environments must share. */
+function shape(value: unknown, prefix = ""): string[] {
+  if (value === null || typeof value !== "object") return [prefix];
+  return Object.entries(value).flatMap(([key, child]) => shape(child, `${prefix}/${key}`));
+}
+
+beforeAll(() => {
+  const node = path.join(repoRoot, "node_modules/.bin/node");
+  execFileSync(node, ["deploy/render.ts"], { cwd: repoRoot });
+  for (const environment of environments) {
+    for (const region of environment.regions) {
+      const text = readFileSync(path.join(outDir, environment.name, `${region.name}.yaml`), "utf8");
+      rendered.set(
+        `${environment.name}/${region.name}`,
+        parseAllDocuments(text).map((doc) => doc.toJS()),
+      );
+    }
+  }
+});
+
+describe("rendered Kubernetes manifests", () => {
+  it("cover development, staging and production, each with every region", () => {
+    expect(environments.map((environment) => environment.name)).toEqual(["development", "staging", "production"]);
+    expect(rendered.size).toBe(9);
+  });
+
+  it("are valid against the Kubernetes API schemas", () => {
+    for (const docs of rendered.values()) for (const doc of docs) validate(doc);
+    // The validator does reject what the API server would: a bad manifest fails.
+    const [broken] = structuredClone(rendered.get("production/eu-west")?.filter((d) => d.kind === "Deployment") ?? []);
+    broken.spec.replicas = "three";
+    expect(() => validate(broken)).toThrow();
+  });
+
+  it("probe, roll out, budget, limit, secure and spread every workload", () => {
+    for (const environment of environments) {
+      for (const region of environment.regions) {
+        const docs = rendered.get(`${environment.name}/${region.name}`) as Doc[];
+        const byKind = (kind: string) => docs.filter((doc) => doc.kind === kind);
+        const [workload] = [...byKind("Deployment"), ...byKind("StatefulSet")];
+        const pod = workload.spec.template.spec;
+        const [container] = pod.containers;
+        const podLabels = workload.spec.template.metadata.labels;
+        const selects = (selector: Record<string, string>) =>
+          Object.entries(selector).every(([key, value]) => podLabels[key] === value);
+
+        if (environment.storage === "pglite") {
+          expect(workload.kind).toBe("StatefulSet");
+          expect(workload.spec.replicas).toBe(1);
+          expect(workload.spec.volumeClaimTemplates[0].metadata.name).toBe("data");
+        } else {
+          expect(workload.kind).toBe("Deployment");
+          expect(workload.spec.replicas).toBeGreaterThan(1);
+          expect(workload.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+          expect(container.env.find((e: Doc) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.key).toBe(
+            "database-url",
+          );
+        }
+        expect(container.readinessProbe.httpGet.path).toBe("/readyz");
+        expect(container.livenessProbe.httpGet.path).toBe("/healthz");
+        expect(container.resources.requests.cpu && container.resources.limits.memory).toBeTruthy();
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+        expect(container.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+        expect(pod.topologySpreadConstraints.length).toBeGreaterThan(0);
+        for (const spread of pod.topologySpreadConstraints)
+          expect(selects(spread.labelSelector.matchLabels)).toBe(true);
+
+        const [budget] = byKind("PodDisruptionBudget");
+        expect(selects(budget.spec.selector.matchLabels)).toBe(true);
+        const [config] = byKind("ConfigMap");
+        expect(container.envFrom[0].configMapRef.name).toBe(config.metadata.name);
+        expect(workload.spec.template.metadata.annotations["stormlog.dev/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
+        // The grace period covers the preStop pause plus the drain bound.
+        const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
+        const drainMs = Number(config.data.STORMLOG_SHUTDOWN_TIMEOUT_MS);
+        expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopSeconds * 1000 + drainMs);
+        expect(JSON.parse(config.data.STORMLOG_PEERS).map((p: Doc) => p.name)).toEqual(
+          environment.regions.filter((r) => r.name !== region.name).map((r) => r.name),
+        );
+        const service = byKind("Service").find((s) => s.spec.clusterIP !== "None");
+        expect(selects(service.spec.selector)).toBe(true);
+        expect(byKind("Ingress")[0].spec.rules[0].http.paths[0].backend.service.name).toBe(service.metadata.name);
+      }
+    }
+  });
+
+  it("reference secrets and never inline them", () => {
+    for (const docs of rendered.values()) {
+      expect(docs.some((doc) => doc.kind === "Secret")).toBe(false);
+      const [config] = docs.filter((doc) => doc.kind === "ConfigMap");
+      expect(Object.keys(config.data).filter((key) => /SECRET|DATABASE_URL|^STORMLOG_KEYRING$/.test(key))).toEqual([]);
+      const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
+      const pod = workload.spec.template.spec;
+      for (const variable of pod.containers[0].env) {
+        expect(variable.value, variable.name).toBeUndefined();
+        expect(variable.valueFrom.secretKeyRef.name).toBeTruthy();
+      }
+      expect(pod.volumes.find((v: Doc) => v.name === "keyring").secret.secretName).toBe("stormlog-keyring");
+    }
+  });
+
+  it("come from one definition: environments of one storage mode differ only in values", () => {
+    const workloadOf = (key: string) =>
+      (rendered.get(key) as Doc[]).map((doc) => shape(doc).sort().join("\n")).join("\n---\n");
+    expect(workloadOf("staging/eu-west")).toBe(workloadOf("production/ap-south"));
+    expect(workloadOf("development/eu-west")).toBe(workloadOf("development/us-east"));
+  });
+});
