@@ -9,7 +9,9 @@ export default defineConfig({
       "shared/vitest.config.ts",
       "edge/vitest.config.ts",
       "regional/vitest.config.ts",
+      "sdk/vitest.config.ts",
       "test/vitest.config.ts",
+      "deploy/vitest.config.ts",
     ],
   },
 });
