@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogPage } from "../shared/read.ts";
-import { startTestSystem, type TestSystem } from "./harness.ts";
+import { startTestSystem, type TestSystem, waitFor } from "./harness.ts";
 
 const shutdownTimeoutMs = 5000;
 let t: TestSystem;
@@ -24,16 +24,6 @@ afterAll(async () => {
 });
 
 type Sent = { batchId: string; startedMs: number; endedMs: number; status: number; region: string | null };
-
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== null) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
 
 /** `concurrency` clients uploading one batch after another until stopped. */
 function burst(concurrency: number) {

@@ -36,3 +36,14 @@ export async function startTestSystem(overrides: Partial<LocalSystemOptions> = {
   });
   return { system, dir, output, options };
 }
+
+/** Polls `check` until it returns a value; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== null) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms`);
+}

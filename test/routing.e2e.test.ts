@@ -5,7 +5,7 @@
  * region down within two probe intervals. Restarted, the region is used again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestSystem, type TestSystem } from "./harness.ts";
+import { startTestSystem, type TestSystem, waitFor } from "./harness.ts";
 
 const probeIntervalMs = 1000;
 let t: TestSystem;
@@ -26,16 +26,6 @@ type Sent = { startedMs: number; ms: number; status: number; region: string | nu
 
 async function edgeHealth(): Promise<EdgeHealth> {
   return (await (await fetch(`${t.system.info.edgeUrl}/v1/health`)).json()) as EdgeHealth;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== null) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
 /** Uploads one small batch after another, two at a time, until stopped; keeps every outcome. */
