@@ -43,6 +43,9 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     if (c.res.status >= 500) logger.warn(fields, "request");
     else if (probe) logger.debug(fields, "request");
     else logger.info(fields, "request");
+    // While draining, close each connection after its answer, so no caller sends its next
+    // request down a keep-alive connection that shutdown is about to cut.
+    if (lifecycle.draining) c.res.headers.set("Connection", "close");
   });
 
   app.use("/internal/*", async (c, next) => {

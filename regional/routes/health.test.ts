@@ -61,6 +61,7 @@ describe.each(drivers)("health and errors on %s", (kind) => {
       const call = await signedRequest(region.app, "GET", internalPaths.apps);
       expect(call.status).toBe(503);
       expect(call.headers.get("retry-after")).toBe("1");
+      expect(call.headers.get("connection")).toBe("close");
       expect(await call.json()).toMatchObject({ error: { code: "REGION_UNAVAILABLE" } });
     } finally {
       region.lifecycle.draining = false;
