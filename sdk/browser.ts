@@ -12,8 +12,8 @@
  * log.warn("slow checkout", { tag: "perf", attrs: { ms: 5300 } });
  */
 import { Stormlog, type StormlogOptions } from "./client.ts";
+import { captureConsole, describeValue } from "./console.ts";
 import { createIdbJournal, type IndexedDbFactory } from "./idb-journal.ts";
-import type { Level } from "./types.ts";
 
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";
 export { Stormlog } from "./client.ts";
@@ -62,8 +62,8 @@ export function init(options: BrowserOptions): Stormlog {
     if (page.document?.visibilityState === "hidden") leave();
   });
   if (options.captureErrors) {
-    on("error", (event) => client.fatal(describe(event.error ?? event.message), { tag: "uncaught" }));
-    on("unhandledrejection", (event) => client.fatal(describe(event.reason), { tag: "unhandledrejection" }));
+    on("error", (event) => client.fatal(describeValue(event.error ?? event.message), { tag: "uncaught" }));
+    on("unhandledrejection", (event) => client.fatal(describeValue(event.reason), { tag: "unhandledrejection" }));
   }
   if (options.captureConsole) captureConsole(client);
   return client;
@@ -95,27 +95,4 @@ function deviceInfo(navigator: Page["navigator"]): { model?: string; os?: string
   return Object.fromEntries(
     Object.entries({ model: browser, os, locale: navigator.language }).filter(([, value]) => value),
   ) as { model?: string; os?: string; locale?: string };
-}
-
-function describe(value: unknown): string {
-  return value instanceof Error ? (value.stack ?? value.message) : String(value);
-}
-
-function captureConsole(client: Stormlog): void {
-  const methods: ["log" | "debug" | "info" | "warn" | "error", Level][] = [
-    ["log", "debug"],
-    ["debug", "debug"],
-    ["info", "info"],
-    ["warn", "warn"],
-    ["error", "error"],
-  ];
-  for (const [method, level] of methods) {
-    const original = console[method].bind(console);
-    console[method] = (...args: unknown[]) => {
-      client.log(level, args.map((arg) => (typeof arg === "string" ? arg : describe(arg))).join(" "), {
-        tag: "console",
-      });
-      original(...args);
-    };
-  }
 }

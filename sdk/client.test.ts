@@ -319,3 +319,29 @@ describe("process exit", () => {
     expect(fatal).toMatchObject({ tag: "uncaught", text: expect.stringContaining("boom") });
   });
 });
+
+describe("console capture", () => {
+  it("queues console calls at their level, errors with their stack, and still prints them", async () => {
+    const printed: unknown[][] = [];
+    const original = { warn: console.warn, error: console.error };
+    console.warn = (...args: unknown[]) => printed.push(args);
+    console.error = (...args: unknown[]) => printed.push(args);
+    try {
+      const captured = client({ captureConsole: true });
+      console.warn("disk almost full", { freeMb: 12 });
+      console.error(new Error("write failed"));
+      await captured.flush();
+    } finally {
+      // captureConsole wrapped the stand-ins above; put the real methods back.
+      Object.assign(console, original);
+    }
+    const lines = edge.received.flatMap((call) => call.upload.logs);
+    expect(lines.map((line) => [line.level, line.tag])).toEqual([
+      ["warn", "console"],
+      ["error", "console"],
+    ]);
+    expect(lines[0]?.text).toBe('disk almost full {"freeMb":12}');
+    expect(lines[1]?.text).toMatch(/^Error: write failed\n\s+at /);
+    expect(printed).toHaveLength(2);
+  });
+});

@@ -13,8 +13,8 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { Stormlog, type StormlogOptions } from "./client.ts";
+import { captureConsole } from "./console.ts";
 import { createFileJournal } from "./file-journal.ts";
-import type { Level } from "./types.ts";
 
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";
 export { Stormlog } from "./client.ts";
@@ -75,31 +75,4 @@ export function init(options: NodeOptions): Stormlog {
   }
   if (options.captureConsole) captureConsole(client);
   return client;
-}
-
-function captureConsole(client: Stormlog): void {
-  const methods: [keyof Console & ("log" | "debug" | "info" | "warn" | "error"), Level][] = [
-    ["log", "debug"],
-    ["debug", "debug"],
-    ["info", "info"],
-    ["warn", "warn"],
-    ["error", "error"],
-  ];
-  for (const [method, level] of methods) {
-    const original = console[method].bind(console);
-    console[method] = (...args: unknown[]) => {
-      client.log(level, args.map((arg) => (typeof arg === "string" ? arg : safeJson(arg))).join(" "), {
-        tag: "console",
-      });
-      original(...args);
-    };
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return value instanceof Error ? (value.stack ?? value.message) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    return String(value);
-  }
 }
