@@ -113,7 +113,10 @@ describe("ingest through the edge into a region and back", () => {
     const { ingestKey, readKey } = t.system.info.app;
     expect((await read("/v1/logs", ingestKey)).status).toBe(403);
     expect((await upload(batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"), readKey)).status).toBe(403);
-    const bad = await upload(batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"), `${ingestKey.slice(0, -1)}0`);
+    const bad = await upload(
+      batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"),
+      `${ingestKey.slice(0, -1)}${ingestKey.endsWith("0") ? "1" : "0"}`,
+    );
     expect(bad.status).toBe(401);
     expect((await json<ErrorBody>(bad)).error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
 
