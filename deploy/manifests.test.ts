@@ -28,6 +28,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
 };
 
 // Manifests are read back as YAML and checked field by field.
+// biome-ignore lint/suspicious/noExplicitAny: YAML read back is untyped; each field is asserted below
 type Doc = any;
 const rendered = new Map<string, Doc[]>();
 

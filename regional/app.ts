@@ -48,7 +48,7 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     if (lifecycle.draining) c.res.headers.set("Connection", "close");
   });
 
-  app.use("/internal/*", async (c, next) => {
+  app.use("/internal/*", async (_c, next) => {
     if (lifecycle.draining) {
       throw new ApiError("REGION_UNAVAILABLE", "region is shutting down", { retryAfterSeconds: 1 });
     }

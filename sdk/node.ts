@@ -31,7 +31,8 @@ export type NodeOptions = StormlogOptions & {
   flushOnExit?: boolean;
 };
 
-/** Process listeners take any arguments (an error and its origin, an exit code). */
+/** Process listeners get what their event passes (an error and its origin, an exit code). */
+// biome-ignore lint/suspicious/noExplicitAny: process.on takes listeners of every event's own signature
 type Listener = (...args: any[]) => void;
 
 export function init(options: NodeOptions): Stormlog {
