@@ -4,45 +4,34 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseBatch } from "../shared/batch.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
 import type { LogPage } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { signatureWindowMs, signRequest } from "../shared/signing.ts";
 import { batches } from "./db/schema/index.ts";
-import type { Region } from "./region.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import {
-  createTestDatabase,
   drivers,
   signedRequest,
   startTestRegion,
-  type TestDatabase,
   testAppId,
   testKeyring,
   testSecret,
+  useTestRegion,
 } from "./testing/harness.ts";
 
 describe.each(drivers)("region security on %s", (kind) => {
-  let database: TestDatabase;
-  let region: Region;
   const appId = testAppId();
   const k1 = generateKeyMaterial();
   const k2 = generateKeyMaterial();
 
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    region = await startTestRegion(database, { keyring: testKeyring("k1", { k1 }) });
-  });
-  afterAll(async () => {
-    await region?.close();
-    await database?.drop();
-  });
+  const t = useTestRegion(kind, { keyring: testKeyring("k1", { k1 }) });
 
   async function reopen(keyring: { active: string; keys: Record<string, string> }) {
-    await region.close();
-    region = await startTestRegion(database, { keyring });
+    await t.region.close();
+    t.region = await startTestRegion(t.database, { keyring });
   }
 
   async function errorOf(response: Response): Promise<{ status: number; code: string; message: string }> {
@@ -60,7 +49,7 @@ describe.each(drivers)("region security on %s", (kind) => {
       );
 
     it("accepts a well-signed call", async () => {
-      expect((await region.app.request(path, { headers: await signed(path) })).status).toBe(200);
+      expect((await t.region.app.request(path, { headers: await signed(path) })).status).toBe(200);
     });
 
     it.each([
@@ -71,7 +60,7 @@ describe.each(drivers)("region security on %s", (kind) => {
         "unsigned",
       ],
     ])("refuses a call %s", async (_name, headers, message) => {
-      expect(await errorOf(await region.app.request(path, { headers }))).toMatchObject({
+      expect(await errorOf(await t.region.app.request(path, { headers }))).toMatchObject({
         status: 401,
         code: "UNAUTHORIZED",
         message: expect.stringContaining(message),
@@ -86,7 +75,7 @@ describe.each(drivers)("region security on %s", (kind) => {
         [path, await signed(path, { body: '{"a":1}' })],
       ] as const;
       for (const [target, headers] of forged) {
-        expect(await errorOf(await region.app.request(target, { headers }))).toEqual({
+        expect(await errorOf(await t.region.app.request(target, { headers }))).toEqual({
           status: 401,
           code: "UNAUTHORIZED",
           message: "bad signature",
@@ -94,7 +83,7 @@ describe.each(drivers)("region security on %s", (kind) => {
         });
       }
       const signedGet = await signed(internalPaths.apps);
-      const asPut = await region.app.request(internalPaths.apps, { method: "PUT", headers: signedGet });
+      const asPut = await t.region.app.request(internalPaths.apps, { method: "PUT", headers: signedGet });
       expect(asPut.status).toBe(401);
       const batch = makeBatch({ lines: [{ ts: baseTs }] });
       const bodyHeaders = await signRequest(testSecret, {
@@ -102,7 +91,7 @@ describe.each(drivers)("region security on %s", (kind) => {
         pathAndQuery: internalPaths.batches(appId),
         body: JSON.stringify(batch),
       });
-      const swapped = await region.app.request(internalPaths.batches(appId), {
+      const swapped = await t.region.app.request(internalPaths.batches(appId), {
         method: "POST",
         headers: { ...bodyHeaders, "content-type": "application/json" },
         body: JSON.stringify({ ...batch, batchId: "swapped-batch-id" }),
@@ -113,7 +102,7 @@ describe.each(drivers)("region security on %s", (kind) => {
     it("refuses a call signed outside the freshness window, either side", async () => {
       for (const skewMs of [-signatureWindowMs - 5_000, signatureWindowMs + 5_000]) {
         const headers = await signed(path, { nowMs: Date.now() + skewMs });
-        expect(await errorOf(await region.app.request(path, { headers }))).toMatchObject({
+        expect(await errorOf(await t.region.app.request(path, { headers }))).toMatchObject({
           status: 401,
           message: expect.stringContaining("stale"),
         });
@@ -126,7 +115,7 @@ describe.each(drivers)("region security on %s", (kind) => {
         ...(await signRequest(testSecret, { method: "POST", pathAndQuery: internalPaths.batches(appId), body })),
         "content-type": "application/json",
       };
-      const send = () => region.app.request(internalPaths.batches(appId), { method: "POST", headers, body });
+      const send = () => t.region.app.request(internalPaths.batches(appId), { method: "POST", headers, body });
       expect((await send()).status).toBe(202);
       expect(await errorOf(await send())).toMatchObject({ status: 401, message: expect.stringContaining("replayed") });
     });
@@ -143,9 +132,9 @@ describe.each(drivers)("region security on %s", (kind) => {
     );
 
     it("never writes log text to storage in clear", async () => {
-      const response = await signedRequest(region.app, "POST", internalPaths.batches(appId), { json: batch });
+      const response = await signedRequest(t.region.app, "POST", internalPaths.batches(appId), { json: batch });
       expect(response.status).toBe(202);
-      const page = (await (await signedRequest(region.app, "GET", internalPaths.logs(appId))).json()) as LogPage;
+      const page = (await (await signedRequest(t.region.app, "GET", internalPaths.logs(appId))).json()) as LogPage;
       expect(page.logs.map((line) => line.text)).toContain(`the ${marker} line`);
 
       const stored = kind === "pglite" ? await pgliteFiles() : await postgresDump();
@@ -158,18 +147,18 @@ describe.each(drivers)("region security on %s", (kind) => {
 
     /** Every byte of the PGlite folder, read after closing the database so everything is flushed. */
     async function pgliteFiles(): Promise<Buffer> {
-      await region.close();
-      const files = (await readdir(database.dataDir, { recursive: true, withFileTypes: true })).filter((entry) =>
+      await t.region.close();
+      const files = (await readdir(t.database.dataDir, { recursive: true, withFileTypes: true })).filter((entry) =>
         entry.isFile(),
       );
       const contents = await Promise.all(files.map((entry) => readFile(path.join(entry.parentPath, entry.name))));
-      region = await startTestRegion(database, { keyring: testKeyring("k1", { k1 }) });
+      t.region = await startTestRegion(t.database, { keyring: testKeyring("k1", { k1 }) });
       return Buffer.concat(contents);
     }
 
     /** Every row of every table (the region's and drizzle's), as text. */
     async function postgresDump(): Promise<Buffer> {
-      const client = postgres(database.databaseUrl as string, { max: 1, onnotice: () => undefined });
+      const client = postgres(t.database.databaseUrl as string, { max: 1, onnotice: () => undefined });
       try {
         const tables = await client`select table_schema, table_name from information_schema.tables
           where table_schema not in ('pg_catalog', 'information_schema') and table_type = 'BASE TABLE'`;
@@ -188,12 +177,12 @@ describe.each(drivers)("region security on %s", (kind) => {
 
   describe("key rotation", () => {
     const readTexts = async () => {
-      const response = await signedRequest(region.app, "GET", `${internalPaths.logs(rotationApp)}?limit=1000`);
+      const response = await signedRequest(t.region.app, "GET", `${internalPaths.logs(rotationApp)}?limit=1000`);
       return (await response.json()) as LogPage;
     };
     const rotationApp = testAppId();
     const keyIdOf = async (batchId: string) => {
-      const [row] = await region.database.db
+      const [row] = await t.region.database.db
         .select({ keyId: batches.keyId })
         .from(batches)
         .where(and(eq(batches.appId, rotationApp), eq(batches.batchId, batchId)));
@@ -202,19 +191,19 @@ describe.each(drivers)("region security on %s", (kind) => {
 
     it("still reads batches sealed under k1 after k2 becomes active", async () => {
       const old = makeBatch({ batchId: "sealed-by-k1", lines: [{ ts: baseTs, text: "under k1" }] });
-      expect((await signedRequest(region.app, "POST", internalPaths.batches(rotationApp), { json: old })).status).toBe(
-        202,
-      );
+      expect(
+        (await signedRequest(t.region.app, "POST", internalPaths.batches(rotationApp), { json: old })).status,
+      ).toBe(202);
       expect(await keyIdOf("sealed-by-k1")).toBe("k1");
 
       await reopen({ active: "k2", keys: { k1, k2 } });
       const recent = makeBatch({ batchId: "sealed-by-k2", lines: [{ ts: baseTs + 1, text: "under k2" }] });
       expect(
-        (await signedRequest(region.app, "POST", internalPaths.batches(rotationApp), { json: recent })).status,
+        (await signedRequest(t.region.app, "POST", internalPaths.batches(rotationApp), { json: recent })).status,
       ).toBe(202);
       expect(await keyIdOf("sealed-by-k2")).toBe("k2");
       // A repeat of the old batch is still recognised as a duplicate under the new active key.
-      const repeat = await signedRequest(region.app, "POST", internalPaths.batches(rotationApp), { json: old });
+      const repeat = await signedRequest(t.region.app, "POST", internalPaths.batches(rotationApp), { json: old });
       expect(await repeat.json()).toMatchObject({ duplicate: true });
       const page = await readTexts();
       expect(page.logs.map((line) => line.text)).toEqual(["under k1", "under k2"]);

@@ -1,18 +1,10 @@
 // The admin surface the CLI and the edge use: apps and key hashes registered idempotently,
 // revocations recorded even for keys a region never saw, and bad bodies refused.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keyHash, mintKey } from "../../shared/keys.ts";
 import { internalPaths } from "../../shared/regions.ts";
-import type { Region } from "../region.ts";
 import type { AppRecord, KeyRecord } from "../store/batch-store.ts";
-import {
-  createTestDatabase,
-  drivers,
-  signedRequest,
-  startTestRegion,
-  type TestDatabase,
-  testAppId,
-} from "../testing/harness.ts";
+import { drivers, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
 
 const keySecret = "admin-test-key-secret-0123456789abcdef";
 
@@ -22,20 +14,10 @@ async function newKey(appId: string, kind: "ingest" | "read") {
 }
 
 describe.each(drivers)("admin routes on %s", (kind) => {
-  let database: TestDatabase;
-  let region: Region;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    region = await startTestRegion(database);
-  });
-  afterAll(async () => {
-    await region?.close();
-    await database?.drop();
-  });
+  const t = useTestRegion(kind);
 
   const call = async <T>(method: "GET" | "POST" | "PUT", path: string, json?: unknown) => {
-    const response = await signedRequest(region.app, method, path, json === undefined ? {} : { json });
+    const response = await signedRequest(t.region.app, method, path, json === undefined ? {} : { json });
     return { status: response.status, body: (await response.json()) as T };
   };
 
@@ -125,7 +107,7 @@ describe.each(drivers)("admin routes on %s", (kind) => {
   });
 
   it("refuses a body that is not declared as JSON with 415", async () => {
-    const response = await signedRequest(region.app, "PUT", internalPaths.app(testAppId()), {
+    const response = await signedRequest(t.region.app, "PUT", internalPaths.app(testAppId()), {
       body: '{"name":"x","keys":[]}',
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });

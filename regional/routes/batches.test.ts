@@ -1,40 +1,21 @@
 // Uploading batches to a region: receipts, idempotency by batch id, and every refusal a caller can get.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Batch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
 import type { LogPage } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
-import type { Region } from "../region.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import {
-  createTestDatabase,
-  drivers,
-  type SignedOptions,
-  signedRequest,
-  startTestRegion,
-  type TestDatabase,
-  testAppId,
-} from "../testing/harness.ts";
+import { drivers, type SignedOptions, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
 import { storedCounts } from "../testing/rows.ts";
 
 describe.each(drivers)("POST batches on %s", (kind) => {
-  let database: TestDatabase;
-  let region: Region;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    region = await startTestRegion(database);
-  });
-  afterAll(async () => {
-    await region?.close();
-    await database?.drop();
-  });
+  const t = useTestRegion(kind);
 
   const upload = (appId: string, options: SignedOptions) =>
-    signedRequest(region.app, "POST", internalPaths.batches(appId), options);
+    signedRequest(t.region.app, "POST", internalPaths.batches(appId), options);
 
   async function readAll(appId: string): Promise<LogPage> {
-    const response = await signedRequest(region.app, "GET", internalPaths.logs(appId));
+    const response = await signedRequest(t.region.app, "GET", internalPaths.logs(appId));
     expect(response.status).toBe(200);
     return (await response.json()) as LogPage;
   }
@@ -52,7 +33,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
       accepted: 3,
       duplicate: false,
     });
-    expect(await storedCounts(region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
+    expect(await storedCounts(t.region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
     const page = await readAll(appId);
     expect(page.logs.map((line) => line.text)).toEqual(batch.logs.map((line) => line.text));
   });
@@ -74,7 +55,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
         duplicate: true,
       });
     }
-    expect(await storedCounts(region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
+    expect(await storedCounts(t.region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
   });
 
   it("refuses other content under a stored batch id with 409 and keeps the original", async () => {
@@ -93,7 +74,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
       expect(body.error.code).toBe("BATCH_CONFLICT");
       expect(body.error.message).toContain(original.batchId);
     }
-    expect(await storedCounts(region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
+    expect(await storedCounts(t.region.database.db, appId)).toEqual({ batches: 1, devices: 1 });
     const page = await readAll(appId);
     expect(page.logs.map((line) => [line.text, line.deviceId])).toEqual([["the original line", "device-a"]]);
   });
@@ -169,7 +150,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
       expect(body.error.code).toBe(code);
       expect(body.error.message).toContain(message);
       expect(body.error.requestId).toBe(response.headers.get("x-request-id"));
-      expect(await storedCounts(region.database.db, appId)).toEqual({ batches: 0, devices: 0 });
+      expect(await storedCounts(t.region.database.db, appId)).toEqual({ batches: 0, devices: 0 });
     });
 
     it("a streamed body over the byte limit, with no length declared", async () => {
@@ -182,7 +163,7 @@ describe.each(drivers)("POST batches on %s", (kind) => {
           sent += chunk.byteLength;
         },
       });
-      const response = await region.app.request(internalPaths.batches(appId), {
+      const response = await t.region.app.request(internalPaths.batches(appId), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: stream,

@@ -1,26 +1,15 @@
 // Probes, request ids and the error path: what operators and callers see when the region drains,
 // when its database goes away, and when a route fails in a way nobody planned for.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { internalPaths } from "../../shared/regions.ts";
-import type { Region } from "../region.ts";
-import { createTestDatabase, drivers, signedRequest, startTestRegion, type TestDatabase } from "../testing/harness.ts";
+import { drivers, signedRequest, useTestRegion } from "../testing/harness.ts";
 import type { Health } from "./health.ts";
 
 describe.each(drivers)("health and errors on %s", (kind) => {
-  let database: TestDatabase;
-  let region: Region;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    region = await startTestRegion(database);
-  });
-  afterAll(async () => {
-    await region?.close();
-    await database?.drop();
-  });
+  const t = useTestRegion(kind);
 
   it("reports up, with its database, and answers the probes", async () => {
-    const response = await region.app.request("/v1/health");
+    const response = await t.region.app.request("/v1/health");
     expect(response.status).toBe(200);
     const expected: Health = {
       region: "eu-west",
@@ -31,19 +20,19 @@ describe.each(drivers)("health and errors on %s", (kind) => {
       peers: [],
     };
     expect(await response.json()).toEqual(expected);
-    expect((await region.app.request("/healthz")).status).toBe(200);
-    expect((await region.app.request("/readyz")).status).toBe(200);
+    expect((await t.region.app.request("/healthz")).status).toBe(200);
+    expect((await t.region.app.request("/readyz")).status).toBe(200);
   });
 
   it("carries the caller's request id, or makes one", async () => {
-    const given = await region.app.request("/v1/health", { headers: { "x-request-id": "req-from-edge-42" } });
+    const given = await t.region.app.request("/v1/health", { headers: { "x-request-id": "req-from-edge-42" } });
     expect(given.headers.get("x-request-id")).toBe("req-from-edge-42");
-    const made = await region.app.request("/v1/health");
+    const made = await t.region.app.request("/v1/health");
     expect(made.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("answers unknown routes with a 404 error body", async () => {
-    const response = await region.app.request("/v2/nothing", { headers: { "x-request-id": "req-404" } });
+    const response = await t.region.app.request("/v2/nothing", { headers: { "x-request-id": "req-404" } });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
       error: { code: "NOT_FOUND", message: "no route for GET /v2/nothing", requestId: "req-404" },
@@ -51,37 +40,37 @@ describe.each(drivers)("health and errors on %s", (kind) => {
   });
 
   it("while draining: health says so, readiness fails, internal calls get 503 to fail over", async () => {
-    region.lifecycle.draining = true;
+    t.region.lifecycle.draining = true;
     try {
-      const health = await region.app.request("/v1/health");
+      const health = await t.region.app.request("/v1/health");
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ status: "draining" });
-      expect((await region.app.request("/readyz")).status).toBe(503);
-      expect((await region.app.request("/healthz")).status).toBe(200);
-      const call = await signedRequest(region.app, "GET", internalPaths.apps);
+      expect((await t.region.app.request("/readyz")).status).toBe(503);
+      expect((await t.region.app.request("/healthz")).status).toBe(200);
+      const call = await signedRequest(t.region.app, "GET", internalPaths.apps);
       expect(call.status).toBe(503);
       expect(call.headers.get("retry-after")).toBe("1");
       expect(call.headers.get("connection")).toBe("close");
       expect(await call.json()).toMatchObject({ error: { code: "REGION_UNAVAILABLE" } });
     } finally {
-      region.lifecycle.draining = false;
+      t.region.lifecycle.draining = false;
     }
   });
 
   it("when the database is gone: 500 INTERNAL for calls, 503 for health, and the process goes on", async () => {
-    await region.database.close();
-    const call = await signedRequest(region.app, "GET", internalPaths.logs("0123456789abcdef"), {
+    await t.region.database.close();
+    const call = await signedRequest(t.region.app, "GET", internalPaths.logs("0123456789abcdef"), {
       headers: { "x-request-id": "req-db-down" },
     });
     expect(call.status).toBe(500);
     expect(await call.json()).toEqual({
       error: { code: "INTERNAL", message: "internal error", requestId: "req-db-down" },
     });
-    expect(region.lifecycle.inFlight).toBe(0);
-    const health = await region.app.request("/v1/health");
+    expect(t.region.lifecycle.inFlight).toBe(0);
+    const health = await t.region.app.request("/v1/health");
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: "up", database: { kind, ok: false } });
-    expect((await region.app.request("/readyz")).status).toBe(503);
-    expect((await region.app.request("/healthz")).status).toBe(200);
+    expect((await t.region.app.request("/readyz")).status).toBe(503);
+    expect((await t.region.app.request("/healthz")).status).toBe(200);
   });
 });

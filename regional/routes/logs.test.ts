@@ -1,25 +1,16 @@
 // Reading logs back: time order across overlapping batches, filters, cursor paging (also when a
 // page stops at its scan bound), tampered ciphertexts reported by batch, and the devices list.
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type Batch, type Level, levelRank, levels, parseBatch } from "../../shared/batch.ts";
 import { Keyring } from "../../shared/envelope.ts";
 import type { DeviceRecord, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { batches } from "../db/schema/index.ts";
-import type { Region } from "../region.ts";
 import { createDrizzleStore, systemClock } from "../store/batch-store.ts";
 import { createBatchCodec } from "../store/codec.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import {
-  createTestDatabase,
-  drivers,
-  signedRequest,
-  startTestRegion,
-  type TestDatabase,
-  testAppId,
-  testKeyring,
-} from "../testing/harness.ts";
+import { drivers, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
 
 /** The read contract, spelled out: every stored line, filtered, in (time, batch id, index) order. */
 function expectedLines(stored: Batch[], query: Partial<LogQuery> = {}): string[] {
@@ -51,15 +42,13 @@ function prng(seed: number) {
 }
 
 describe.each(drivers)("GET logs on %s", (kind) => {
-  let database: TestDatabase;
-  let region: Region;
   const keyring = testKeyring();
   const appId = testAppId();
   const stored: Batch[] = [];
 
+  const t = useTestRegion(kind, { keyring });
+
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    region = await startTestRegion(database, { keyring });
     // Overlapping spans on three devices, shared timestamps across batches, all levels, mixed case text.
     const random = prng(7);
     for (let b = 0; b < 24; b++) {
@@ -76,13 +65,9 @@ describe.each(drivers)("GET logs on %s", (kind) => {
           lines,
         }),
       );
-      expect((await region.store.put(appId, batch)).ok).toBe(true);
+      expect((await t.region.store.put(appId, batch)).ok).toBe(true);
       stored.push(batch);
     }
-  });
-  afterAll(async () => {
-    await region?.close();
-    await database?.drop();
   });
 
   async function read(app: string, params: Record<string, string | number> = {}): Promise<Response> {
@@ -90,7 +75,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
       Object.entries(params).map(([key, value]): [string, string] => [key, String(value)]),
     );
     const suffix = query.size > 0 ? `?${query}` : "";
-    return signedRequest(region.app, "GET", `${internalPaths.logs(app)}${suffix}`);
+    return signedRequest(t.region.app, "GET", `${internalPaths.logs(app)}${suffix}`);
   }
 
   async function readPage(app: string, params: Record<string, string | number> = {}): Promise<LogPage> {
@@ -173,7 +158,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   it("keeps the order when a page stops at its bound on batches opened", async () => {
     const codec = createBatchCodec(await Keyring.fromConfig(keyring));
     for (const batchesScannedMax of [1, 3]) {
-      const store = createDrizzleStore({ db: region.database.db, codec, clock: systemClock, batchesScannedMax });
+      const store = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock, batchesScannedMax });
       for (const [limit, query] of [
         [1000, {}],
         [5, { device: "device-0" }],
@@ -216,13 +201,13 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     const good = parseBatch(makeBatch({ batchId: "good-batch-1", lines: [{ ts: baseTs }, { ts: baseTs + 20 }] }));
     const bad = parseBatch(makeBatch({ batchId: "bad-batch-1", lines: [{ ts: baseTs + 10 }] }));
     const wrapped = parseBatch(makeBatch({ batchId: "bad-batch-2", lines: [{ ts: baseTs + 15 }] }));
-    for (const batch of [good, bad, wrapped]) expect((await region.store.put(otherApp, batch)).ok).toBe(true);
+    for (const batch of [good, bad, wrapped]) expect((await t.region.store.put(otherApp, batch)).ok).toBe(true);
     const row = (batchId: string) => and(eq(batches.appId, otherApp), eq(batches.batchId, batchId));
-    await region.database.db
+    await t.region.database.db
       .update(batches)
       .set({ ciphertext: sql`set_byte(${batches.ciphertext}, 30, get_byte(${batches.ciphertext}, 30) # 1)` })
       .where(row("bad-batch-1"));
-    await region.database.db
+    await t.region.database.db
       .update(batches)
       .set({ wrappedKey: sql`set_byte(${batches.wrappedKey}, 30, get_byte(${batches.wrappedKey}, 30) # 1)` })
       .where(row("bad-batch-2"));
@@ -234,14 +219,14 @@ describe.each(drivers)("GET logs on %s", (kind) => {
       { batchId: "bad-batch-2", code: "INTEGRITY", message: 'ciphertext does not authenticate under key "k1"' },
     ]);
     // The same id sent again cannot be compared with an unreadable copy: that is an integrity error, not a duplicate.
-    const again = await signedRequest(region.app, "POST", internalPaths.batches(otherApp), { json: bad });
+    const again = await signedRequest(t.region.app, "POST", internalPaths.batches(otherApp), { json: bad });
     expect(again.status).toBe(500);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe("INTEGRITY");
   });
 
   it("lists devices by last activity with their latest info", async () => {
     const app = testAppId();
-    const put = async (batch: Batch) => expect((await region.store.put(app, parseBatch(batch))).ok).toBe(true);
+    const put = async (batch: Batch) => expect((await t.region.store.put(app, parseBatch(batch))).ok).toBe(true);
     await put(
       makeBatch({
         deviceId: "phone",
@@ -254,7 +239,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     await put(makeBatch({ deviceId: "phone", device: { appVersion: "0.9" }, lines: [{ ts: baseTs + 50 }] }));
     await put(makeBatch({ deviceId: "phone", device: { appVersion: "1.1" }, lines: [{ ts: baseTs + 400 }] }));
 
-    const response = await signedRequest(region.app, "GET", internalPaths.devices(app));
+    const response = await signedRequest(t.region.app, "GET", internalPaths.devices(app));
     expect(response.status).toBe(200);
     const { devices } = (await response.json()) as { devices: DeviceRecord[] };
     expect(devices).toEqual([

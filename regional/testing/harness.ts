@@ -3,12 +3,14 @@
  * temp folder, and PostgreSQL too when TEST_DATABASE_URL is set), a region built on it, and
  * signed calls to its app, made exactly as the edge makes them.
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Hono } from "hono";
 import { pino } from "pino";
 import postgres from "postgres";
+import { afterAll, beforeAll } from "vitest";
 import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
 import { signRequest } from "../../shared/signing.ts";
@@ -83,6 +85,24 @@ export function startTestRegion(
   deps: RegionOverrides = {},
 ): Promise<Region> {
   return createRegion(testConfig(database, overrides), { logger: pino({ level: "silent" }), ...deps });
+}
+
+/**
+ * A migrated database and a region on it for the enclosing `describe`, created before its tests
+ * and dropped after them. The fields are set by the hooks, so read them inside tests; a test may
+ * replace `region` (a restart with another keyring) and the fixture closes the last one.
+ */
+export function useTestRegion(kind: DatabaseKind, overrides: Partial<RegionConfig> = {}) {
+  const fixture = {} as { database: TestDatabase; region: Region };
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase(kind);
+    fixture.region = await startTestRegion(fixture.database, overrides);
+  });
+  afterAll(async () => {
+    await fixture.region?.close();
+    await fixture.database?.drop();
+  });
+  return fixture;
 }
 
 export type SignedOptions = {
