@@ -7,6 +7,7 @@
  * into memory. Only then is the text parsed as JSON and validated (shared `parseUpload`).
  */
 import { type Batch, parseUpload } from "../shared/batch.ts";
+import { readCapped } from "../shared/encoding.ts";
 import { ApiError } from "../shared/errors.ts";
 import { limits } from "../shared/limits.ts";
 
@@ -66,19 +67,8 @@ function contentCoding(header: string | null): Coding | null {
   return coding;
 }
 
-async function readWire(wire: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await wire.read();
-    if (done) return concat(chunks, total);
-    total += value.byteLength;
-    if (total > limits.requestBytesMax) {
-      await wire.cancel();
-      throw wireTooLarge(`more than ${limits.requestBytesMax} bytes`);
-    }
-    chunks.push(value);
-  }
+function readWire(wire: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
+  return readCapped(wire, limits.requestBytesMax, () => wireTooLarge(`more than ${limits.requestBytesMax} bytes`));
 }
 
 async function inflate(wire: ReadableStreamDefaultReader<Uint8Array>, coding: Coding): Promise<Uint8Array> {
@@ -108,19 +98,13 @@ async function inflate(wire: ReadableStreamDefaultReader<Uint8Array>, coding: Co
     (error: unknown) => error,
   );
 
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  let body: Uint8Array;
   try {
-    for (;;) {
-      const { done, value } = await inflated.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limits.inflatedBytesMax) {
-        await Promise.allSettled([inflated.cancel(), wire.cancel()]);
-        throw new ApiError("PAYLOAD_TOO_LARGE", `decompressed body exceeds ${limits.inflatedBytesMax} bytes`);
-      }
-      chunks.push(value);
-    }
+    body = await readCapped(inflated, limits.inflatedBytesMax, () => {
+      // The decompressed side is over its cap: stop reading the wire too.
+      wire.cancel().catch(() => {});
+      return new ApiError("PAYLOAD_TOO_LARGE", `decompressed body exceeds ${limits.inflatedBytesMax} bytes`);
+    });
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const feedError = await fed;
@@ -131,17 +115,7 @@ async function inflate(wire: ReadableStreamDefaultReader<Uint8Array>, coding: Co
   const feedError = await fed;
   if (feedError instanceof ApiError) throw feedError;
   if (feedError !== null) throw invalidCoding(coding);
-  return concat(chunks, total);
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return body;
 }
 
 function wireTooLarge(size: string): ApiError {

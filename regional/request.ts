@@ -3,6 +3,7 @@
  * byte cap (a streamed body is cut off, not buffered whole), JSON only when declared as JSON,
  * and the app id in the path.
  */
+import { readCapped } from "../shared/encoding.ts";
 import { ApiError } from "../shared/errors.ts";
 
 export const appIdPattern = /^[a-z0-9]{16}$/;
@@ -20,26 +21,7 @@ export async function readBodyCapped(request: Request, bytesMax: number): Promis
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > bytesMax) throw tooLarge(declared);
   if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > bytesMax) {
-      await reader.cancel();
-      throw tooLarge(`more than ${bytesMax}`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return readCapped(request.body.getReader(), bytesMax, () => tooLarge(`more than ${bytesMax}`));
 }
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
