@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogPage } from "../shared/read.ts";
-import { startTestSystem, type TestSystem, waitFor } from "./harness.ts";
+import { startTestSystem, type TestSystem, uploadStream, waitFor } from "./harness.ts";
 
 const shutdownTimeoutMs = 5000;
 let t: TestSystem;
@@ -22,41 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.system.stop();
 });
-
-type Sent = { batchId: string; startedMs: number; endedMs: number; status: number; region: string | null };
-
-/** `concurrency` clients uploading one batch after another until stopped. */
-function burst(concurrency: number) {
-  const sent: Sent[] = [];
-  let running = true;
-  const client = async () => {
-    while (running) {
-      const batchId = `drain-${crypto.randomUUID()}`;
-      const startedMs = performance.now();
-      const response = await fetch(`${t.system.info.edgeUrl}/v1/batches`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${t.system.info.app.ingestKey}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          batchId,
-          device: { id: "drain-device" },
-          logs: [{ ts: Date.now(), level: "info", text: batchId }],
-        }),
-      }).catch(() => null);
-      await response?.arrayBuffer();
-      const region = response?.headers.get("x-stormlog-region") ?? null;
-      sent.push({ batchId, startedMs, endedMs: performance.now(), status: response?.status ?? 0, region });
-    }
-  };
-  const clients = Array.from({ length: concurrency }, client);
-  return {
-    sent,
-    stop: async () => {
-      running = false;
-      await Promise.all(clients);
-      return sent;
-    },
-  };
-}
 
 describe("SIGTERM during a burst of uploads", () => {
   it("drains the region: every upload is acknowledged, the region exits 0 within the bound, nothing is lost", async () => {
@@ -74,7 +39,7 @@ describe("SIGTERM during a burst of uploads", () => {
     const victim = health.order[0] as string;
     const victimUrl = t.system.info.regions.find((region) => region.name === victim)?.url as string;
 
-    const uploads = burst(12);
+    const uploads = uploadStream(t.system, { concurrency: 12, deviceId: "drain-device" });
     await waitFor(
       "uploads reach the preferred region",
       async () => {
@@ -100,7 +65,9 @@ describe("SIGTERM during a burst of uploads", () => {
     const sent = await uploads.stop();
 
     const failed = sent.filter((upload) => upload.status !== 202);
-    const inFlightAtStop = sent.filter((u) => u.region === victim && u.startedMs < stoppedMs && u.endedMs > stoppedMs);
+    const inFlightAtStop = sent.filter(
+      (u) => u.region === victim && u.startedMs < stoppedMs && u.startedMs + u.ms > stoppedMs,
+    );
     const afterStop = sent.filter((upload) => upload.startedMs > stoppedMs + drainMs);
     console.log(
       `drain: ${sent.length} uploads, ${failed.length} failed, ${inFlightAtStop.length} in flight on ${victim} at SIGTERM and answered by it, ${afterStop.length} after its exit; not ready after ${notReady.toFixed(0)} ms, exited ${exitCode} after ${drainMs.toFixed(0)} ms`,

@@ -47,3 +47,55 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null>, t
   }
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
+
+/** One upload a stream sent, and what came of it (status 0: no answer at all). */
+export type SentUpload = {
+  batchId: string;
+  startedMs: number;
+  ms: number;
+  status: number;
+  region: string | null;
+  spooled: boolean;
+};
+
+/**
+ * `concurrency` clients uploading one small batch after another through the edge until stopped;
+ * every outcome is kept, so a test can check that none failed and where each went.
+ */
+export function uploadStream(system: LocalSystem, options: { concurrency: number; deviceId: string }) {
+  const sent: SentUpload[] = [];
+  let running = true;
+  const client = async () => {
+    while (running) {
+      const batchId = `${options.deviceId}-${crypto.randomUUID()}`;
+      const startedMs = performance.now();
+      const response = await fetch(`${system.info.edgeUrl}/v1/batches`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${system.info.app.ingestKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          batchId,
+          device: { id: options.deviceId },
+          logs: [{ ts: Date.now(), level: "info", text: batchId }],
+        }),
+      }).catch(() => null);
+      const body = response ? ((await response.json().catch(() => ({}))) as { spooled?: boolean }) : {};
+      sent.push({
+        batchId,
+        startedMs,
+        ms: performance.now() - startedMs,
+        status: response?.status ?? 0,
+        region: response?.headers.get("x-stormlog-region") ?? null,
+        spooled: body.spooled === true,
+      });
+    }
+  };
+  const clients = Array.from({ length: options.concurrency }, client);
+  return {
+    sent,
+    stop: async () => {
+      running = false;
+      await Promise.all(clients);
+      return sent;
+    },
+  };
+}

@@ -5,7 +5,7 @@
  * region down within two probe intervals. Restarted, the region is used again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestSystem, type TestSystem, waitFor } from "./harness.ts";
+import { startTestSystem, type TestSystem, uploadStream, waitFor } from "./harness.ts";
 
 const probeIntervalMs = 1000;
 let t: TestSystem;
@@ -22,49 +22,9 @@ type EdgeHealth = { order: string[]; regions: { name: string; status: string; br
 
 /** `degraded`: the region cannot reach enough replication peers; still takes uploads. */
 const usable = ["up", "degraded"];
-type Sent = { startedMs: number; ms: number; status: number; region: string | null; spooled: boolean };
 
 async function edgeHealth(): Promise<EdgeHealth> {
   return (await (await fetch(`${t.system.info.edgeUrl}/v1/health`)).json()) as EdgeHealth;
-}
-
-/** Uploads one small batch after another, two at a time, until stopped; keeps every outcome. */
-function steadyStream() {
-  const sent: Sent[] = [];
-  let running = true;
-  let counter = 0;
-  const worker = async () => {
-    while (running) {
-      const batchId = `routing-${crypto.randomUUID()}`;
-      const startedMs = performance.now();
-      const response = await fetch(`${t.system.info.edgeUrl}/v1/batches`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${t.system.info.app.ingestKey}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          batchId,
-          device: { id: "routing-device" },
-          logs: [{ ts: Date.now(), level: "info", text: `steady ${counter++}` }],
-        }),
-      }).catch(() => null);
-      const body = response ? ((await response.json().catch(() => ({}))) as { spooled?: boolean }) : {};
-      sent.push({
-        startedMs,
-        ms: performance.now() - startedMs,
-        status: response?.status ?? 0,
-        region: response?.headers.get("x-stormlog-region") ?? null,
-        spooled: body.spooled === true,
-      });
-    }
-  };
-  const workers = [worker(), worker()];
-  return {
-    sent,
-    stop: async () => {
-      running = false;
-      await Promise.all(workers);
-      return sent;
-    },
-  };
 }
 
 describe("routing around a killed region", () => {
@@ -81,7 +41,7 @@ describe("routing around a killed region", () => {
     const victim = initial.order[0] as string;
     expect(names).toContain(victim);
 
-    const stream = steadyStream();
+    const stream = uploadStream(t.system, { concurrency: 2, deviceId: "routing-device" });
     await waitFor("uploads reach the preferred region", async () => (stream.sent.length >= 20 ? true : null), 10_000);
     expect(stream.sent.filter((upload) => upload.region === victim).length).toBeGreaterThan(0);
 
