@@ -15,18 +15,18 @@ import { Stormlog, type StormlogOptions } from "./client.ts";
 import { captureConsole, describeValue } from "./console.ts";
 import { createIdbJournal, type IndexedDbFactory } from "./idb-journal.ts";
 
+import type { CaptureOptions } from "./types.ts";
+
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";
 export { Stormlog } from "./client.ts";
-export type { Attrs, Device, Level, Rejection } from "./types.ts";
 
-export type BrowserOptions = StormlogOptions & {
-  /** Also send `console.*` calls (log/debug as debug, info, warn, error). */
-  captureConsole?: boolean;
-  /** Log uncaught errors and unhandled promise rejections as fatal. */
-  captureErrors?: boolean;
-  /** IndexedDB database name (default: one per endpoint and key). */
-  databaseName?: string;
-};
+export type { Attrs, CaptureOptions, Device, Level, Rejection } from "./types.ts";
+
+export type BrowserOptions = StormlogOptions &
+  CaptureOptions & {
+    /** IndexedDB database name (default: one per endpoint and key). */
+    databaseName?: string;
+  };
 
 type PageEvent = { error?: unknown; reason?: unknown; message?: string };
 

@@ -16,20 +16,20 @@ import { Stormlog, type StormlogOptions } from "./client.ts";
 import { captureConsole } from "./console.ts";
 import { createFileJournal } from "./file-journal.ts";
 
+import type { CaptureOptions } from "./types.ts";
+
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";
 export { Stormlog } from "./client.ts";
-export type { Attrs, Device, Level, Rejection } from "./types.ts";
 
-export type NodeOptions = StormlogOptions & {
-  /** Folder of the queue file (default `.stormlog-queue` in the working directory). */
-  dir?: string;
-  /** Also send `console.*` calls (log/debug as debug, info, warn, error). */
-  captureConsole?: boolean;
-  /** Log uncaught exceptions as fatal (the process still crashes as it would). */
-  captureErrors?: boolean;
-  /** Flush when the event loop runs dry (default true). */
-  flushOnExit?: boolean;
-};
+export type { Attrs, CaptureOptions, Device, Level, Rejection } from "./types.ts";
+
+export type NodeOptions = StormlogOptions &
+  CaptureOptions & {
+    /** Folder of the queue file (default `.stormlog-queue` in the working directory). */
+    dir?: string;
+    /** Flush when the event loop runs dry (default true). */
+    flushOnExit?: boolean;
+  };
 
 /** Process listeners get what their event passes (an error and its origin, an exit code). */
 // biome-ignore lint/suspicious/noExplicitAny: process.on takes listeners of every event's own signature

@@ -83,3 +83,11 @@ export interface Journal {
   flushSync?(ops: Op[]): void;
   close(): Promise<void>;
 }
+
+/** What both builds can capture besides explicit log calls. */
+export type CaptureOptions = {
+  /** Also send `console.*` calls (log/debug as debug, info, warn, error). */
+  captureConsole?: boolean;
+  /** Log uncaught errors (and, in browsers, unhandled promise rejections) as fatal; a crashing process still crashes. */
+  captureErrors?: boolean;
+};
