@@ -14,7 +14,6 @@
 import { Stormlog, type StormlogOptions } from "./client.ts";
 import { captureConsole, describeValue } from "./console.ts";
 import { createIdbJournal, type IndexedDbFactory } from "./idb-journal.ts";
-
 import type { CaptureOptions } from "./types.ts";
 
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";

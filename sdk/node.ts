@@ -15,7 +15,6 @@ import path from "node:path";
 import { Stormlog, type StormlogOptions } from "./client.ts";
 import { captureConsole } from "./console.ts";
 import { createFileJournal } from "./file-journal.ts";
-
 import type { CaptureOptions } from "./types.ts";
 
 export type { FlushResult, LogOptions, StormlogOptions } from "./client.ts";
