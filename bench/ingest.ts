@@ -12,8 +12,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../regional/db/client.ts";
 import { batches } from "../regional/db/schema/index.ts";
+import { batchRow } from "../regional/store/batch-row.ts";
 import { createBatchCodec } from "../regional/store/codec.ts";
-import { summarize } from "../regional/store/put-batch.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
 import { type Batch, parseUpload } from "../shared/batch.ts";
 import { Keyring } from "../shared/envelope.ts";
@@ -95,22 +95,12 @@ try {
   const keyring = await Keyring.fromConfig(JSON.parse(await readFile(path.join(dir, "keyring.json"), "utf8")));
   const codec = createBatchCodec(keyring);
   const rows = await Promise.all(
-    sent.map(async (batch) => {
-      const summary = summarize(batch);
-      const sealed = await codec.seal(app.id, batch);
-      return {
-        appId: app.id,
-        batchId: batch.batchId,
-        deviceId: batch.device.id,
-        receivedAt: new Date(),
-        origin: "bench",
-        firstTs: new Date(summary.firstTs),
-        lastTs: new Date(summary.lastTs),
-        lineCount: batch.logs.length,
-        ...summary.counts,
-        ...sealed,
-      };
-    }),
+    sent.map(async (batch) =>
+      batchRow(
+        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: Date.now() },
+        await codec.seal(app.id, batch),
+      ),
+    ),
   );
   const ceilingStartMs = performance.now();
   for (const row of rows)

@@ -4,8 +4,10 @@
  * Each batch gets a fresh 256-bit data key; its payload is sealed with AES-256-GCM under a random
  * 96-bit nonce. The data key is itself sealed (wrapped) by the keyring's active key-encryption
  * key. Both seals bind, as additional authenticated data, the app id, the batch id and the key id,
- * so a ciphertext moved to another batch or app, or presented under another key id, does not
- * open. Older keys stay in the keyring to open what they sealed; only the active key seals.
+ * plus whatever the caller stores in clear beside the ciphertext (`metadata`: a region binds the
+ * batch's device and time span), so a ciphertext moved to another batch, app or device, presented
+ * under another key id, or stored with altered clear metadata, does not open. Older keys stay in
+ * the keyring to open what they sealed; only the active key seals.
  */
 import { z } from "zod";
 import { fromBase64Url, randomBytes, utf8 } from "./encoding.ts";
@@ -15,8 +17,12 @@ import { err, ok, type Result } from "./result.ts";
 const nonceBytes = 12;
 const keyBytes = 32;
 
-/** Where a batch belongs: bound into every seal as additional authenticated data. */
-export type SealContext = { appId: string; batchId: string };
+/**
+ * Where a batch belongs, bound into every seal as additional authenticated data. `metadata` is
+ * what the caller keeps in clear beside the ciphertext; without it the seal is the first format,
+ * which bound only the ids (kept so batches sealed before it still open).
+ */
+export type SealContext = { appId: string; batchId: string; metadata?: readonly (string | number)[] };
 
 export type Sealed = {
   keyId: string;
@@ -95,9 +101,16 @@ export class Keyring {
 }
 
 function additionalData(context: SealContext, keyId: string) {
-  // Length-prefixed fields: no choice of ids can make two different contexts serialize alike.
-  const fields = [context.appId, context.batchId, keyId].map((field) => `${field.length}:${field}`).join("|");
-  return { payload: utf8(`stormlog/batch/v1|${fields}`), dataKey: utf8(`stormlog/data-key/v1|${fields}`) };
+  // Length-prefixed fields: no choice of ids or metadata can make two different contexts
+  // serialize alike.
+  const version = context.metadata === undefined ? "v1" : "v2";
+  const fields = [context.appId, context.batchId, keyId, ...(context.metadata ?? []).map(String)]
+    .map((field) => `${field.length}:${field}`)
+    .join("|");
+  return {
+    payload: utf8(`stormlog/batch/${version}|${fields}`),
+    dataKey: utf8(`stormlog/data-key/${version}|${fields}`),
+  };
 }
 
 function importAesKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {

@@ -12,17 +12,43 @@ import { regionNameSchema } from "./regions.ts";
 const appIdSchema = z.string().regex(/^[a-z0-9]{16}$/, "expected an app id");
 const batchIdSchema = z.string().min(1).max(limits.idLengthMax);
 
-export const sealedBatchSchema = z.strictObject({
-  appId: appIdSchema,
-  batchId: batchIdSchema,
-  /** "" for rows stored before replication existed. */
-  origin: z.union([regionNameSchema, z.literal("")]),
-  /** Epoch milliseconds at the origin. */
-  receivedAt: z.number().int().nonnegative(),
-  keyId: z.string().min(1).max(limits.shortFieldLengthMax),
-  wrappedKey: z.base64(),
-  ciphertext: z.base64(),
+const countSchema = z.int().min(0).max(limits.batchLinesMax);
+
+/** The clear metadata a batch is stored with, which seal format 2 binds into its envelope. */
+export const batchMetaSchema = z.strictObject({
+  deviceId: z.string().min(1).max(limits.idLengthMax),
+  firstTs: z.int().nonnegative(),
+  lastTs: z.int().nonnegative(),
+  counts: z.strictObject({
+    traceCount: countSchema,
+    debugCount: countSchema,
+    infoCount: countSchema,
+    warnCount: countSchema,
+    errorCount: countSchema,
+    fatalCount: countSchema,
+  }),
 });
+
+export const sealedBatchSchema = z
+  .strictObject({
+    appId: appIdSchema,
+    batchId: batchIdSchema,
+    /** "" for rows stored before replication existed. */
+    origin: z.union([regionNameSchema, z.literal("")]),
+    /** Epoch milliseconds at the origin. */
+    receivedAt: z.number().int().nonnegative(),
+    /** The seal format (regional/store/codec.ts); a sender from before formats sends none, meaning 1. */
+    format: z.union([z.literal(1), z.literal(2)]).default(1),
+    /** Required from format 2, whose seal binds it: the receiver checks it by opening the seal. */
+    meta: batchMetaSchema.optional(),
+    keyId: z.string().min(1).max(limits.shortFieldLengthMax),
+    wrappedKey: z.base64(),
+    ciphertext: z.base64(),
+  })
+  .refine((batch) => batch.format === 1 || batch.meta !== undefined, {
+    message: "format 2 batches carry their metadata",
+    path: ["meta"],
+  });
 export type SealedBatch = z.infer<typeof sealedBatchSchema>;
 
 /** Batches per replicate call: bounded so one call stays well under the body limit. */

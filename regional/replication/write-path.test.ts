@@ -138,6 +138,22 @@ describe.each(drivers)("replication write path on %s", (kind) => {
     const heldByB = async () =>
       (await b().region.replicas.loadSealed([{ appId: otherApp, batchId: batch.batchId }])).length;
     expect(await heldByB()).toBe(0);
+    // The clear metadata travels beside the seal, which binds it: a copy claiming another device,
+    // another time span or other level counts is refused as well.
+    const meta = sealed.meta;
+    if (!meta) throw new Error("a format 2 batch carries its metadata");
+    for (const altered of [
+      { ...meta, deviceId: "someone-else" },
+      { ...meta, lastTs: meta.lastTs + 1 },
+      { ...meta, counts: { ...meta.counts, errorCount: meta.counts.errorCount + 1 } },
+    ]) {
+      const moved = await callRegion(b().url, "POST", internalPaths.replicate, {
+        from: "a",
+        batches: [{ ...sealed, meta: altered }],
+      });
+      expect(await moved.json()).toEqual({ results: [] });
+    }
+    expect(await heldByB()).toBe(0);
 
     const fromSelf = await callRegion(b().url, "POST", internalPaths.replicate, { from: "b", batches: [sealed] });
     expect(fromSelf.status).toBe(400);

@@ -224,6 +224,30 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe("INTEGRITY");
   });
 
+  it("reports a batch whose clear metadata was altered in the database, whichever field", async () => {
+    const otherApp = testAppId();
+    const stored = ["moved-batch-1", "stretched-batch-1", "promoted-batch-1", "intact-batch-1"].map((batchId, index) =>
+      parseBatch(makeBatch({ batchId, lines: [{ ts: baseTs + index, level: "info" }] })),
+    );
+    for (const batch of stored) expect((await t.region.store.put(otherApp, batch)).ok).toBe(true);
+    const row = (batchId: string) => and(eq(batches.appId, otherApp), eq(batches.batchId, batchId));
+    const { db } = t.region.database;
+    await db.update(batches).set({ deviceId: "someone-else" }).where(row("moved-batch-1"));
+    await db
+      .update(batches)
+      .set({ lastTs: new Date(Date.UTC(2099, 0, 1)) })
+      .where(row("stretched-batch-1"));
+    await db.update(batches).set({ errorCount: 1 }).where(row("promoted-batch-1"));
+
+    const page = await readPage(otherApp);
+    expect(page.logs.map((line) => line.batchId)).toEqual(["intact-batch-1"]);
+    expect(page.integrityErrors.map((error) => error.batchId).sort()).toEqual([
+      "moved-batch-1",
+      "promoted-batch-1",
+      "stretched-batch-1",
+    ]);
+  });
+
   it("lists devices by last activity with their latest info", async () => {
     const app = testAppId();
     const put = async (batch: Batch) => expect((await t.region.store.put(app, parseBatch(batch))).ok).toBe(true);

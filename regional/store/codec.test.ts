@@ -5,7 +5,7 @@ import { canonicalJson, parseBatch } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, Keyring } from "../../shared/envelope.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { createBatchCodec } from "./codec.ts";
+import { createBatchCodec, metaOf } from "./codec.ts";
 
 const k1 = generateKeyMaterial();
 const k2 = generateKeyMaterial();
@@ -80,15 +80,46 @@ describe("batch codec", () => {
     const keyring = await Keyring.fromConfig({ active: "k1", keys: { k1 } });
     const codec = createBatchCodec(keyring);
     const garbage = await keyring.seal(utf8("not zstd at all"), { appId, batchId: batch.batchId });
-    expect(await codec.open(appId, batch.batchId, garbage)).toEqual({
+    expect(await codec.open(appId, batch.batchId, { ...garbage, format: 1 })).toEqual({
       ok: false,
       error: { batchId: batch.batchId, message: "payload does not decompress" },
     });
     const otherJson = zstdCompressSync(canonicalJson({ ...batch, batchId: "other-batch-id" }));
     const misfiled = await keyring.seal(otherJson, { appId, batchId: batch.batchId });
-    expect(await codec.open(appId, batch.batchId, misfiled)).toEqual({
+    expect(await codec.open(appId, batch.batchId, { ...misfiled, format: 1 })).toEqual({
       ok: false,
       error: { batchId: batch.batchId, message: "payload is not this batch's JSON" },
+    });
+  });
+
+  it("binds the clear metadata: the device, the time span and the level counts the row is stored with", async () => {
+    const codec = await codecFor("k1", { k1 });
+    const sealed = await codec.seal(appId, batch);
+    expect(sealed.format).toBe(2);
+    expect(sealed.meta).toEqual(metaOf(batch));
+    const { meta } = sealed;
+    for (const altered of [
+      { ...meta, deviceId: "another-device" },
+      { ...meta, firstTs: meta.firstTs - 1 },
+      { ...meta, lastTs: Date.UTC(2099, 0, 1) },
+      { ...meta, counts: { ...meta.counts, fatalCount: 1 } },
+    ]) {
+      const opened = await codec.open(appId, batch.batchId, { ...sealed, meta: altered });
+      expect(opened).toEqual({
+        ok: false,
+        error: { batchId: batch.batchId, message: 'ciphertext does not authenticate under key "k1"' },
+      });
+    }
+    // Nor does a format 2 seal open as format 1 (without its metadata), or the other way round.
+    expect((await codec.open(appId, batch.batchId, { ...sealed, format: 1 })).ok).toBe(false);
+  });
+
+  it("still opens batches sealed in the first format, which bound only the ids", async () => {
+    const keyring = await Keyring.fromConfig({ active: "k1", keys: { k1 } });
+    const firstFormat = await keyring.seal(zstdCompressSync(canonicalJson(batch)), { appId, batchId: batch.batchId });
+    expect(await createBatchCodec(keyring).open(appId, batch.batchId, { ...firstFormat, format: 1 })).toEqual({
+      ok: true,
+      value: batch,
     });
   });
 });

@@ -1,14 +1,16 @@
 /**
  * How a batch is stored: canonical JSON, compressed with zstd, sealed by the keyring with the
- * app and batch ids bound in (shared/envelope.ts). Reading reverses it. A stored batch that does
- * not open, decompress or parse is an integrity failure returned as a value, so one bad row is
- * reported by id while the rest of a read goes on.
+ * batch's identity and its clear metadata bound in (shared/envelope.ts). The clear metadata
+ * (`BatchMeta`: device, time span, lines per level) is what reads pick candidate batches by, so
+ * binding it means a row whose metadata was altered in the database does not open. Reading
+ * reverses it. A stored batch that does not open, decompress or parse is an integrity failure
+ * returned as a value, so one bad row is reported by id while the rest of a read goes on.
  */
 import { promisify } from "node:util";
 import { zstdCompress, zstdDecompress } from "node:zlib";
-import { type Batch, canonicalJson } from "../../shared/batch.ts";
+import { type Batch, canonicalJson, type Level, levels } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
-import type { Keyring, Sealed } from "../../shared/envelope.ts";
+import type { Keyring, SealContext, Sealed } from "../../shared/envelope.ts";
 import { limits } from "../../shared/limits.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 
@@ -18,19 +20,39 @@ const decompress = promisify(zstdDecompress);
 /** Generous bound on what one stored batch may inflate to (it was checked against the limits). */
 const storedJsonBytesMax = 4 * limits.inflatedBytesMax;
 
+/** What a region keeps in clear about a batch, derived from its lines. */
+export type BatchMeta = {
+  deviceId: string;
+  firstTs: number;
+  lastTs: number;
+  counts: Record<`${Level}Count`, number>;
+};
+
+/**
+ * Seal formats: 1 bound only the app and batch ids (batches stored before format 2 still open);
+ * 2 also binds the clear metadata. Every new seal is format 2.
+ */
+export type SealFormat = 1 | 2;
+
+export type StoredSeal = Sealed & ({ format: 1; meta?: BatchMeta } | { format: 2; meta: BatchMeta });
+
 export type IntegrityFailure = { batchId: string; message: string };
 
 export type BatchCodec = {
-  seal(appId: string, batch: Batch): Promise<Sealed>;
+  seal(appId: string, batch: Batch): Promise<StoredSeal & { format: 2; meta: BatchMeta }>;
   /** The stored batch, or why it cannot be trusted. */
-  open(appId: string, batchId: string, sealed: Sealed): Promise<Result<Batch, IntegrityFailure>>;
+  open(appId: string, batchId: string, stored: StoredSeal): Promise<Result<Batch, IntegrityFailure>>;
   /** The stored canonical JSON, to compare with a batch sent again under the same id. */
-  openJson(appId: string, batchId: string, sealed: Sealed): Promise<Result<string, IntegrityFailure>>;
+  openJson(appId: string, batchId: string, stored: StoredSeal): Promise<Result<string, IntegrityFailure>>;
 };
 
 export function createBatchCodec(keyring: Keyring): BatchCodec {
-  async function openJson(appId: string, batchId: string, sealed: Sealed): Promise<Result<string, IntegrityFailure>> {
-    const opened = await keyring.open(sealed, { appId, batchId });
+  async function openJson(
+    appId: string,
+    batchId: string,
+    stored: StoredSeal,
+  ): Promise<Result<string, IntegrityFailure>> {
+    const opened = await keyring.open(stored, sealContext(appId, batchId, stored));
     if (!opened.ok) {
       const { reason, keyId } = opened.error;
       const message =
@@ -51,12 +73,14 @@ export function createBatchCodec(keyring: Keyring): BatchCodec {
     openJson,
 
     async seal(appId, batch) {
+      const meta = metaOf(batch);
       const packed = await compress(utf8(canonicalJson(batch)));
-      return keyring.seal(packed, { appId, batchId: batch.batchId });
+      const sealed = await keyring.seal(packed, { appId, batchId: batch.batchId, metadata: boundMetadata(meta) });
+      return { ...sealed, format: 2, meta };
     },
 
-    async open(appId, batchId, sealed) {
-      const json = await openJson(appId, batchId, sealed);
+    async open(appId, batchId, stored) {
+      const json = await openJson(appId, batchId, stored);
       if (!json.ok) return json;
       try {
         const batch = JSON.parse(json.value) as Batch;
@@ -69,14 +93,24 @@ export function createBatchCodec(keyring: Keyring): BatchCodec {
   };
 }
 
-/** The bytes a stored row holds, as the envelope code wants them. */
-export function sealedFromRow(row: { keyId: string; wrappedKey: Uint8Array; ciphertext: Uint8Array }): Sealed {
-  return { keyId: row.keyId, wrappedKey: ownBytes(row.wrappedKey), ciphertext: ownBytes(row.ciphertext) };
+/** The clear metadata of a batch: its device, the span of its lines and how many of each level. */
+export function metaOf(batch: Batch): BatchMeta {
+  const counts = Object.fromEntries(levels.map((level) => [`${level}Count`, 0])) as BatchMeta["counts"];
+  let firstTs = Number.POSITIVE_INFINITY;
+  let lastTs = Number.NEGATIVE_INFINITY;
+  for (const line of batch.logs) {
+    counts[`${line.level}Count`] += 1;
+    if (line.ts < firstTs) firstTs = line.ts;
+    if (line.ts > lastTs) lastTs = line.ts;
+  }
+  return { deviceId: batch.device.id, firstTs, lastTs, counts };
 }
 
-/** A driver may hand back a view into a shared buffer; WebCrypto wants exactly these bytes. */
-function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : new Uint8Array(bytes);
+function sealContext(appId: string, batchId: string, stored: StoredSeal): SealContext {
+  return stored.format === 1 ? { appId, batchId } : { appId, batchId, metadata: boundMetadata(stored.meta) };
+}
+
+/** The metadata as sealed: a fixed order, every field. */
+function boundMetadata(meta: BatchMeta): (string | number)[] {
+  return [meta.deviceId, meta.firstTs, meta.lastTs, ...levels.map((level) => meta.counts[`${level}Count`])];
 }

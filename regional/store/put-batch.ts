@@ -11,11 +11,12 @@
  * sends them at once; whatever that request does not confirm, the outbox worker sends later.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { type Batch, canonicalJson, type Level, levels } from "../../shared/batch.ts";
+import { type Batch, canonicalJson, type Device } from "../../shared/batch.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import { batches, devices, outbox } from "../db/schema/index.ts";
+import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { Placement, PutFailure, PutResult, StoreDeps } from "./batch-store.ts";
-import { sealedFromRow } from "./codec.ts";
+import type { BatchMeta } from "./codec.ts";
 
 export async function putBatch(
   deps: StoreDeps,
@@ -25,29 +26,12 @@ export async function putBatch(
 ): Promise<Result<PutResult, PutFailure>> {
   const { db, codec, clock } = deps;
   const nowMs = clock.now();
-  const summary = summarize(batch);
-  const sealed = await codec.seal(appId, batch);
+  const stored = await codec.seal(appId, batch);
+  const row = batchRow({ appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs }, stored);
   const inserted = await db.transaction(async (tx) => {
-    const rows = await tx
-      .insert(batches)
-      .values({
-        appId,
-        batchId: batch.batchId,
-        deviceId: batch.device.id,
-        receivedAt: new Date(nowMs),
-        origin: placement.origin,
-        firstTs: new Date(summary.firstTs),
-        lastTs: new Date(summary.lastTs),
-        lineCount: batch.logs.length,
-        ...summary.counts,
-        keyId: sealed.keyId,
-        wrappedKey: sealed.wrappedKey,
-        ciphertext: sealed.ciphertext,
-      })
-      .onConflictDoNothing()
-      .returning({ batchId: batches.batchId });
+    const rows = await tx.insert(batches).values(row).onConflictDoNothing().returning({ batchId: batches.batchId });
     if (rows.length === 0) return false;
-    await upsertDevice(tx, appId, batch, summary);
+    await upsertDevice(tx, appId, batch.device, stored.meta);
     if (placement.outboxPeers.length > 0) {
       await tx.insert(outbox).values(
         placement.outboxPeers.map((peer) => ({
@@ -71,35 +55,17 @@ async function compareWithStored(
   batch: Batch,
 ): Promise<Result<PutResult, PutFailure>> {
   const [row] = await db
-    .select({ keyId: batches.keyId, wrappedKey: batches.wrappedKey, ciphertext: batches.ciphertext })
+    .select(storedColumns)
     .from(batches)
     .where(and(eq(batches.appId, appId), eq(batches.batchId, batch.batchId)));
   // Rows are never deleted, so the row that won the insert is still there.
   if (!row) throw new Error(`batch ${batch.batchId} conflicted but is not stored`);
-  const stored = await codec.openJson(appId, batch.batchId, sealedFromRow(row));
+  const stored = await codec.openJson(appId, batch.batchId, storedFromRow(row));
   if (!stored.ok) {
     return err({ kind: "integrity", message: `batch ${batch.batchId} is stored but cannot be read back` });
   }
   if (stored.value === canonicalJson(batch)) return ok({ duplicate: true });
   return err({ kind: "conflict", message: `batchId ${batch.batchId} was already stored with different content` });
-}
-
-export type Summary = {
-  firstTs: number;
-  lastTs: number;
-  counts: Record<`${Level}Count`, number>;
-};
-
-export function summarize(batch: Batch): Summary {
-  const counts = Object.fromEntries(levels.map((level) => [`${level}Count`, 0])) as Summary["counts"];
-  let firstTs = Number.POSITIVE_INFINITY;
-  let lastTs = Number.NEGATIVE_INFINITY;
-  for (const line of batch.logs) {
-    counts[`${line.level}Count`] += 1;
-    if (line.ts < firstTs) firstTs = line.ts;
-    if (line.ts > lastTs) lastTs = line.ts;
-  }
-  return { firstTs, lastTs, counts };
 }
 
 export type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[0]>[0];
@@ -108,15 +74,15 @@ export type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[
  * A device's span comes from line times, not arrival times, so every region that stores the same
  * batches holds the same device rows. Its info is the one sent with its latest lines.
  */
-export async function upsertDevice(tx: Transaction, appId: string, batch: Batch, summary: Summary): Promise<void> {
+export async function upsertDevice(tx: Transaction, appId: string, device: Device, span: BatchMeta): Promise<void> {
   const info = {
-    name: batch.device.name ?? null,
-    model: batch.device.model ?? null,
-    os: batch.device.os ?? null,
-    osVersion: batch.device.osVersion ?? null,
-    appVersion: batch.device.appVersion ?? null,
-    appBuild: batch.device.appBuild ?? null,
-    locale: batch.device.locale ?? null,
+    name: device.name ?? null,
+    model: device.model ?? null,
+    os: device.os ?? null,
+    osVersion: device.osVersion ?? null,
+    appVersion: device.appVersion ?? null,
+    appBuild: device.appBuild ?? null,
+    locale: device.locale ?? null,
   };
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
   const latest = (column: (typeof devices)[keyof typeof info]) =>
@@ -125,10 +91,10 @@ export async function upsertDevice(tx: Transaction, appId: string, batch: Batch,
     .insert(devices)
     .values({
       appId,
-      deviceId: batch.device.id,
+      deviceId: device.id,
       ...info,
-      firstSeen: new Date(summary.firstTs),
-      lastSeen: new Date(summary.lastTs),
+      firstSeen: new Date(span.firstTs),
+      lastSeen: new Date(span.lastTs),
     })
     .onConflictDoUpdate({
       target: [devices.appId, devices.deviceId],

@@ -14,8 +14,8 @@ import type { IntegrityError, LogPage, LogQuery, LogRecord } from "../../shared/
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { Database } from "../db/client.ts";
 import { batches } from "../db/schema/index.ts";
+import { storedColumns, storedFromRow } from "./batch-row.ts";
 import type { ReadFailure, StoreDeps } from "./batch-store.ts";
-import { sealedFromRow } from "./codec.ts";
 import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "./cursor.ts";
 import { MinHeap } from "./line-heap.ts";
 
@@ -77,7 +77,7 @@ export async function readLogs(
       break;
     }
     scanned += 1;
-    const opened = await codec.open(appId, row.batchId, sealedFromRow(row));
+    const opened = await codec.open(appId, row.batchId, storedFromRow(row));
     if (!opened.ok) {
       integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });
       continue;
@@ -112,14 +112,7 @@ async function* candidateBatches(db: Database, appId: string, filter: CandidateF
   let afterKey: { firstTs: Date; batchId: string } | undefined;
   for (;;) {
     const rows = await db
-      .select({
-        batchId: batches.batchId,
-        deviceId: batches.deviceId,
-        firstTs: batches.firstTs,
-        keyId: batches.keyId,
-        wrappedKey: batches.wrappedKey,
-        ciphertext: batches.ciphertext,
-      })
+      .select({ batchId: batches.batchId, ...storedColumns })
       .from(batches)
       .where(
         and(

@@ -12,9 +12,10 @@ import { and, eq, or } from "drizzle-orm";
 import type { ReplicaOutcome, SealedBatch } from "../../shared/replication.ts";
 import { ok, type Result } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
+import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { StoreDeps } from "./batch-store.ts";
-import type { IntegrityFailure } from "./codec.ts";
-import { summarize, upsertDevice } from "./put-batch.ts";
+import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "./codec.ts";
+import { upsertDevice } from "./put-batch.ts";
 
 export type BatchKey = { appId: string; batchId: string };
 
@@ -26,18 +27,24 @@ export async function loadSealed({ db }: StoreDeps, keys: BatchKey[]): Promise<S
       batchId: batches.batchId,
       origin: batches.origin,
       receivedAt: batches.receivedAt,
-      keyId: batches.keyId,
-      wrappedKey: batches.wrappedKey,
-      ciphertext: batches.ciphertext,
+      ...storedColumns,
     })
     .from(batches)
     .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
-  return rows.map((row) => ({
-    ...row,
-    receivedAt: row.receivedAt.getTime(),
-    wrappedKey: Buffer.from(row.wrappedKey).toString("base64"),
-    ciphertext: Buffer.from(row.ciphertext).toString("base64"),
-  }));
+  return rows.map((row) => {
+    const stored = storedFromRow(row);
+    return {
+      appId: row.appId,
+      batchId: row.batchId,
+      origin: row.origin,
+      receivedAt: row.receivedAt.getTime(),
+      format: stored.format,
+      meta: stored.meta,
+      keyId: stored.keyId,
+      wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
+      ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
+    };
+  });
 }
 
 /** True when version a wins over version b: received first, then the smaller origin name. */
@@ -54,40 +61,32 @@ export async function applyReplica(
     wrappedKey: new Uint8Array(Buffer.from(sealed.wrappedKey, "base64")),
     ciphertext: new Uint8Array(Buffer.from(sealed.ciphertext, "base64")),
   };
-  const opened = await codec.open(sealed.appId, sealed.batchId, bytes);
+  const stored: StoredSeal =
+    sealed.format === 2 ? { ...bytes, format: 2, meta: sealed.meta as BatchMeta } : { ...bytes, format: 1 };
+  // Opening proves the bytes (and, from format 2, the metadata sent with them) are this batch's.
+  const opened = await codec.open(sealed.appId, sealed.batchId, stored);
   if (!opened.ok) return opened;
   const batch = opened.value;
-  const summary = summarize(batch);
-  const row = {
-    appId: sealed.appId,
-    batchId: sealed.batchId,
-    deviceId: batch.device.id,
-    receivedAt: new Date(sealed.receivedAt),
-    origin: sealed.origin,
-    firstTs: new Date(summary.firstTs),
-    lastTs: new Date(summary.lastTs),
-    lineCount: batch.logs.length,
-    ...summary.counts,
-    ...bytes,
-  };
+  const meta = stored.meta ?? metaOf(batch);
+  const row = batchRow(sealed, { ...stored, meta });
   const outcome = await db.transaction(async (tx): Promise<ReplicaOutcome> => {
     const inserted = await tx.insert(batches).values(row).onConflictDoNothing().returning({ id: batches.batchId });
     if (inserted.length > 0) {
-      await upsertDevice(tx, sealed.appId, batch, summary);
+      await upsertDevice(tx, sealed.appId, batch.device, meta);
       return "stored";
     }
     const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
-    const [stored] = await tx
+    const [held] = await tx
       .select({ origin: batches.origin, receivedAt: batches.receivedAt })
       .from(batches)
       .where(where)
       .for("update");
-    if (!stored) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
-    const storedVersion = { origin: stored.origin, receivedAt: stored.receivedAt.getTime() };
+    if (!held) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
+    const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
     if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
     if (!versionWins(sealed, storedVersion)) return "kept";
     await tx.update(batches).set(row).where(where);
-    await upsertDevice(tx, sealed.appId, batch, summary);
+    await upsertDevice(tx, sealed.appId, batch.device, meta);
     return "replaced";
   });
   return ok(outcome);

@@ -1,10 +1,11 @@
 /**
  * Stored batches: the log lines sealed as one envelope (shared/envelope.ts), plus what a read
  * needs in clear to pick candidate batches without opening them: device, time span and line
- * counts per level. Nothing derived from line content is kept in clear.
+ * counts per level, all bound into the seal so none can be altered unnoticed. Nothing derived from
+ * line content beyond these is kept in clear.
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, primaryKey, smallint, text } from "drizzle-orm/pg-core";
 import { bytea, timestampMs } from "./columns.ts";
 
 export const batches = pgTable(
@@ -30,6 +31,11 @@ export const batches = pgTable(
     warnCount: integer("warn_count").notNull(),
     errorCount: integer("error_count").notNull(),
     fatalCount: integer("fatal_count").notNull(),
+    /**
+     * Which seal format the envelope uses (regional/store/codec.ts): 2 binds the device, time
+     * span and level counts above into the seal; 1, from before, bound only the ids.
+     */
+    sealFormat: smallint("seal_format").notNull().default(1),
     keyId: text("key_id").notNull(),
     wrappedKey: bytea("wrapped_key").notNull(),
     ciphertext: bytea("ciphertext").notNull(),

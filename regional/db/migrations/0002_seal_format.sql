@@ -1,0 +1,1 @@
+ALTER TABLE "batches" ADD COLUMN "seal_format" smallint DEFAULT 1 NOT NULL;

@@ -1,0 +1,82 @@
+/**
+ * The `batches` row, built and read back in one place: a stored seal (codec.ts) with its clear
+ * metadata, plus the version that names it (origin region, received time). The upload path, the
+ * replica path and the benchmarks all write rows through `batchRow`; reads and replication
+ * rebuild the seal with `storedFromRow`, selecting `storedColumns`.
+ */
+import { levels } from "../../shared/batch.ts";
+import { batches } from "../db/schema/index.ts";
+import type { BatchMeta, SealFormat, StoredSeal } from "./codec.ts";
+
+export type BatchVersionOf = { appId: string; batchId: string; origin: string; receivedAt: number };
+
+export function batchRow(
+  version: BatchVersionOf,
+  stored: StoredSeal & { meta: BatchMeta },
+): typeof batches.$inferInsert {
+  const { meta } = stored;
+  return {
+    appId: version.appId,
+    batchId: version.batchId,
+    deviceId: meta.deviceId,
+    receivedAt: new Date(version.receivedAt),
+    origin: version.origin,
+    firstTs: new Date(meta.firstTs),
+    lastTs: new Date(meta.lastTs),
+    lineCount: levels.reduce((sum, level) => sum + meta.counts[`${level}Count`], 0),
+    ...meta.counts,
+    keyId: stored.keyId,
+    wrappedKey: stored.wrappedKey,
+    ciphertext: stored.ciphertext,
+    sealFormat: stored.format,
+  };
+}
+
+/** The columns `storedFromRow` needs. */
+export const storedColumns = {
+  deviceId: batches.deviceId,
+  firstTs: batches.firstTs,
+  lastTs: batches.lastTs,
+  traceCount: batches.traceCount,
+  debugCount: batches.debugCount,
+  infoCount: batches.infoCount,
+  warnCount: batches.warnCount,
+  errorCount: batches.errorCount,
+  fatalCount: batches.fatalCount,
+  keyId: batches.keyId,
+  wrappedKey: batches.wrappedKey,
+  ciphertext: batches.ciphertext,
+  sealFormat: batches.sealFormat,
+};
+
+type StoredRow = { [K in keyof typeof storedColumns]: (typeof batches.$inferSelect)[K] };
+
+export function storedFromRow(row: StoredRow): StoredSeal & { meta: BatchMeta } {
+  const meta: BatchMeta = {
+    deviceId: row.deviceId,
+    firstTs: row.firstTs.getTime(),
+    lastTs: row.lastTs.getTime(),
+    counts: {
+      traceCount: row.traceCount,
+      debugCount: row.debugCount,
+      infoCount: row.infoCount,
+      warnCount: row.warnCount,
+      errorCount: row.errorCount,
+      fatalCount: row.fatalCount,
+    },
+  };
+  return {
+    keyId: row.keyId,
+    wrappedKey: ownBytes(row.wrappedKey),
+    ciphertext: ownBytes(row.ciphertext),
+    format: row.sealFormat as SealFormat,
+    meta,
+  } as StoredSeal & { meta: BatchMeta };
+}
+
+/** A driver may hand back a view into a shared buffer; WebCrypto wants exactly these bytes. */
+function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes as Uint8Array<ArrayBuffer>)
+    : new Uint8Array(bytes);
+}
