@@ -1,0 +1,262 @@
+/**
+ * `npm start` as a user runs it: scripts/start.ts as a child process (a temp folder, free ports),
+ * driven by the real `npm run region` and `npm run admin` commands.
+ *  - Under a steady stream of uploads through the edge, the region that took the last upload is
+ *    killed (SIGKILL): the next 200 uploads all succeed, the supervisor restarts the region, and
+ *    `admin verify` converges with every acknowledged batch in every region.
+ *  - A region stopped (SIGTERM) under load: no upload fails, it stays down until `start`, then it
+ *    is back and the regions converge again.
+ *  - Ctrl-C (SIGINT) stops every process it started.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { processStatusSchema } from "../scripts/control.ts";
+import type { LocalInfo } from "../scripts/local-system.ts";
+import type { ProcessStatus } from "../scripts/supervisor.ts";
+import { freePort, type SentUpload, uploadStream, waitFor } from "./harness.ts";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let start: ChildProcess;
+let startExit: Promise<number | null>;
+const output: string[] = [];
+let info: LocalInfo;
+/** The pids `npm run region -- status` last reported, so nothing is left behind if a test fails. */
+let lastPids: number[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "stormlog-start-"));
+  env = {
+    ...process.env,
+    STORMLOG_LOCAL_DIR: dir,
+    STORMLOG_LOCAL_EDGE_PORT: String(await freePort()),
+    STORMLOG_LOCAL_INSPECTOR_PORT: String(await freePort()),
+    STORMLOG_LOCAL_REGION_PORTS: [await freePort(), await freePort(), await freePort()].join(","),
+    // Reach the regions (npm start passes its environment on): a restarted region is caught up
+    // by its peers' outboxes within seconds instead of the default minute of backoff.
+    STORMLOG_OUTBOX_BACKOFF_MAX_MS: "2000",
+    STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "3000",
+    STORMLOG_LOG_LEVEL: "warn",
+  };
+  start = spawn(process.execPath, ["scripts/start.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  startExit = new Promise((resolve) => start.once("exit", (code) => resolve(code)));
+  for (const stream of [start.stdout, start.stderr]) {
+    stream?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
+  }
+  await waitFor(
+    "npm start prints that it is running",
+    async () => {
+      if (start.exitCode !== null) throw new Error(`npm start exited ${start.exitCode}:\n${output.join("\n")}`);
+      return output.some((line) => line.includes("Press Ctrl-C to stop.")) ? true : null;
+    },
+    150_000,
+  );
+  info = JSON.parse(await readFile(path.join(dir, "local.json"), "utf8")) as LocalInfo;
+}, 180_000);
+
+afterAll(async () => {
+  if (!start || start.exitCode !== null) return;
+  // A test failed before Ctrl-C: stop it the same way, and make sure if that does not work.
+  start.kill("SIGINT");
+  const code = await Promise.race([startExit, new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000))]);
+  if (code === "timeout") {
+    for (const pid of lastPids) signalGroup(pid, "SIGKILL");
+    start.kill("SIGKILL");
+  }
+});
+
+/** `npm run <script> -- <args>` in the test system's folder. */
+function npmRun(
+  script: "region" | "admin",
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("npm", ["run", "--silent", script, "--", ...args], { cwd: repoRoot, env }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function statuses(): Promise<ProcessStatus[]> {
+  const { code, stdout, stderr } = await npmRun("region", "status", "--json");
+  expect(code, stderr).toBe(0);
+  const { processes } = z.object({ processes: z.array(processStatusSchema) }).parse(JSON.parse(stdout));
+  lastPids = processes.flatMap((process) => (process.pid === null ? [] : [process.pid]));
+  return processes;
+}
+
+async function statusOf(name: string): Promise<ProcessStatus> {
+  return (await statuses()).find((process) => process.name === name) as ProcessStatus;
+}
+
+type Verify = { regions: Record<string, { batches?: number }>; converged: boolean };
+
+/** Waits until `admin verify` says every region holds the same batches, `batches` of them. */
+async function converged(batches: number): Promise<Verify> {
+  return waitFor(
+    `every region holds the same ${batches} batches`,
+    async () => {
+      const { code, stdout } = await npmRun("admin", "verify", "--json");
+      const result = JSON.parse(stdout || "{}") as Verify;
+      const counts = Object.values(result.regions ?? {}).map((region) => region.batches);
+      return code === 0 && result.converged && counts.every((count) => count === batches) ? result : null;
+    },
+    90_000,
+  );
+}
+
+async function lastRegion(sent: SentUpload[]): Promise<string> {
+  return waitFor(
+    "uploads acknowledged by a region",
+    async () => (sent.length >= 20 ? (sent.findLast((upload) => upload.region)?.region ?? null) : null),
+    30_000,
+  );
+}
+
+const acknowledged = new Set<string>();
+function expectAllAcknowledged(sent: SentUpload[]): void {
+  expect(sent.filter((upload) => upload.status !== 202 || upload.spooled)).toEqual([]);
+  for (const upload of sent) acknowledged.add(upload.batchId);
+}
+
+describe("npm start", () => {
+  it("keeps its control channel to this user and runs once per folder", async () => {
+    expect((await stat(path.join(dir, "control.json"))).mode & 0o777).toBe(0o600);
+    const control = JSON.parse(await readFile(path.join(dir, "control.json"), "utf8")) as { url: string };
+    const forged = await fetch(`${control.url}/v1/processes`, { headers: { authorization: "Bearer nope" } });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+
+    const second = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ["scripts/start.ts"], { cwd: repoRoot, env }, (error, _stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stderr }),
+      );
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`is already running in ${dir}`);
+
+    const unknown = await npmRun("region", "kill", "mars");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no process named mars (known: eu-west, us-east, ap-south, edge)");
+  });
+
+  it("loses no upload when the region that took the last one is killed, restarts it, and converges", async () => {
+    const stream = uploadStream({ info }, { concurrency: 4, deviceId: "start-kill-device" });
+    const victim = await lastRegion(stream.sent);
+    const before = await statusOf(victim);
+
+    const killed = await npmRun("region", "kill", victim);
+    expect(killed.code, killed.stderr).toBe(0);
+    expect(killed.stdout).toMatch(new RegExp(`^${victim} +restarting .*last exit SIGKILL`));
+    const killedMs = performance.now();
+    await waitFor(
+      "200 uploads after the kill",
+      async () => (stream.sent.filter((upload) => upload.startedMs > killedMs).length >= 200 ? true : null),
+      60_000,
+    );
+    const sent = await stream.stop();
+    expectAllAcknowledged(sent);
+
+    const after = await waitFor(
+      "the supervisor restarts the killed region",
+      async () => {
+        const status = await statusOf(victim);
+        return status.state === "up" ? status : null;
+      },
+      60_000,
+    );
+    expect(after.restarts).toBe(1);
+    expect(after.pid).not.toBe(before.pid);
+    const upAfterMs = performance.now() - killedMs;
+    expect(output.join("\n")).toContain(`[supervisor] ${victim} exited (SIGKILL); restarting in 1 s`);
+    await converged(acknowledged.size);
+    console.log(
+      JSON.stringify({
+        figures: "npm start, kill",
+        victim,
+        uploads: sent.length,
+        afterKill: sent.filter((upload) => upload.startedMs > killedMs).length,
+        upAgainAfterMs: Math.round(upAfterMs),
+        convergedAfterMs: Math.round(performance.now() - killedMs),
+      }),
+    );
+  });
+
+  it("loses no upload when a region is stopped under load, keeps it down until start, then converges", async () => {
+    const stream = uploadStream({ info }, { concurrency: 4, deviceId: "start-stop-device" });
+    const victim = await lastRegion(stream.sent);
+    const url = info.regions.find((region) => region.name === victim)?.url as string;
+
+    const stopStartedMs = performance.now();
+    const stopped = await npmRun("region", "stop", victim);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(new RegExp(`^${victim} +stopped +restarts \\d+ +last exit code 0`));
+    const stoppedMs = performance.now();
+    await waitFor(
+      "100 uploads after the stop",
+      async () => (stream.sent.filter((upload) => upload.startedMs > stoppedMs).length >= 100 ? true : null),
+      60_000,
+    );
+    // Longer than the first restart delay: a stopped region is not restarted.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await statusOf(victim)).toMatchObject({ state: "stopped", pid: null });
+    expect(await fetch(`${url}/healthz`).catch(() => null)).toBeNull();
+
+    const startStartedMs = performance.now();
+    const started = await npmRun("region", "start", victim);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(new RegExp(`^${victim} +up +pid \\d+`));
+    const sent = await stream.stop();
+    expectAllAcknowledged(sent);
+    expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+    const startMs = performance.now() - startStartedMs;
+    await converged(acknowledged.size);
+    console.log(
+      JSON.stringify({
+        figures: "npm start, stop and start",
+        victim,
+        uploads: sent.length,
+        whileStopped: sent.filter((upload) => upload.startedMs > stoppedMs && upload.startedMs < startStartedMs).length,
+        stopCommandMs: Math.round(stoppedMs - stopStartedMs),
+        startCommandMs: Math.round(startMs),
+        convergedAfterStartMs: Math.round(performance.now() - startStartedMs),
+      }),
+    );
+  });
+
+  it("stops every process it started on Ctrl-C", async () => {
+    const pids = (await statuses()).map((process) => process.pid as number);
+    expect(pids.every((pid) => pid !== null)).toBe(true);
+    start.kill("SIGINT");
+    expect(await startExit).toBe(0);
+    // Each child leads its own process group (wrangler's workerd is in the edge's).
+    expect(pids.filter((pid) => groupAlive(pid))).toEqual([]);
+    expect(existsSync(path.join(dir, "control.json"))).toBe(false);
+    const after = await npmRun("region", "status");
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`npm start is not running in ${dir}`);
+  });
+});
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
