@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,8 +38,8 @@ beforeAll(async () => {
     STORMLOG_LOCAL_EDGE_PORT: String(await freePort()),
     STORMLOG_LOCAL_INSPECTOR_PORT: String(await freePort()),
     STORMLOG_LOCAL_REGION_PORTS: [await freePort(), await freePort(), await freePort()].join(","),
-    // Reach the regions (npm start passes its environment on): a restarted region is caught up
-    // by its peers' outboxes within seconds instead of the default minute of backoff.
+    // For the regions (npm start passes its environment on to them): a restarted region is
+    // caught up by its peers' outboxes within seconds, not after up to a minute of backoff.
     STORMLOG_OUTBOX_BACKOFF_MAX_MS: "2000",
     STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "3000",
     STORMLOG_LOG_LEVEL: "warn",
@@ -61,14 +61,16 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (!start || start.exitCode !== null) return;
-  // A test failed before Ctrl-C: stop it the same way, and make sure if that does not work.
-  start.kill("SIGINT");
-  const code = await Promise.race([startExit, new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000))]);
-  if (code === "timeout") {
-    for (const pid of lastPids) signalGroup(pid, "SIGKILL");
-    start.kill("SIGKILL");
+  if (start && start.exitCode === null) {
+    // A test failed before Ctrl-C: stop it the same way, and make sure if that does not work.
+    start.kill("SIGINT");
+    const timeout = new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000));
+    if ((await Promise.race([startExit, timeout])) === "timeout") {
+      for (const pid of lastPids) signalGroup(pid, "SIGKILL");
+      start.kill("SIGKILL");
+    }
   }
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** `npm run <script> -- <args>` in the test system's folder. */
@@ -121,7 +123,10 @@ async function lastRegion(sent: SentUpload[]): Promise<string> {
 
 const acknowledged = new Set<string>();
 function expectAllAcknowledged(sent: SentUpload[]): void {
-  expect(sent.filter((upload) => upload.status !== 202 || upload.spooled)).toEqual([]);
+  expect(
+    sent.filter((upload) => upload.status !== 202 || upload.spooled),
+    output.join("\n"),
+  ).toEqual([]);
   for (const upload of sent) acknowledged.add(upload.batchId);
 }
 
