@@ -34,7 +34,8 @@ if (previous.ok) {
   }
 }
 
-// Ctrl-C during start-up must not leave half a system behind: it is acted on once start returns.
+// Ctrl-C, a kill, or the terminal closing (SIGHUP) stop every process, even during start-up: then
+// once start returns. The children lead their own sessions, so only this process hears them.
 let signalled = false;
 let stop: (() => Promise<never>) | null = null;
 function onSignal(): void {
@@ -42,8 +43,9 @@ function onSignal(): void {
   signalled = true;
   void stop?.();
 }
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+// After SIGHUP the terminal is gone and writing to it fails; stopping matters more than printing.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 console.log("Starting Stormlog: three regional workers, then the edge on workerd…");
 const system = await LocalSystem.start(config).catch(fail);

@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,11 +30,11 @@ let info: LocalInfo;
 /** The pids `npm run region -- status` last reported, so nothing is left behind if a test fails. */
 let lastPids: number[] = [];
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "stormlog-start-"));
-  env = {
+/** npm start's environment for a system of its own in `folder`, on free ports. */
+async function localEnv(folder: string): Promise<NodeJS.ProcessEnv> {
+  return {
     ...process.env,
-    STORMLOG_LOCAL_DIR: dir,
+    STORMLOG_LOCAL_DIR: folder,
     STORMLOG_LOCAL_EDGE_PORT: String(await freePort()),
     STORMLOG_LOCAL_INSPECTOR_PORT: String(await freePort()),
     STORMLOG_LOCAL_REGION_PORTS: [await freePort(), await freePort(), await freePort()].join(","),
@@ -44,8 +44,21 @@ beforeAll(async () => {
     STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "3000",
     STORMLOG_LOG_LEVEL: "warn",
   };
-  start = spawn(process.execPath, ["scripts/start.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  startExit = new Promise((resolve) => start.once("exit", (code) => resolve(code)));
+}
+
+function spawnStart(startEnv: NodeJS.ProcessEnv): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ["scripts/start.ts"], {
+    cwd: repoRoot,
+    env: startEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return { child, exit: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "stormlog-start-"));
+  env = await localEnv(dir);
+  ({ child: start, exit: startExit } = spawnStart(env));
   for (const stream of [start.stdout, start.stderr]) {
     stream?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
   }
@@ -242,12 +255,49 @@ describe("npm start", () => {
     expect(await startExit).toBe(0);
     // Each child leads its own process group (wrangler's workerd is in the edge's).
     expect(pids.filter((pid) => groupAlive(pid))).toEqual([]);
+    expect(await processesUsing(dir)).toEqual([]);
     expect(existsSync(path.join(dir, "control.json"))).toBe(false);
     const after = await npmRun("region", "status");
     expect(after.code).toBe(1);
     expect(after.stderr).toContain(`npm start is not running in ${dir}`);
   });
 });
+
+describe("npm start, stopped while it starts", () => {
+  it("stops what it had started when its terminal closes (SIGHUP) during start-up", async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), "stormlog-start-hup-"));
+    const { child, exit } = spawnStart(await localEnv(folder));
+    try {
+      // local.json is written once the regions are up, before the edge starts.
+      await waitFor(
+        "the regions are up",
+        async () => (existsSync(path.join(folder, "local.json")) ? true : null),
+        150_000,
+      );
+      expect((await processesUsing(folder)).length).toBeGreaterThan(0);
+      child.kill("SIGHUP");
+      expect(await exit).toBe(0);
+      expect(await processesUsing(folder)).toEqual([]);
+    } finally {
+      for (const pid of await processesUsing(folder)) signalGroup(pid, "SIGKILL");
+      child.kill("SIGKILL");
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Processes whose command line or environment names `folder`: what a local system in it runs. */
+async function processesUsing(folder: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const files = await Promise.all(
+      ["cmdline", "environ"].map((file) => readFile(`/proc/${entry}/${file}`, "utf8").catch(() => "")),
+    );
+    if (files.some((text) => text.includes(folder))) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 function groupAlive(pid: number): boolean {
   try {
