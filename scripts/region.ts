@@ -75,7 +75,10 @@ function formatStatus(status: ProcessStatus): string {
   if (status.nextAttemptInMs !== null) parts.push(`next try in ${(status.nextAttemptInMs / 1000).toFixed(1)} s`);
   parts.push(`restarts ${status.restarts}`);
   const exit = status.lastExit;
-  if (exit) parts.push(`last exit ${exit.signal ?? `code ${exit.code}`} at ${exit.at}`);
+  if (exit) {
+    const how = exit.signal ?? (exit.code === null ? "by a signal" : `code ${exit.code}`);
+    parts.push(`last exit ${how} at ${exit.at}`);
+  }
   return parts.join("  ");
 }
 

@@ -110,7 +110,9 @@ export class Supervisor {
     entry.state = "stopped";
     const running = this.system.pid(name) !== null;
     const code = await this.system.stopRegion(name, "SIGTERM");
-    if (running) entry.lastExit = { code, signal: code === null ? "SIGKILL" : null, at: new Date().toISOString() };
+    // stopRegion reports the exit code only: null when a signal ended it (SIGTERM unhandled, or
+    // the SIGKILL that follows a drain that took too long).
+    if (running) entry.lastExit = { code, signal: null, at: new Date().toISOString() };
     this.log(
       `${name} stopped${running ? ` (exit code ${code})` : ""}; it stays down until \`npm run region -- start ${name}\``,
     );
@@ -132,7 +134,6 @@ export class Supervisor {
       if (entry.state === "starting") entry.state = "stopped";
       return err({ kind: "start_failed", message: `${name} did not start: ${messageOf(error)}` });
     }
-    if (entry.state !== "starting") return err(notRunning(name, entry.state, "it was stopped while starting"));
     this.markUp(name, entry);
     return ok(this.statusOf(name));
   }
