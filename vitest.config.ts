@@ -10,6 +10,7 @@ export default defineConfig({
       "edge/vitest.config.ts",
       "regional/vitest.config.ts",
       "sdk/vitest.config.ts",
+      "scripts/vitest.config.ts",
       "test/vitest.config.ts",
       "deploy/vitest.config.ts",
     ],

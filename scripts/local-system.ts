@@ -5,6 +5,9 @@
  *
  * Secrets for local use are generated on first start and kept in `<dir>/secrets.json` and
  * `<dir>/keyring.json` (mode 0600); a second start reuses them, the data and the demo app.
+ *
+ * It starts and stops processes when told; deciding to restart one that exited is the caller's
+ * (`npm start` hands that to scripts/supervisor.ts; tests and the chaos harness do it themselves).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +16,7 @@ import { createApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
+import { defaultRegionNames } from "./local-config.ts";
 
 export type LocalSystemOptions = {
   /** Folder for data, secrets and local.json; `.stormlog` for `npm start`. */
@@ -47,7 +51,6 @@ export type LocalInfo = {
 type Secrets = { keySecret: string; regionSecret: string };
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
-const defaultRegions = ["eu-west", "us-east", "ap-south"];
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
 const defaultLocations: Location[] = [
   { lat: 53.35, lon: -6.26 },
@@ -62,8 +65,8 @@ export class LocalSystem {
   private readonly options: Required<LocalSystemOptions>;
   private readonly children = new Map<string, ChildProcess>();
   private stopping = false;
-  /** Called when a child exits while the system is meant to be running. */
-  onUnexpectedExit: (source: string, code: number | null) => void = () => {};
+  /** Called when a child exits while the system is meant to be running (not after `stopRegion` or `stop`). */
+  onUnexpectedExit: (source: string, code: number | null, signal: NodeJS.Signals | null) => void = () => {};
 
   private constructor(options: Required<LocalSystemOptions>, info: LocalInfo) {
     this.options = options;
@@ -71,7 +74,7 @@ export class LocalSystem {
   }
 
   static async start(options: LocalSystemOptions): Promise<LocalSystem> {
-    const regionNames = options.regionNames ?? defaultRegions;
+    const regionNames = options.regionNames ?? defaultRegionNames;
     const resolved: Required<LocalSystemOptions> = {
       dir: path.resolve(options.dir),
       regionNames,
@@ -117,11 +120,27 @@ export class LocalSystem {
     }
   }
 
+  /** Every process it runs: the regions by name, then `edge`. */
+  get processNames(): string[] {
+    return [...this.info.regions.map((region) => region.name), "edge"];
+  }
+
+  /** The running process's id, or null while it is not running. */
+  pid(name: string): number | null {
+    return this.children.get(name)?.pid ?? null;
+  }
+
+  /** Starts (or restarts) one process, a region or the edge, and waits until it reports healthy. */
+  async startProcess(name: string): Promise<void> {
+    if (name === "edge") await this.startEdge(loadOrCreateSecrets(this.options.dir));
+    else await this.startRegion(name);
+  }
+
   /** Starts (or restarts) one regional worker and waits until it reports healthy. */
   async startRegion(name: string): Promise<void> {
     const region = this.region(name);
     const { STORMLOG_REGIONS: _regions, DATABASE_URL: _databaseUrl, ...inherited } = process.env;
-    this.spawnChild(name, [path.join(repoRoot, "regional/server.ts")], {
+    const child = this.spawnChild(name, [path.join(repoRoot, "regional/server.ts")], {
       ...inherited,
       STORMLOG_REGION: name,
       STORMLOG_HOST: "127.0.0.1",
@@ -136,15 +155,19 @@ export class LocalSystem {
       ),
       ...this.options.regionEnv,
     });
-    await waitForHealth(`${region.url}/v1/health`, name);
+    await waitForHealth(`${region.url}/v1/health`, name, child);
   }
 
-  /** Sends a signal to one region without waiting: SIGKILL for a crash, SIGSTOP for a pause. */
+  /**
+   * Sends a signal to one process (a region, or `edge`) without waiting: SIGKILL for a crash,
+   * SIGSTOP for a pause.
+   */
   signalRegion(name: string, signal: NodeJS.Signals): void {
     const child = this.children.get(name);
     if (child) signalGroup(child, signal);
   }
 
+  /** Stops one process (a region, or `edge`) and resolves with its exit code once it has exited. */
   async stopRegion(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     const child = this.children.get(name);
     if (!child) return null;
@@ -177,7 +200,7 @@ export class LocalSystem {
       { mode: 0o600 },
     );
     const wrangler = path.join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
-    this.spawnChild(
+    const child = this.spawnChild(
       "edge",
       [
         wrangler,
@@ -206,7 +229,7 @@ export class LocalSystem {
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
       },
     );
-    await waitForHealth(`${this.info.edgeUrl}/v1/health`, "edge");
+    await waitForHealth(`${this.info.edgeUrl}/v1/health`, "edge", child);
   }
 
   private region(name: string): Region {
@@ -215,7 +238,9 @@ export class LocalSystem {
     return region;
   }
 
-  private spawnChild(source: string, args: string[], env: NodeJS.ProcessEnv): void {
+  private spawnChild(source: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+    // Once stopping, nothing may start again: a restart racing `stop` would leave a process behind.
+    if (this.stopping) throw new Error(`not starting ${source}: the local system is stopping`);
     // Each child leads its own process group, so stopping it also stops what it started
     // (wrangler runs workerd) and a terminal's Ctrl-C reaches only this process, which then
     // shuts the children down in order.
@@ -235,12 +260,13 @@ export class LocalSystem {
         for (const line of lines) if (line.trim()) this.options.output(source, formatLine(line));
       });
     }
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       if (!this.stopping && this.children.get(source) === child) {
         this.children.delete(source);
-        this.onUnexpectedExit(source, code);
+        this.onUnexpectedExit(source, code, signal);
       }
     });
+    return child;
   }
 }
 
@@ -277,9 +303,13 @@ function readJson<T>(file: string): T | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as T) : null;
 }
 
-async function waitForHealth(url: string, source: string): Promise<void> {
+/** Polls until `url` answers 2xx; gives up at once if `child` exits first (a crash at start). */
+async function waitForHealth(url: string, source: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${source} exited (${child.signalCode ?? `code ${child.exitCode}`}) before it became healthy`);
+    }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) return;
@@ -291,16 +321,33 @@ async function waitForHealth(url: string, source: string): Promise<void> {
   throw new Error(`${source} did not become healthy at ${url} within ${startTimeoutMs / 1000} s`);
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => signalGroup(child, "SIGKILL"), stopTimeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(kill);
-      resolve(code);
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  const deadline = Date.now() + stopTimeoutMs;
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => signalGroup(child, "SIGKILL"), stopTimeoutMs);
+      child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      signalGroup(child, signal);
     });
-    signalGroup(child, signal);
-  });
+  }
+  // The leader can exit before what it started (wrangler before workerd): wait for the whole
+  // group, so that once `stop` returns no process of it is left.
+  while (groupAlive(child) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (groupAlive(child)) signalGroup(child, "SIGKILL");
+  return child.exitCode;
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (!child.pid) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

@@ -1,25 +1,88 @@
 /**
- * `npm start`: the whole Stormlog system on this machine, until Ctrl-C.
- * Region names come from STORMLOG_LOCAL_REGIONS (comma-separated), default eu-west,us-east,ap-south.
+ * `npm start`: the whole Stormlog system on this machine, until Ctrl-C. A region or the edge that
+ * exits is restarted with backoff by scripts/supervisor.ts while the others carry on, and
+ * `npm run region` drives it through the control channel of scripts/control.ts. The folder,
+ * region names and ports come from the STORMLOG_LOCAL_* variables (scripts/local-config.ts).
  */
+import { readControlFile, startControl } from "./control.ts";
+import { type LocalConfig, loadLocalConfig } from "./local-config.ts";
 import { LocalSystem } from "./local-system.ts";
+import { Supervisor } from "./supervisor.ts";
 
-const regionNames = process.env.STORMLOG_LOCAL_REGIONS?.split(",").map((name) => name.trim());
-
-console.log("Starting Stormlog: three regional workers, then the edge on workerd…");
-const system = await LocalSystem.start({ dir: ".stormlog", regionNames }).catch((error: unknown) => {
+function fail(error: unknown): never {
   console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
-});
+}
+
+let config: LocalConfig;
+try {
+  config = loadLocalConfig();
+} catch (error) {
+  fail(error);
+}
+// Two systems on one folder would open the same databases.
+const previous = readControlFile(config.dir);
+if (previous.ok) {
+  const answer = await fetch(`${previous.value.url}/v1/processes`, {
+    headers: { authorization: `Bearer ${previous.value.token}` },
+    signal: AbortSignal.timeout(2000),
+  }).catch(() => null);
+  if (answer?.ok) {
+    fail(
+      `npm start (pid ${previous.value.pid}) is already running in ${config.dir}; stop it first, or set STORMLOG_LOCAL_DIR and the STORMLOG_LOCAL_*_PORT(S) variables to run another beside it`,
+    );
+  }
+}
+
+// Ctrl-C, a kill, or the terminal closing (SIGHUP) stop every process, even during start-up: then
+// once start returns. The children lead their own sessions, so only this process hears them.
+let signalled = false;
+let stop: (() => Promise<never>) | null = null;
+function onSignal(): void {
+  if (signalled) return;
+  signalled = true;
+  void stop?.();
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+// After SIGHUP the terminal is gone and writing to it fails; stopping matters more than printing.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+
+console.log("Starting Stormlog: three regional workers, then the edge on workerd…");
+const system = await LocalSystem.start(config).catch(fail);
+const supervisor = new Supervisor(system, (line) => console.log(`[supervisor] ${line}`));
+const control = await startControl(supervisor, config.dir);
+stop = async () => {
+  console.log("\nStopping Stormlog…");
+  supervisor.close();
+  await control.close();
+  await system.stop();
+  console.log("Stopped.");
+  process.exit(0);
+};
+if (signalled) await stop();
+
 const { edgeUrl, regions, app } = system.info;
 const example = JSON.stringify({
   batchId: "demo-batch-0001",
   device: { id: "demo-device", model: "curl" },
   logs: [{ ts: "2026-01-01T12:00:00Z", level: "info", text: "hello from curl" }],
 });
+// The region uploads go to first, to name in the hint.
+const health = (await fetch(`${edgeUrl}/v1/health`)
+  .then((response) => response.json())
+  .catch(() => null)) as { order?: string[] } | null;
+const preferred = health?.order?.[0] ?? regions[0]?.name;
+const prefix = config.dir === ".stormlog" ? "" : `STORMLOG_LOCAL_DIR=${config.dir} `;
+const hints = [
+  [`npm run region -- kill ${preferred}`, "crash it (SIGKILL): it is restarted, with backoff"],
+  [`npm run region -- stop ${preferred}`, "drain it (SIGTERM): it stays down until start"],
+  [`npm run region -- start ${preferred}`, "bring it back"],
+  ["npm run region -- status", "every process: up, restarting or stopped"],
+  ["npm run admin -- verify", "every region holds the same batches"],
+].map(([command, why]) => `  ${`${prefix}${command}`.padEnd(prefix.length + 40)}${why}`);
 
 console.log(`
-Stormlog is running (details in .stormlog/local.json).
+Stormlog is running (details in ${config.dir}/local.json).
   edge     ${edgeUrl}
 ${regions.map((region) => `  region   ${region.name.padEnd(9)} ${region.url}`).join("\n")}
   app      ${app.id}
@@ -35,21 +98,7 @@ Upload a batch:
 Read it back:
   curl -sS '${edgeUrl}/v1/logs?device=demo-device' -H 'Authorization: Bearer ${app.readKey}'
 
-Press Ctrl-C to stop.`);
+Take a region down, keep uploading and reading, and bring it back:
+${hints.join("\n")}
 
-let stopping = false;
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    console.log("\nStopping Stormlog…");
-    await system.stop();
-    console.log("Stopped.");
-  }
-  process.exit(code);
-}
-system.onUnexpectedExit = (source, code) => {
-  console.error(`${source} exited unexpectedly (code ${code}); stopping everything.`);
-  void shutdown(1);
-};
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+Press Ctrl-C to stop.`);

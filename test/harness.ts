@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { LocalSystem, type LocalSystemOptions } from "../scripts/local-system.ts";
+import { type LocalInfo, LocalSystem, type LocalSystemOptions } from "../scripts/local-system.ts";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,9 +60,13 @@ export type SentUpload = {
 
 /**
  * `concurrency` clients uploading one small batch after another through the edge until stopped;
- * every outcome is kept, so a test can check that none failed and where each went.
+ * every outcome is kept, so a test can check that none failed and where each went. `system` is a
+ * LocalSystem, or what `npm start` wrote to local.json.
  */
-export function uploadStream(system: LocalSystem, options: { concurrency: number; deviceId: string }) {
+export function uploadStream(
+  system: { info: Pick<LocalInfo, "edgeUrl" | "app"> },
+  options: { concurrency: number; deviceId: string },
+) {
   const sent: SentUpload[] = [];
   let running = true;
   const client = async () => {

@@ -1,7 +1,8 @@
 /**
  * Where the admin CLI finds the cluster: `STORMLOG_REGIONS` (JSON list of `{name,url}`),
  * `STORMLOG_KEY_SECRET` and `STORMLOG_REGION_SECRET`; when they are unset, the local system that
- * `npm start` wrote under `.stormlog/`. The only file of the CLI that reads process.env.
+ * `npm start` wrote under `STORMLOG_LOCAL_DIR` (default `.stormlog/`, as for `npm start`). The only
+ * file of the CLI that reads process.env.
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
@@ -10,7 +11,10 @@ import type { Cluster } from "./cluster.ts";
 
 const secretSchema = z.string().min(32, "expected at least 32 characters");
 
-export function loadCluster(env: NodeJS.ProcessEnv = process.env, localDir = ".stormlog"): Cluster {
+export function loadCluster(
+  env: NodeJS.ProcessEnv = process.env,
+  localDir = env.STORMLOG_LOCAL_DIR || ".stormlog",
+): Cluster {
   if (env.STORMLOG_REGIONS === undefined) return loadLocalCluster(localDir);
   const fields = {
     STORMLOG_REGIONS: regionsSchema,
