@@ -75,11 +75,11 @@ export function errorBody(code: ErrorCode, message: string, requestId: string): 
   return { error: { code, message, requestId } };
 }
 
-/** The code of an error body, or null when the text is not one (a proxy's page, say). */
-export function errorCodeOf(text: string): ErrorCode | null {
+/** The error a tier answered, or null when the text is not a Stormlog error body (a proxy's page, say). */
+export function parseErrorBody(text: string): ErrorBody | null {
   try {
     const body: unknown = JSON.parse(text);
-    return isErrorBody(body) && (errorCodes as readonly unknown[]).includes(body.error.code) ? body.error.code : null;
+    return isErrorBody(body) && (errorCodes as readonly unknown[]).includes(body.error.code) ? body : null;
   } catch {
     return null;
   }
