@@ -209,6 +209,8 @@ describe.each(drivers)("caller roles on %s", (kind) => {
         duplex: "half",
       } as RequestInit);
       expect(await errorOf(response)).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" });
+      // This route's own cap, neither a smaller nor a larger one, cut the stream off.
+      expect(state.sent).toBeGreaterThan(bytesMax);
       expect(state.sent).toBeLessThanOrEqual(bytesMax + 2 * chunk.byteLength);
     });
 
