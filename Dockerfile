@@ -6,10 +6,14 @@
 # read-only. deploy/image.test.ts runs this image's CMD from a production-only install.
 #
 #   docker build -t stormlog-regional .
-#   docker run --read-only --tmpfs /tmp -v stormlog-data:/data -p 8700:8700 \
-#     -e STORMLOG_REGION=eu-west -e STORMLOG_REGION_SECRET=… -e STORMLOG_KEYRING='{…}' stormlog-regional
-#   docker run --rm -e STORMLOG_REGIONS='[…]' -e STORMLOG_KEY_SECRET=… -e STORMLOG_REGION_SECRET=… \
-#     stormlog-regional node regional/admin/cli.ts apps list
+#   docker run --read-only --tmpfs /tmp -v stormlog-data:/data -p 8700:8700 --name stormlog-eu-west \
+#     -e STORMLOG_REGION=eu-west -e STORMLOG_EDGE_SECRET=… -e STORMLOG_PEER_SECRET=… \
+#     -e STORMLOG_ADMIN_SECRET=… -e STORMLOG_KEYRING='{…}' stormlog-regional
+#   docker exec -e STORMLOG_REGIONS='[{"name":"eu-west","url":"http://127.0.0.1:8710"}]' \
+#     -e STORMLOG_KEY_SECRET=… -e STORMLOG_ADMIN_SECRET=… stormlog-eu-west node regional/admin/cli.ts apps list
+#
+# The admin listener (STORMLOG_ADMIN_PORT, 8710) stays on the container's loopback: it is not
+# exposed, and only `docker exec` or `kubectl port-forward` reach it.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 

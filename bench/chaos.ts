@@ -54,6 +54,7 @@ const system = await LocalSystem.start({
   edgePort: await freePort(),
   inspectorPort: await freePort(),
   regionPorts,
+  adminPorts: await Promise.all(names.map(() => freePort())),
   output: (source, line) => {
     output.push(`[${source}] ${line}`);
     if (output.length > 2000) output.shift();
@@ -187,11 +188,8 @@ try {
   const healedMs = Date.now();
   log(`load stopped; all faults healed; ${acknowledged.size} batches acknowledged; waiting for convergence`);
 
-  const secrets = JSON.parse(readFileSync(path.join(dir, "secrets.json"), "utf8")) as {
-    keySecret: string;
-    regionSecret: string;
-  };
-  const cluster = { regions: system.info.regions, ...secrets };
+  const { peerSecret } = JSON.parse(readFileSync(path.join(dir, "secrets.json"), "utf8")) as { peerSecret: string };
+  const cluster = system.adminCluster();
   // Converged: every region's digest is equal and holds every acknowledged batch (spooled ones
   // included, which the edge delivers on its own schedule).
   const missing = (held: Holdings[]) => [...acknowledged].filter((id) => !held.every((region) => region.ids.has(id)));
@@ -200,7 +198,7 @@ try {
   while (Date.now() - healedMs < convergeTimeoutMs) {
     const result = await verify(cluster);
     if (result.converged) {
-      held = await Promise.all(system.info.regions.map((region) => holdings(region, secrets.regionSecret)));
+      held = await Promise.all(system.info.regions.map((region) => holdings(region, peerSecret)));
       if (missing(held).length === 0) {
         converged = true;
         break;
@@ -209,7 +207,7 @@ try {
     await sleep(500);
   }
   const convergedAfterMs = Date.now() - healedMs;
-  if (!converged) held = await Promise.all(system.info.regions.map((region) => holdings(region, secrets.regionSecret)));
+  if (!converged) held = await Promise.all(system.info.regions.map((region) => holdings(region, peerSecret)));
   const lost = missing(held).length;
   const duplicates = held.reduce((sum, region) => sum + (region.rows - region.ids.size), 0);
 

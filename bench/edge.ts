@@ -24,7 +24,7 @@ const runMs = Number(process.env.BENCH_RUN_MS ?? 6000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
 const keySecret = "bench-key-secret-0123456789abcdef0123";
-const regionSecret = "bench-region-secret-0123456789abcdef";
+const edgeSecret = "bench-edge-secret-0123456789abcdef01";
 const work = mkdtempSync(path.join(tmpdir(), "stormlog-bench-"));
 const children: ChildProcess[] = [];
 
@@ -163,7 +163,7 @@ async function firstUploadMs(regions: object[], key: string): Promise<number> {
   const edge = await startWorker("edge-failover", path.join(repoRoot, "wrangler.toml"), {
     REGIONS: JSON.stringify(regions),
     KEY_SECRET: keySecret,
-    REGION_SECRET: regionSecret,
+    EDGE_SECRET: edgeSecret,
   });
   try {
     // Warm the isolate with requests that touch no region, so only the routing differs.
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const edge = await startWorker("edge", path.join(repoRoot, "wrangler.toml"), {
     REGIONS: JSON.stringify([region]),
     KEY_SECRET: keySecret,
-    REGION_SECRET: regionSecret,
+    EDGE_SECRET: edgeSecret,
   });
   const passDir = mkdtempSync(path.join(work, "pass-through-"));
   writeFileSync(
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
   const probing = await startWorker("edge-probe", path.join(repoRoot, "wrangler.toml"), {
     REGIONS: JSON.stringify([{ name: "victim", url: victim.url, location }, region]),
     KEY_SECRET: keySecret,
-    REGION_SECRET: regionSecret,
+    EDGE_SECRET: edgeSecret,
     HEALTH_PROBE_INTERVAL_MS: "1000",
   });
   const statusOfVictim = async () => {

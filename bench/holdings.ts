@@ -1,6 +1,6 @@
 /**
- * What each region holds, listed through the regions' own anti-entropy API (signed, like the
- * admin CLI): every stored (app, batch id) per region. The chaos harness checks acknowledged
+ * What each region holds, listed through the regions' own anti-entropy API (signed as a peer,
+ * with the local system's peer secret): every stored (app, batch id) per region. The chaos harness checks acknowledged
  * batches against it, and counts any id a region lists twice.
  */
 import { internalPaths, type Region } from "../shared/regions.ts";
@@ -9,9 +9,9 @@ import { signedFetch } from "../shared/signed-fetch.ts";
 
 export type Holdings = { ids: Set<string>; rows: number };
 
-async function call<T>(region: Region, secret: string, method: "GET" | "POST", path: string, body?: unknown) {
+async function call<T>(region: Region, peerSecret: string, method: "GET" | "POST", path: string, body?: unknown) {
   const sent = await signedFetch({
-    secret,
+    signer: { role: "peer", secret: peerSecret, audience: region.name },
     baseUrl: region.url,
     method,
     pathAndQuery: path,
@@ -23,13 +23,13 @@ async function call<T>(region: Region, secret: string, method: "GET" | "POST", p
   return (await sent.value.json()) as T;
 }
 
-export async function holdings(region: Region, secret: string): Promise<Holdings> {
-  const { buckets } = await call<DigestsResponse>(region, secret, "GET", internalPaths.syncDigests);
+export async function holdings(region: Region, peerSecret: string): Promise<Holdings> {
+  const { buckets } = await call<DigestsResponse>(region, peerSecret, "GET", internalPaths.syncDigests);
   const ids = new Set<string>();
   let rows = 0;
   for (let start = 0; start < buckets.length; start += 500) {
     const chunk = buckets.slice(start, start + 500).map(({ appId, hour }) => ({ appId, hour }));
-    const { entries } = await call<EntriesResponse>(region, secret, "POST", internalPaths.syncEntries, {
+    const { entries } = await call<EntriesResponse>(region, peerSecret, "POST", internalPaths.syncEntries, {
       buckets: chunk,
     });
     rows += entries.length;

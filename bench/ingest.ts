@@ -51,6 +51,7 @@ const system = await LocalSystem.start({
   edgePort: await freePort(),
   inspectorPort: await freePort(),
   regionPorts: [await freePort(), await freePort(), await freePort()],
+  adminPorts: [await freePort(), await freePort(), await freePort()],
   output: () => undefined,
   regionEnv: { STORMLOG_LOG_LEVEL: "warn" },
 });

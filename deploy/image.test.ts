@@ -154,16 +154,22 @@ describe("the container image's start command", () => {
       [...(runtime.find((step) => step.op === "ENV")?.args ?? "").matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]),
     ) as Record<string, string>;
     expect(imageEnv.STORMLOG_DATA_DIR).toBe("/data");
+    // The admin listener stays on loopback unless told otherwise: the image does not publish it.
+    expect(imageEnv.STORMLOG_ADMIN_HOST).toBeUndefined();
     port = await freePort();
-    const regionSecret = "r".repeat(40);
+    const adminPort = await freePort();
+    const adminSecret = "a".repeat(40);
     const env: Record<string, string> = {
       ...imageEnv,
       // The volume and the port mapping of `docker run`, here.
       STORMLOG_DATA_DIR: dataDir,
       STORMLOG_HOST: "127.0.0.1",
       STORMLOG_PORT: String(port),
+      STORMLOG_ADMIN_PORT: String(adminPort),
       STORMLOG_REGION: "eu-west",
-      STORMLOG_REGION_SECRET: regionSecret,
+      STORMLOG_EDGE_SECRET: "e".repeat(40),
+      STORMLOG_PEER_SECRET: "p".repeat(40),
+      STORMLOG_ADMIN_SECRET: adminSecret,
       STORMLOG_KEYRING: JSON.stringify({ active: "k1", keys: { k1: generateKeyMaterial() } }),
       STORMLOG_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
     };
@@ -190,11 +196,12 @@ describe("the container image's start command", () => {
     expect(health.database.kind).toBe("pglite");
     expect(readdirSync(dataDir).length).toBeGreaterThan(0);
 
-    // The same install runs the admin CLI (`docker run … node regional/admin/cli.ts`).
+    // The same install runs the admin CLI (`docker exec … node regional/admin/cli.ts`), against
+    // the admin listener.
     const adminEnv = {
-      STORMLOG_REGIONS: JSON.stringify([{ name: "eu-west", url }]),
+      STORMLOG_REGIONS: JSON.stringify([{ name: "eu-west", url: `http://127.0.0.1:${adminPort}` }]),
       STORMLOG_KEY_SECRET: "k".repeat(40),
-      STORMLOG_REGION_SECRET: regionSecret,
+      STORMLOG_ADMIN_SECRET: adminSecret,
     };
     for (const name of Object.keys(adminEnv)) expect(documented, `${name} is documented`).toContain(name);
     const created = await run(node, ["regional/admin/cli.ts", "apps", "create", "image-demo", "--json"], {

@@ -1,7 +1,10 @@
 /**
  * The Kubernetes manifests as `npm run deploy:render` writes them: every environment and region
  * present, every object valid against the Kubernetes API schemas (kubernetes-models' validators),
- * and the properties a rollout without downtime relies on checked on each workload.
+ * the properties a rollout without downtime relies on checked on each workload, and the network
+ * model of docs/operations.md: the edge's Ingress publishes only the edge's paths, the peers'
+ * only theirs on the internal controller, no Ingress reaches an admin route, and the admin port
+ * is on no Service, Ingress or container port.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -9,12 +12,17 @@ import path from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { limits } from "../shared/limits.ts";
+import { adminPaths, internalPaths } from "../shared/regions.ts";
+import { replicateBodyBytesMax } from "../shared/replication.ts";
 import { environments } from "./k8s/environments.ts";
+import { adminPort } from "./k8s/region.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const outDir = path.join(repoRoot, "deploy/out");
@@ -25,6 +33,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   "apps/v1/StatefulSet": StatefulSet,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/Ingress": Ingress,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
 };
 
 // Manifests are read back as YAML and checked field by field.
@@ -52,7 +61,8 @@ beforeAll(() => {
       const text = readFileSync(path.join(outDir, environment.name, `${region.name}.yaml`), "utf8");
       rendered.set(
         `${environment.name}/${region.name}`,
-        parseAllDocuments(text).map((doc) => doc.toJS()),
+        // As kubectl reads them (YAML 1.1): an unquoted "on" would be a boolean, and fail validation.
+        parseAllDocuments(text, { version: "1.1" }).map((doc) => doc.toJS()),
       );
     }
   }
@@ -147,5 +157,126 @@ describe("rendered Kubernetes manifests", () => {
       (rendered.get(key) as Doc[]).map((doc) => shape(doc).sort().join("\n")).join("\n---\n");
     expect(workloadOf("staging/eu-west")).toBe(workloadOf("production/ap-south"));
     expect(workloadOf("development/eu-west")).toBe(workloadOf("development/us-east"));
+  });
+
+  describe("follow the network model", () => {
+    const appId = "0123456789abcdef";
+    const edgeCalls = [
+      "/v1/health",
+      internalPaths.batches(appId),
+      internalPaths.logs(appId),
+      internalPaths.devices(appId),
+      internalPaths.revokedKeys,
+    ];
+    const peerCalls = ["/readyz", internalPaths.replicate, internalPaths.syncDigests, internalPaths.syncEntries];
+    const adminCalls = [
+      adminPaths.apps,
+      adminPaths.app(appId),
+      adminPaths.appKeys(appId),
+      adminPaths.revokeKey,
+      adminPaths.digests,
+    ];
+    /** Kubernetes' rule: Exact is the whole path; Prefix matches whole path elements. */
+    const reaches = (ingress: Doc, path: string) =>
+      ingress.spec.rules.some((rule: Doc) =>
+        rule.http.paths.some((rule: Doc) =>
+          rule.pathType === "Exact"
+            ? rule.path === path
+            : rule.pathType === "Prefix" && (path === rule.path || path.startsWith(`${rule.path.replace(/\/$/, "")}/`)),
+        ),
+      );
+    const each = (check: (docs: Doc[], environment: (typeof environments)[number]) => void) => {
+      for (const environment of environments)
+        for (const region of environment.regions)
+          check(rendered.get(`${environment.name}/${region.name}`) as Doc[], environment);
+    };
+
+    it("publish the edge's paths through the public, client-certificate Ingress, and nothing else", () => {
+      each((docs, environment) => {
+        const ingresses = docs.filter((doc) => doc.kind === "Ingress");
+        expect(ingresses.map((doc) => doc.spec.ingressClassName).sort()).toEqual(
+          [environment.ingressClass, environment.peerIngressClass].sort(),
+        );
+        const edge = ingresses.find((doc) => doc.spec.ingressClassName === environment.ingressClass);
+        for (const path of edgeCalls) expect(reaches(edge, path), path).toBe(true);
+        for (const path of [...peerCalls, ...adminCalls]) expect(reaches(edge, path), path).toBe(false);
+        expect(edge.metadata.annotations).toMatchObject({
+          "nginx.ingress.kubernetes.io/auth-tls-verify-client": "on",
+          "nginx.ingress.kubernetes.io/auth-tls-secret": `${edge.metadata.namespace}/stormlog-origin-pull-ca`,
+        });
+        expect(
+          Number.parseInt(edge.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"], 10),
+        ).toBeGreaterThan(limits.inflatedBytesMax / (1024 * 1024));
+      });
+    });
+
+    it("publish the peers' paths on the internal Ingress only, to the peers' ranges", () => {
+      each((docs, environment) => {
+        const peers = docs.find(
+          (doc) => doc.kind === "Ingress" && doc.spec.ingressClassName === environment.peerIngressClass,
+        );
+        for (const path of peerCalls) expect(reaches(peers, path), path).toBe(true);
+        for (const path of [...edgeCalls, ...adminCalls]) expect(reaches(peers, path), path).toBe(false);
+        expect(peers.metadata.annotations["nginx.ingress.kubernetes.io/whitelist-source-range"]).toBe(
+          environment.peerSourceRanges.join(","),
+        );
+        expect(
+          Number.parseInt(peers.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"], 10),
+        ).toBeGreaterThan(replicateBodyBytesMax / (1024 * 1024));
+        const [config] = docs.filter((doc) => doc.kind === "ConfigMap");
+        const peerHosts = JSON.parse(config.data.STORMLOG_PEERS).map((peer: Doc) => new URL(peer.url).hostname);
+        expect(peerHosts.every((host: string) => host.includes(".peers."))).toBe(true);
+      });
+    });
+
+    it("keep the admin port on the pod's loopback: on no Service, Ingress or container port", () => {
+      each((docs) => {
+        const [config] = docs.filter((doc) => doc.kind === "ConfigMap");
+        expect(config.data).toMatchObject({ STORMLOG_ADMIN_HOST: "127.0.0.1", STORMLOG_ADMIN_PORT: String(adminPort) });
+        const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
+        const [container] = workload.spec.template.spec.containers;
+        expect(container.ports.map((p: Doc) => p.containerPort)).not.toContain(adminPort);
+        for (const service of docs.filter((doc) => doc.kind === "Service")) {
+          expect(service.spec.type ?? "ClusterIP").toBe("ClusterIP");
+          for (const servicePort of service.spec.ports) {
+            expect([servicePort.port, servicePort.targetPort]).not.toContain(adminPort);
+            expect(servicePort.targetPort).toBe("http");
+          }
+        }
+        for (const ingress of docs.filter((doc) => doc.kind === "Ingress"))
+          for (const rule of ingress.spec.rules)
+            for (const path of rule.http.paths) expect(path.backend.service.port).toEqual({ name: "http" });
+      });
+    });
+
+    it("take connections only from the two ingress controllers, on the main port", () => {
+      each((docs, environment) => {
+        const [policy] = docs.filter((doc) => doc.kind === "NetworkPolicy");
+        const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
+        const podLabels = workload.spec.template.metadata.labels;
+        expect(Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => podLabels[k] === v)).toBe(true);
+        expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+        expect(policy.spec.ingress).toEqual([
+          {
+            from: environment.ingressNamespaces.map((namespace) => ({
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+            })),
+            ports: [{ protocol: "TCP", port: "http" }],
+          },
+        ]);
+      });
+    });
+
+    it("sign with one secret per caller role, each from the region's Secret", () => {
+      each((docs) => {
+        const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
+        const env = workload.spec.template.spec.containers[0].env as Doc[];
+        const secretKey = (name: string) => env.find((variable) => variable.name === name)?.valueFrom.secretKeyRef.key;
+        expect(secretKey("STORMLOG_EDGE_SECRET")).toBe("edge-secret");
+        expect(secretKey("STORMLOG_PEER_SECRET")).toBe("peer-secret");
+        expect(secretKey("STORMLOG_ADMIN_SECRET")).toBe("admin-secret");
+        expect(env.map((variable) => variable.name)).not.toContain("STORMLOG_REGION_SECRET");
+      });
+    });
   });
 });

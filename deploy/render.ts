@@ -20,7 +20,8 @@ export function renderAll(outDir: string): string[] {
       const file = path.join(outDir, environment.name, `${region.name}.yaml`);
       const header = `# Rendered by npm run deploy:render from deploy/k8s (${environment.name}, ${region.name}); do not edit.\n`;
       const documents = renderRegion(environment, region).map((manifest) =>
-        stringify(manifest, { lineWidth: 0, aliasDuplicateObjects: false }),
+        // YAML 1.1, as kubectl reads it: strings such as "on" are quoted, not taken for booleans.
+        stringify(manifest, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false }),
       );
       writeFileSync(file, header + documents.join("---\n"));
       written.push(file);

@@ -121,4 +121,35 @@ describe("Terraform", () => {
       expect(example, name).toHaveProperty(name);
     }
   });
+
+  it("follows the network model: a secret per caller role, region names only through Cloudflare with our client certificate", async () => {
+    const loaded = await loadDir(root);
+    for (const name of ["edge_secret", "peer_secret", "admin_secret", "origin_pull_private_key"]) {
+      expect(loaded.variables.get(name)?.sensitive, name).toBe(true);
+    }
+    expect([...loaded.variables.keys()].filter((name) => /region_secret/.test(name))).toEqual([]);
+    const resources = (file: string) => loaded.files.get(file)?.resource ?? {};
+    const [record] = resources("edge.tf").cloudflare_dns_record?.region ?? [];
+    expect(record?.proxied).toBe(true);
+    expect(String(record?.name)).toContain("var.regions_domain");
+    // Nothing else in the zone names a region: no public name for the peers' or the admin listener.
+    expect(Object.keys(resources("edge.tf").cloudflare_dns_record ?? {}).sort()).toEqual(["ingest", "region"]);
+    const [pulls] = resources("edge.tf").cloudflare_authenticated_origin_pulls?.regions ?? [];
+    expect(JSON.stringify(pulls?.config)).toContain("var.regions_domain");
+    expect(JSON.stringify(pulls?.config)).toContain(
+      "cloudflare_authenticated_origin_pulls_hostname_certificate.regions.id",
+    );
+
+    const module = await loadDir(path.join(root, "modules/region"));
+    const moduleResources = module.files.get("main.tf")?.resource ?? {};
+    const [secret] = moduleResources.kubernetes_secret_v1?.region ?? [];
+    expect(Object.keys((secret?.data ?? {}) as Block).sort()).toEqual([
+      "admin-secret",
+      "database-url",
+      "edge-secret",
+      "peer-secret",
+    ]);
+    const [ca] = moduleResources.kubernetes_secret_v1?.origin_pull_ca ?? [];
+    expect(JSON.stringify(ca)).toContain("stormlog-origin-pull-ca");
+  });
 });

@@ -71,7 +71,8 @@ describe("edge app", () => {
       [{ HEALTH_PROBE_INTERVAL_MS: "often" }, "binding HEALTH_PROBE_INTERVAL_MS: "],
       [{ REGIONS: JSON.stringify([regionsOf.eu, regionsOf.eu]) }, "binding REGIONS: region names must be unique"],
       [{ KEY_SECRET: undefined }, "binding KEY_SECRET: missing"],
-      [{ REGION_SECRET: "short" }, "binding REGION_SECRET: value: expected a secret of at least 16 characters"],
+      [{ EDGE_SECRET: "short" }, "binding EDGE_SECRET: value: expected a secret of at least 16 characters"],
+      [{ EDGE_SECRET: undefined }, "binding EDGE_SECRET: missing"],
     ];
     for (const [env, message] of cases) {
       const response = await callWith({ env }, "/v1/health", {});

@@ -42,6 +42,7 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
       throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
     }
     c.set("appId", verified.appId);
+    c.set("appKey", key);
     await next();
   });
 }

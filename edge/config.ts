@@ -2,8 +2,9 @@
  * The edge's bindings, validated at the boundary. This is the only module that reads the Worker's
  * `env`: `REGIONS` (a JSON list of regional backends with their locations, a wrangler var),
  * `HEALTH_PROBE_INTERVAL_MS` (how often the health object probes the regions), `KEY_SECRET` (the
- * HMAC secret app keys are minted with) and `REGION_SECRET` (the HMAC secret that signs calls to
- * regions), both secrets. A missing or invalid binding is an operator error: every request
+ * HMAC secret app keys are minted with) and `EDGE_SECRET` (the HMAC secret that signs calls to
+ * regions as the edge: the regions' STORMLOG_EDGE_SECRET, which signs no peer or admin call),
+ * both secrets. A missing or invalid binding is an operator error: every request
  * answers 500 BAD_ENVIRONMENT naming the binding, rather than half-working.
  *
  * The object bindings (the health Durable Object, the spool queue and bucket) are optional:
@@ -20,7 +21,7 @@ export type EdgeConfig = {
   readonly regions: readonly RoutedRegion[];
   readonly probeIntervalMs: number;
   readonly keySecret: string;
-  readonly regionSecret: string;
+  readonly edgeSecret: string;
 };
 
 /** Below this an HMAC secret is guessable; the admin CLI generates far longer ones. */
@@ -36,8 +37,8 @@ const parsedEntriesMax = 8;
 
 /** The validated config for these bindings; throws ApiError BAD_ENVIRONMENT naming the binding. */
 export function loadConfig(env: Env): EdgeConfig {
-  const raw = env as Partial<Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "REGION_SECRET", unknown>>;
-  const cacheKey = JSON.stringify([raw.REGIONS, raw.HEALTH_PROBE_INTERVAL_MS, raw.KEY_SECRET, raw.REGION_SECRET]);
+  const raw = env as Partial<Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET", unknown>>;
+  const cacheKey = JSON.stringify([raw.REGIONS, raw.HEALTH_PROBE_INTERVAL_MS, raw.KEY_SECRET, raw.EDGE_SECRET]);
   const cached = parsed.get(cacheKey);
   if (cached) return cached;
   const config: EdgeConfig = {
@@ -47,7 +48,7 @@ export function loadConfig(env: Env): EdgeConfig {
         ? defaultProbeIntervalMs
         : parseBinding("HEALTH_PROBE_INTERVAL_MS", probeIntervalSchema, raw.HEALTH_PROBE_INTERVAL_MS),
     keySecret: parseBinding("KEY_SECRET", secretSchema, raw.KEY_SECRET),
-    regionSecret: parseBinding("REGION_SECRET", secretSchema, raw.REGION_SECRET),
+    edgeSecret: parseBinding("EDGE_SECRET", secretSchema, raw.EDGE_SECRET),
   };
   if (parsed.size >= parsedEntriesMax) parsed.clear();
   parsed.set(cacheKey, config);

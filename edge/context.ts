@@ -28,6 +28,8 @@ export type EdgeEnv = {
     services: Services;
     /** Set by `requireKey` once the app key checks out. */
     appId: string;
+    /** The app key itself, which reads pass on to the region (it checks the key on its own). */
+    appKey: string;
     /** The region that answered, for the response header and the request log. */
     region: string | undefined;
   };
@@ -35,7 +37,7 @@ export type EdgeEnv = {
 
 /** The real services: signed HTTP to the regions, ordered by the shared health table. */
 export const httpServices: ServicesFactory = (config, bindings) =>
-  routedServices(config, bindings, createRegionClient({ regionSecret: config.regionSecret }));
+  routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }));
 
 /** Services over any region client; tests pass one with a shorter timeout, or other breakers. */
 export function routedServices(

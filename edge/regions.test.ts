@@ -3,11 +3,12 @@
 // the same request, with the same bytes; when none answers and there is no spool, the client
 // gets 503 + Retry-After. (Each test uses its own REGIONS list, so breakers and health start fresh.)
 import { describe, expect, it } from "vitest";
+import { keyHash } from "../shared/keys.ts";
 import type { RoutedRegion } from "../shared/regions.ts";
 import { createApp } from "./app.ts";
 import { httpServices } from "./context.ts";
 import { attemptTimeoutMs } from "./regions.ts";
-import { callWith, errorOf, newApp, received, regionsOf, sampleUpload } from "./test/helpers.ts";
+import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./test/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
 const appWithoutRevocations = createApp((config, bindings) => ({
@@ -83,14 +84,56 @@ describe("forwarding to regions", () => {
     expect(calls.map((call) => call.stub)).toEqual(["broken", "silent"]);
   });
 
-  it("skips regions that reject the edge's signature (a REGION_SECRET mismatch)", async () => {
+  it("skips regions that reject the edge's signature (an EDGE_SECRET mismatch)", async () => {
     const { response, calls } = await upload([regionsOf.eu, regionsOf.us], {
       app: appWithoutRevocations,
-      env: { REGION_SECRET: "not-the-regions-secret-0123456789" },
+      env: { EDGE_SECRET: "not-the-regions-secret-0123456789" },
     });
     expect(response.status).toBe(503);
     expect((await errorOf(response)).message).toBe("no region answered (eu-west: answered 401; us-east: answered 401)");
     expect(calls.map((call) => [call.stub, call.signature])).toEqual([
+      ["eu-west", "bad_signature"],
+      ["us-east", "bad_signature"],
+    ]);
+  });
+
+  it("passes a region's refusal of the client's read key on as 401, and asks no other region", async () => {
+    const keys = await newApp();
+    // Revoked where the regions keep keys; this edge's own list (empty) has not heard of it.
+    await revokeAtStubs(await keyHash(keys.read));
+    for (const path of ["/v1/logs", "/v1/devices"]) {
+      const response = await callWith(
+        { regions: [regionsOf.eu, regionsOf.us] },
+        path,
+        {
+          headers: { authorization: `Bearer ${keys.read}` },
+        },
+        appWithoutRevocations,
+      );
+      expect(response.status, path).toBe(401);
+      expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
+      expect(await errorOf(response)).toMatchObject({
+        code: "UNAUTHORIZED",
+        message: "region eu-west: app key has been revoked",
+      });
+    }
+    const calls = await received(keys.appId);
+    expect(calls.map((call) => [call.stub, call.signature, call.appKey])).toEqual([
+      ["eu-west", "ok", keys.read],
+      ["eu-west", "ok", keys.read],
+    ]);
+  });
+
+  it("tells a refused signature from a refused key: a read signed with the wrong secret goes on to 503", async () => {
+    const keys = await newApp();
+    const response = await callWith(
+      { regions: [regionsOf.eu, regionsOf.us], env: { EDGE_SECRET: "not-the-regions-secret-0123456789" } },
+      "/v1/logs",
+      { headers: { authorization: `Bearer ${keys.read}` } },
+      appWithoutRevocations,
+    );
+    expect(response.status).toBe(503);
+    expect((await received(keys.appId)).map((call) => [call.stub, call.signature])).toEqual([
       ["eu-west", "bad_signature"],
       ["us-east", "bad_signature"],
     ]);

@@ -1,13 +1,16 @@
 /**
- * How the edge reaches regional backends. `RegionClient.forward` sends one signed call to the
- * regions in the order it is given (routing/router.ts decides that order from health) and returns
- * the first real answer. A region that cannot be reached, does not answer within the per-attempt
- * timeout, answers 5xx, or rejects the edge's signature is skipped; any other answer (2xx, and 4xx
- * such as a 409 batch conflict) is the region's verdict and is passed back without trying another
- * region. The body is serialized once by the caller, so every attempt sends the same bytes (signed
- * anew, with a fresh nonce), and an overall deadline bounds the whole call. Each attempt's outcome
+ * How the edge reaches regional backends. `RegionClient.forward` sends one call, signed as the
+ * edge for each region it tries (the region's name is the audience), to the regions in the order
+ * it is given (routing/router.ts decides that order from health) and returns the first real
+ * answer. A region that cannot be reached, does not answer within the per-attempt timeout,
+ * answers 5xx, or rejects the edge's signature is skipped; any other answer (2xx, and 4xx such as
+ * a 409 batch conflict, or a 401 APP_KEY_REJECTED: the region refused the client's read key) is
+ * the region's verdict and is passed back without trying another region. The body is serialized
+ * once by the caller, so every attempt sends the same bytes (signed anew, with a fresh nonce),
+ * and an overall deadline bounds the whole call. Each attempt's outcome
  * goes to `onAttempt`, which is how the router feeds its breakers and the health table.
  */
+import { parseErrorBody } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
@@ -30,6 +33,8 @@ export type RegionCall = {
   /** JSON text, serialized once so a failover re-sends the same bytes. */
   body?: string;
   requestId: string;
+  /** The client's app key, on reads: signed, and checked by the region against its own key list. */
+  appKey?: string;
 };
 
 export type RegionAnswer = { region: Region; response: Response };
@@ -62,7 +67,7 @@ export interface RegionClient {
 }
 
 /** The real client: signed HTTP calls with a timeout per attempt. */
-export function createRegionClient(options: { regionSecret: string; timeoutMs?: number }): RegionClient {
+export function createRegionClient(options: { edgeSecret: string; timeoutMs?: number }): RegionClient {
   const timeoutMs = options.timeoutMs ?? attemptTimeoutMs;
   return {
     async forward(regions, call, forwardOptions = {}) {
@@ -80,12 +85,13 @@ export function createRegionClient(options: { regionSecret: string; timeoutMs?: 
           continue;
         }
         const attempt = await signedFetch({
-          secret: options.regionSecret,
+          signer: { role: "edge", secret: options.edgeSecret, audience: region.name },
           baseUrl: region.url,
           method: call.method,
           pathAndQuery: call.pathAndQuery,
           body: call.body,
           requestId: call.requestId,
+          appKey: call.appKey,
           timeoutMs: Math.min(timeoutMs, leftMs),
         });
         if (!attempt.ok) {
@@ -94,12 +100,23 @@ export function createRegionClient(options: { regionSecret: string; timeoutMs?: 
           continue;
         }
         const response = attempt.value;
-        // A 401 means this region does not share our REGION_SECRET (a rotation in progress):
-        // it stored nothing, so another region may take the call.
-        if (response.status >= 500 || response.status === 401) {
+        if (response.status === 401) {
+          // Either this region's verdict on the client's read key (APP_KEY_REJECTED), or it
+          // refuses our signature (not our EDGE_SECRET, a rotation in progress, a REGIONS name
+          // that is not its STORMLOG_REGION): then it stored nothing, and another region may take it.
+          const text = await response.text().catch(() => "");
+          if (parseErrorBody(text)?.error.code === "APP_KEY_REJECTED") {
+            onAttempt({ region: region.name, outcome: "answered", reason: "answered 401" });
+            return ok({ region, response: new Response(text, { status: 401, headers: response.headers }) });
+          }
+          skipped.push({ region: region.name, reason: "answered 401" });
+          onAttempt({ region: region.name, outcome: "rejected", reason: "answered 401" });
+          continue;
+        }
+        if (response.status >= 500) {
           const reason = `answered ${response.status}`;
           skipped.push({ region: region.name, reason });
-          onAttempt({ region: region.name, outcome: response.status === 401 ? "rejected" : "failed", reason });
+          onAttempt({ region: region.name, outcome: "failed", reason });
           await response.body?.cancel();
           continue;
         }

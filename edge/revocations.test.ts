@@ -6,12 +6,12 @@ import { keyHash, mintKey, newAppId } from "../shared/keys.ts";
 import type { Region } from "../shared/regions.ts";
 import { createRegionClient, type RegionClient } from "./regions.ts";
 import { createRevocationList, type RefreshContext, revocationsFreshMs } from "./revocations.ts";
-import { testRegionSecret } from "./test/fixtures.ts";
+import { testEdgeSecret } from "./test/fixtures.ts";
 import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./test/helpers.ts";
 
 /** The real client, counting calls, and able to be cut off from every region. */
 function observedClient() {
-  const real = createRegionClient({ regionSecret: testRegionSecret, timeoutMs: 500 });
+  const real = createRegionClient({ edgeSecret: testEdgeSecret, timeoutMs: 500 });
   const state = { calls: 0, down: false };
   const client: RegionClient = {
     forward(regions, call) {

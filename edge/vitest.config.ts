@@ -3,7 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testKeySecret, testRegionSecret } from "./test/fixtures.ts";
+import { testEdgeSecret, testKeySecret } from "./test/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -19,7 +19,7 @@ export default defineConfig({
               { name: "us-east", url: stubs.us, location: { lat: 53.35, lon: -6.26 } },
             ]),
             KEY_SECRET: testKeySecret,
-            REGION_SECRET: testRegionSecret,
+            EDGE_SECRET: testEdgeSecret,
           },
         },
       };

@@ -1,9 +1,17 @@
 /**
- * The regional worker's HTTP app, apart from its runtime entry (server.ts) so tests can call it
- * in-process. Every request gets a request id (the caller's X-Request-Id when it sends one) and
- * one log event. `/internal/*` is signed and counted as in flight, so shutdown can wait for it;
- * while draining, such calls are refused with 503 so the caller fails over to another region.
- * Errors take one path: handlers throw `ApiError`, `onError` answers with shared `errorBody`.
+ * The regional worker's HTTP apps, apart from its runtime entry (server.ts) so tests can call
+ * them in-process. Two listeners, two apps:
+ *
+ * - `createApp` (STORMLOG_PORT): the unsigned probes, the edge's routes (uploads, reads, the
+ *   revocation list; signed as `edge`) and the peers' routes (replicate, sync; signed as `peer`).
+ * - `createAdminApp` (STORMLOG_ADMIN_PORT, loopback by default): apps, keys, revocations and the
+ *   digests of `admin verify`, signed as `admin`. No path of it exists on the main port.
+ *
+ * Each route accepts one caller role (signature.ts), so a leaked edge secret signs no peer or
+ * admin call. Every request gets a request id (the caller's X-Request-Id when it sends one) and
+ * one log event. Signed calls are counted as in flight, so shutdown can wait for them; while
+ * draining they are refused with 503 so the caller fails over to another region. Errors take one
+ * path: handlers throw `ApiError`, `onError` answers with shared `errorBody`.
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -14,16 +22,47 @@ import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
 import { batchesRoute } from "./routes/batches.ts";
 import { devicesRoute } from "./routes/devices.ts";
+import { digestsRoute } from "./routes/digests.ts";
 import { healthRoute } from "./routes/health.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
 import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
-import { verifySignature } from "./signature.ts";
+import { callerGuard } from "./signature.ts";
 
 export function createApp(deps: RegionDeps): Hono<RegionEnv> {
-  const { logger, lifecycle } = deps;
+  const app = scaffold(deps, "/internal/*");
+  app.route("/", healthRoute(deps));
+
+  const edge = { ...deps, guard: callerGuard("edge", deps) };
+  for (const route of [batchesRoute(edge), logsRoute(edge), devicesRoute(edge), keysRevokedRoute(edge)]) {
+    app.route("/internal/v1", route);
+  }
+  const peer = { ...deps, guard: callerGuard("peer", deps) };
+  app.route("/internal/v1", replicateRoute(peer));
+  app.route("/internal/v1", syncRoute(peer));
+  app.route("/internal/v1/sync", digestsRoute(peer));
+  return app;
+}
+
+export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
+  const app = scaffold(deps, "/admin/*");
+  const admin = { ...deps, guard: callerGuard("admin", deps) };
+  for (const route of [
+    appUpsertRoute(admin),
+    appsListRoute(admin),
+    appKeysRoute(admin),
+    keyRevokeRoute(admin),
+    digestsRoute(admin),
+  ]) {
+    app.route("/admin/v1", route);
+  }
+  return app;
+}
+
+/** What both apps share: request ids, the request log, the drain, 404s and the error path. */
+function scaffold({ logger, lifecycle }: RegionDeps, signedPaths: string): Hono<RegionEnv> {
   const app = new Hono<RegionEnv>();
 
   app.use(requestId());
@@ -39,7 +78,7 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     };
     // Probes arrive every few seconds from the edge and the orchestrator: keep them out of the
     // info log unless they fail.
-    const probe = !c.req.path.startsWith("/internal/");
+    const probe = !c.req.path.startsWith("/internal/") && !c.req.path.startsWith("/admin/");
     if (c.res.status >= 500) logger.warn(fields, "request");
     else if (probe) logger.debug(fields, "request");
     else logger.info(fields, "request");
@@ -48,7 +87,7 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     if (lifecycle.draining) c.res.headers.set("Connection", "close");
   });
 
-  app.use("/internal/*", async (_c, next) => {
+  app.use(signedPaths, async (_c, next) => {
     if (lifecycle.draining) {
       throw new ApiError("REGION_UNAVAILABLE", "region is shutting down", { retryAfterSeconds: 1 });
     }
@@ -59,23 +98,6 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
       lifecycle.inFlight -= 1;
     }
   });
-  app.use("/internal/*", verifySignature(deps));
-
-  app.route("/", healthRoute(deps));
-  for (const route of [
-    batchesRoute(deps),
-    logsRoute(deps),
-    devicesRoute(deps),
-    appUpsertRoute(deps),
-    appsListRoute(deps),
-    appKeysRoute(deps),
-    keyRevokeRoute(deps),
-    keysRevokedRoute(deps),
-    replicateRoute(deps),
-    syncRoute(deps),
-  ]) {
-    app.route("/internal/v1", route);
-  }
 
   app.notFound((c) =>
     c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),

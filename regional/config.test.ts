@@ -7,9 +7,12 @@ import { generateKeyMaterial } from "../shared/envelope.ts";
 import { ConfigError, loadConfig, replicationDefaults } from "./config.ts";
 
 const keyring = { active: "k1", keys: { k1: generateKeyMaterial() } };
+const secrets = { edge: "e".repeat(32), peer: "p".repeat(32), admin: "a".repeat(32) };
 const minimal = {
   STORMLOG_REGION: "eu-west",
-  STORMLOG_REGION_SECRET: "s".repeat(32),
+  STORMLOG_EDGE_SECRET: secrets.edge,
+  STORMLOG_PEER_SECRET: secrets.peer,
+  STORMLOG_ADMIN_SECRET: secrets.admin,
   STORMLOG_KEYRING: JSON.stringify(keyring),
 };
 
@@ -19,9 +22,11 @@ describe("loadConfig", () => {
       region: "eu-west",
       host: "0.0.0.0",
       port: 8700,
+      adminHost: "127.0.0.1",
+      adminPort: 8710,
       databaseUrl: undefined,
       dataDir: ".stormlog/data/eu-west",
-      regionSecret: "s".repeat(32),
+      secrets,
       keyring,
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
@@ -49,6 +54,8 @@ describe("loadConfig", () => {
       ...minimal,
       STORMLOG_HOST: "127.0.0.1",
       STORMLOG_PORT: "8702",
+      STORMLOG_ADMIN_HOST: "::1",
+      STORMLOG_ADMIN_PORT: "8712",
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog",
       STORMLOG_DATA_DIR: "/var/lib/stormlog",
       STORMLOG_LOG_LEVEL: "warn",
@@ -57,6 +64,8 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({
       host: "127.0.0.1",
       port: 8702,
+      adminHost: "::1",
+      adminPort: 8712,
       databaseUrl: "postgres://postgres@127.0.0.1:5432/stormlog",
       dataDir: "/var/lib/stormlog",
       logLevel: "warn",
@@ -84,8 +93,25 @@ describe("loadConfig", () => {
     ["a bad region name", { STORMLOG_REGION: "EU West" }, "STORMLOG_REGION"],
     ["a port that is not a number", { STORMLOG_PORT: "http" }, "STORMLOG_PORT"],
     ["a port out of range", { STORMLOG_PORT: "70000" }, "STORMLOG_PORT"],
-    ["a short secret", { STORMLOG_REGION_SECRET: "short" }, "STORMLOG_REGION_SECRET"],
-    ["a missing secret", { STORMLOG_REGION_SECRET: undefined }, "STORMLOG_REGION_SECRET"],
+    ["a short secret", { STORMLOG_EDGE_SECRET: "short" }, "STORMLOG_EDGE_SECRET"],
+    ["a missing secret", { STORMLOG_PEER_SECRET: undefined }, "STORMLOG_PEER_SECRET"],
+    ["a missing admin secret", { STORMLOG_ADMIN_SECRET: undefined }, "STORMLOG_ADMIN_SECRET"],
+    [
+      "the edge's secret reused for the admin role",
+      { STORMLOG_ADMIN_SECRET: secrets.edge },
+      "STORMLOG_ADMIN_SECRET: must differ from STORMLOG_EDGE_SECRET",
+    ],
+    [
+      "the peer secret reused for the edge",
+      { STORMLOG_PEER_SECRET: secrets.edge },
+      "STORMLOG_PEER_SECRET: must differ from STORMLOG_EDGE_SECRET",
+    ],
+    ["an admin port out of range", { STORMLOG_ADMIN_PORT: "65536" }, "STORMLOG_ADMIN_PORT"],
+    [
+      "the admin port on the main port",
+      { STORMLOG_PORT: "8700", STORMLOG_ADMIN_PORT: "8700" },
+      "STORMLOG_ADMIN_PORT: must differ from STORMLOG_PORT",
+    ],
     ["a database URL that is not Postgres", { DATABASE_URL: "mysql://localhost/x" }, "DATABASE_URL"],
     ["an unknown log level", { STORMLOG_LOG_LEVEL: "loud" }, "STORMLOG_LOG_LEVEL"],
     ["a negative shutdown timeout", { STORMLOG_SHUTDOWN_TIMEOUT_MS: "-1" }, "STORMLOG_SHUTDOWN_TIMEOUT_MS"],
@@ -102,6 +128,19 @@ describe("loadConfig", () => {
     const env = { ...minimal, ...change };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(named);
+  });
+
+  it("refuses the old shared STORMLOG_REGION_SECRET, naming the three secrets that replace it", () => {
+    const { STORMLOG_EDGE_SECRET: _e, STORMLOG_PEER_SECRET: _p, STORMLOG_ADMIN_SECRET: _a, ...rest } = minimal;
+    for (const env of [
+      { ...rest, STORMLOG_REGION_SECRET: "s".repeat(32) },
+      { ...minimal, STORMLOG_REGION_SECRET: "s".repeat(32) },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(
+        /STORMLOG_REGION_SECRET is no longer read.*STORMLOG_EDGE_SECRET, STORMLOG_PEER_SECRET, STORMLOG_ADMIN_SECRET/,
+      );
+    }
   });
 
   it("never puts key material in its message", () => {

@@ -10,18 +10,23 @@ import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
 import { type KeyringConfig, keyringConfigSchema } from "../shared/envelope.ts";
 import { type Region, regionNameSchema, regionsSchema } from "../shared/regions.ts";
+import type { CallerSecrets } from "../shared/signing.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export type RegionConfig = {
   region: string;
+  /** The main listener: health probes, the edge's calls and the peers'. */
   host: string;
   port: number;
+  /** The admin listener (the admin CLI's calls only); loopback unless told otherwise. */
+  adminHost: string;
+  adminPort: number;
   /** PostgreSQL when set; otherwise PGlite in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** Shared HMAC secret of signed internal calls. */
-  regionSecret: string;
+  /** The HMAC secret of each caller role: the edge, the peers, the admin CLI. */
+  secrets: CallerSecrets;
   keyring: KeyringConfig;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
@@ -66,13 +71,26 @@ const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace
 /** 0 asks the system for any free port (tests); the `listening` log line says which. */
 const portSchema = z.coerce.number().int().min(0).max(65535);
 
+const secretSchema = z.string().min(32, "expected at least 32 characters");
+
+/** One variable per role's secret; they must differ, or one leak would open more than one role. */
+const secretVariables = {
+  edge: "STORMLOG_EDGE_SECRET",
+  peer: "STORMLOG_PEER_SECRET",
+  admin: "STORMLOG_ADMIN_SECRET",
+} as const satisfies Record<keyof CallerSecrets, string>;
+
 const envSchema = z.object({
   STORMLOG_REGION: regionNameSchema,
   STORMLOG_HOST: z.string().min(1).default("0.0.0.0"),
   STORMLOG_PORT: portSchema.default(8700),
+  STORMLOG_ADMIN_HOST: z.string().min(1).default("127.0.0.1"),
+  STORMLOG_ADMIN_PORT: portSchema.default(8710),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   STORMLOG_DATA_DIR: z.string().min(1).optional(),
-  STORMLOG_REGION_SECRET: z.string().min(32, "expected at least 32 characters"),
+  STORMLOG_EDGE_SECRET: secretSchema,
+  STORMLOG_PEER_SECRET: secretSchema,
+  STORMLOG_ADMIN_SECRET: secretSchema,
   STORMLOG_KEYRING: z.string().min(1).optional(),
   STORMLOG_KEYRING_FILE: z.string().min(1).optional(),
   STORMLOG_LOG_LEVEL: logLevelSchema.default("info"),
@@ -92,21 +110,39 @@ function msSchema(fallback: number) {
 
 /**
  * Reads and checks the environment.
- * @example loadConfig({ STORMLOG_REGION: "eu-west", STORMLOG_REGION_SECRET: "…", STORMLOG_KEYRING: "{…}" })
+ * @example loadConfig({ STORMLOG_REGION: "eu-west", STORMLOG_EDGE_SECRET: "…", STORMLOG_PEER_SECRET: "…",
+ *   STORMLOG_ADMIN_SECRET: "…", STORMLOG_KEYRING: "{…}" })
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): RegionConfig {
   // An empty variable means "unset", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  if (present.STORMLOG_REGION_SECRET !== undefined) {
+    // Left set, it would look used while nothing reads it: say what replaced it.
+    throw new ConfigError(
+      `invalid environment: STORMLOG_REGION_SECRET is no longer read; each caller has its own secret now: set ${Object.values(secretVariables).join(", ")} (and remove STORMLOG_REGION_SECRET)`,
+    );
+  }
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
   const vars = parsed.data;
+  const secrets: CallerSecrets = {
+    edge: vars.STORMLOG_EDGE_SECRET,
+    peer: vars.STORMLOG_PEER_SECRET,
+    admin: vars.STORMLOG_ADMIN_SECRET,
+  };
+  checkSecretsDiffer(secrets);
+  if (vars.STORMLOG_ADMIN_PORT === vars.STORMLOG_PORT && vars.STORMLOG_PORT !== 0) {
+    throw new ConfigError("invalid environment: STORMLOG_ADMIN_PORT: must differ from STORMLOG_PORT");
+  }
   return {
     region: vars.STORMLOG_REGION,
     host: vars.STORMLOG_HOST,
     port: vars.STORMLOG_PORT,
+    adminHost: vars.STORMLOG_ADMIN_HOST,
+    adminPort: vars.STORMLOG_ADMIN_PORT,
     databaseUrl: vars.DATABASE_URL,
     dataDir: vars.STORMLOG_DATA_DIR ?? `.stormlog/data/${vars.STORMLOG_REGION}`,
-    regionSecret: vars.STORMLOG_REGION_SECRET,
+    secrets,
     keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
     logLevel: vars.STORMLOG_LOG_LEVEL,
     shutdownTimeoutMs: vars.STORMLOG_SHUTDOWN_TIMEOUT_MS,
@@ -120,6 +156,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       antiEntropyIntervalMs: vars.STORMLOG_ANTI_ENTROPY_INTERVAL_MS,
     },
   };
+}
+
+function checkSecretsDiffer(secrets: CallerSecrets): void {
+  const roles = Object.keys(secretVariables) as (keyof CallerSecrets)[];
+  for (const [index, role] of roles.entries()) {
+    const same = roles.slice(index + 1).find((other) => secrets[other] === secrets[role]);
+    if (same) {
+      throw new ConfigError(
+        `invalid environment: ${secretVariables[same]}: must differ from ${secretVariables[role]} (one secret per caller role)`,
+      );
+    }
+  }
 }
 
 /**

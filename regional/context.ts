@@ -2,27 +2,24 @@
  * What the regional app's handlers get: the Hono environment type (request-scoped variables) and
  * the dependencies built once by createRegion and passed to each route factory.
  */
+import type { MiddlewareHandler } from "hono";
 import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
-import type { NonceCache } from "../shared/signing.ts";
+import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { Replicator } from "./replication/replicator.ts";
 import type { BatchStore, Clock } from "./store/batch-store.ts";
 import type { ReplicaStore } from "./store/replica-store.ts";
 
-export type RegionEnv = {
-  Variables: RequestIdVariables & {
-    /** The request body as read (and size-checked) once by the signature middleware. */
-    rawBody: Uint8Array<ArrayBuffer>;
-  };
-};
+export type RegionEnv = { Variables: RequestIdVariables };
 
 /** Process state the health probes report and the shutdown sequence changes. */
 export type Lifecycle = { draining: boolean; inFlight: number };
 
 export type RegionDeps = {
   region: string;
-  regionSecret: string;
+  /** What each caller role signs with (see signature.ts). */
+  secrets: CallerSecrets;
   store: BatchStore;
   replicas: ReplicaStore;
   replicator: Replicator;
@@ -32,3 +29,6 @@ export type RegionDeps = {
   logger: Logger;
   clock: Clock;
 };
+
+/** What a route of a signed group gets: the guard of the one caller role it serves (signature.ts). */
+export type Guarded = { guard: MiddlewareHandler<RegionEnv> };

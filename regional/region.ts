@@ -1,15 +1,16 @@
 /**
  * Builds one regional worker from its configuration: opens (and migrates) the database, loads
- * the keyring, and wires the store, the logger and the HTTP app. server.ts serves the result;
- * tests call `createRegion` directly and drive `app.request()` or a real port.
+ * the keyring, and wires the store, the logger and the two HTTP apps (the main one and the admin
+ * one, see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
+ * `app.request()` / `adminApp.request()` or real ports.
  */
 import type { Hono } from "hono";
 import { type Logger, pino } from "pino";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
-import { createApp } from "./app.ts";
+import { createAdminApp, createApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
-import type { Lifecycle, RegionEnv } from "./context.ts";
+import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
@@ -23,6 +24,8 @@ export type RegionOverrides = {
 
 export type Region = {
   app: Hono<RegionEnv>;
+  /** The admin routes, for the admin listener only. */
+  adminApp: Hono<RegionEnv>;
   store: BatchStore;
   replicas: ReplicaStore;
   /** Background replication runs only after `replicator.start()` (server.ts does it). */
@@ -44,16 +47,16 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const replicas = createReplicaStore(storeDeps);
   const replicator = createReplicator({
     region: config.region,
-    regionSecret: config.regionSecret,
+    peerSecret: config.secrets.peer,
     config: config.replication,
     replicas,
     logger,
     clock,
   });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
-  const app = createApp({
+  const deps: RegionDeps = {
     region: config.region,
-    regionSecret: config.regionSecret,
+    secrets: config.secrets,
     store,
     replicas,
     replicator,
@@ -62,9 +65,10 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     lifecycle,
     logger,
     clock,
-  });
+  };
   return {
-    app,
+    app: createApp(deps),
+    adminApp: createAdminApp(deps),
     store,
     replicas,
     replicator,

@@ -8,6 +8,12 @@ import { ApiError } from "../shared/errors.ts";
 
 export const appIdPattern = /^[a-z0-9]{16}$/;
 
+/**
+ * The body cap of admin and sync calls: lists of at most a thousand hashes, ids or buckets
+ * (their schemas bound them), far below an upload's cap.
+ */
+export const controlBodyBytesMax = 256 * 1024;
+
 /** The app id from a route path, or a 400 saying what an app id looks like. */
 export function parseAppId(value: string): string {
   if (!appIdPattern.test(value)) throw new ApiError("BAD_REQUEST", "appId: expected 16 lowercase letters or digits");

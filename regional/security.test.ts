@@ -4,7 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import postgres from "postgres";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseBatch } from "../shared/batch.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
 import type { LogPage } from "../shared/read.ts";
@@ -14,11 +14,12 @@ import { batches } from "./db/schema/index.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import {
   drivers,
+  readKeyFor,
   signedRequest,
   startTestRegion,
   testAppId,
   testKeyring,
-  testSecret,
+  testSecrets,
   useTestRegion,
 } from "./testing/harness.ts";
 
@@ -41,10 +42,15 @@ describe.each(drivers)("region security on %s", (kind) => {
 
   describe("signed internal calls", () => {
     const path = internalPaths.logs(appId);
+    const edge = { role: "edge" as const, secret: testSecrets.edge, audience: "eu-west" };
+    let readKey: string;
+    beforeAll(async () => {
+      readKey = await readKeyFor(t.region, appId);
+    });
     const signed = (pathAndQuery: string, options: { secret?: string; nowMs?: number; body?: string } = {}) =>
       signRequest(
-        options.secret ?? testSecret,
-        { method: "GET", pathAndQuery, body: options.body ?? "" },
+        { ...edge, secret: options.secret ?? edge.secret },
+        { method: "GET", pathAndQuery, body: options.body ?? "", appKey: readKey },
         options.nowMs,
       );
 
@@ -82,11 +88,12 @@ describe.each(drivers)("region security on %s", (kind) => {
           requestId: expect.any(String),
         });
       }
-      const signedGet = await signed(internalPaths.apps);
-      const asPut = await t.region.app.request(internalPaths.apps, { method: "PUT", headers: signedGet });
+      // Signed as a GET, sent as a POST to the same path.
+      const signedGet = await signed(internalPaths.batches(appId));
+      const asPut = await t.region.app.request(internalPaths.batches(appId), { method: "POST", headers: signedGet });
       expect(asPut.status).toBe(401);
       const batch = makeBatch({ lines: [{ ts: baseTs }] });
-      const bodyHeaders = await signRequest(testSecret, {
+      const bodyHeaders = await signRequest(edge, {
         method: "POST",
         pathAndQuery: internalPaths.batches(appId),
         body: JSON.stringify(batch),
@@ -112,7 +119,7 @@ describe.each(drivers)("region security on %s", (kind) => {
     it("refuses a replayed call, even a valid upload", async () => {
       const body = JSON.stringify(makeBatch({ lines: [{ ts: baseTs }] }));
       const headers = {
-        ...(await signRequest(testSecret, { method: "POST", pathAndQuery: internalPaths.batches(appId), body })),
+        ...(await signRequest(edge, { method: "POST", pathAndQuery: internalPaths.batches(appId), body })),
         "content-type": "application/json",
       };
       const send = () => t.region.app.request(internalPaths.batches(appId), { method: "POST", headers, body });
@@ -134,7 +141,9 @@ describe.each(drivers)("region security on %s", (kind) => {
     it("never writes log text to storage in clear", async () => {
       const response = await signedRequest(t.region.app, "POST", internalPaths.batches(appId), { json: batch });
       expect(response.status).toBe(202);
-      const page = (await (await signedRequest(t.region.app, "GET", internalPaths.logs(appId))).json()) as LogPage;
+      const appKey = await readKeyFor(t.region, appId);
+      const read = await signedRequest(t.region.app, "GET", internalPaths.logs(appId), { appKey });
+      const page = (await read.json()) as LogPage;
       expect(page.logs.map((line) => line.text)).toContain(`the ${marker} line`);
 
       const stored = kind === "pglite" ? await pgliteFiles() : await postgresDump();
@@ -177,7 +186,10 @@ describe.each(drivers)("region security on %s", (kind) => {
 
   describe("key rotation", () => {
     const readTexts = async () => {
-      const response = await signedRequest(t.region.app, "GET", `${internalPaths.logs(rotationApp)}?limit=1000`);
+      const appKey = await readKeyFor(t.region, rotationApp);
+      const response = await signedRequest(t.region.app, "GET", `${internalPaths.logs(rotationApp)}?limit=1000`, {
+        appKey,
+      });
       return (await response.json()) as LogPage;
     };
     const rotationApp = testAppId();

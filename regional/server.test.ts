@@ -1,6 +1,6 @@
-// The real process: `node regional/server.ts` starts from the environment, migrates, serves, keeps
-// its data across restarts, drains calls in flight on SIGTERM/SIGINT and exits 0, and refuses to
-// start (exit 1) on a bad configuration.
+// The real process: `node regional/server.ts` starts from the environment, migrates, serves (the
+// main listener and the admin one), keeps its data across restarts, drains calls in flight on
+// SIGTERM/SIGINT and exits 0, and refuses to start (exit 1) on a bad configuration.
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
 import { createInterface } from "node:readline";
@@ -9,16 +9,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { utf8 } from "../shared/encoding.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
 import type { BatchReceipt, LogPage } from "../shared/read.ts";
-import { internalPaths } from "../shared/regions.ts";
+import { adminPaths, internalPaths } from "../shared/regions.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
-import { signRequest } from "../shared/signing.ts";
+import { type CallerRole, signRequest } from "../shared/signing.ts";
+import { createApp } from "./admin/cluster.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
-import { createTestDatabase, drivers, type TestDatabase, testAppId, testSecret } from "./testing/harness.ts";
+import { createTestDatabase, drivers, type TestDatabase, testAppId, testSecrets } from "./testing/harness.ts";
 
 const serverFile = fileURLToPath(new URL("./server.ts", import.meta.url));
 const keyring = JSON.stringify({ active: "k1", keys: { k1: generateKeyMaterial() } });
 
-type Running = { child: ChildProcess; url: string; output: string[]; exited: Promise<number | null> };
+type Running = { child: ChildProcess; url: string; adminUrl: string; output: string[]; exited: Promise<number | null> };
 const started: ChildProcess[] = [];
 
 function env(database: TestDatabase | undefined, extra: Record<string, string> = {}) {
@@ -27,7 +28,10 @@ function env(database: TestDatabase | undefined, extra: Record<string, string> =
     STORMLOG_REGION: "eu-west",
     STORMLOG_HOST: "127.0.0.1",
     STORMLOG_PORT: "0",
-    STORMLOG_REGION_SECRET: testSecret,
+    STORMLOG_ADMIN_PORT: "0",
+    STORMLOG_EDGE_SECRET: testSecrets.edge,
+    STORMLOG_PEER_SECRET: testSecrets.peer,
+    STORMLOG_ADMIN_SECRET: testSecrets.admin,
     STORMLOG_KEYRING: keyring,
     STORMLOG_SHUTDOWN_TIMEOUT_MS: "5000",
     ...(database?.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
@@ -36,7 +40,7 @@ function env(database: TestDatabase | undefined, extra: Record<string, string> =
   };
 }
 
-function launch(environment: Record<string, string>): Omit<Running, "url"> {
+function launch(environment: Record<string, string>): Omit<Running, "url" | "adminUrl"> {
   const child = spawn(process.execPath, [serverFile], { env: environment, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   const output: string[] = [];
@@ -53,7 +57,7 @@ async function start(environment: Record<string, string>): Promise<Running> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const line = running.output.find((text) => text.includes('"msg":"listening"'));
-    if (line) return { ...running, url: (JSON.parse(line) as { url: string }).url };
+    if (line) return { ...running, ...(JSON.parse(line) as { url: string; adminUrl: string }) };
     if (running.child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -63,22 +67,36 @@ async function start(environment: Record<string, string>): Promise<Running> {
 const messages = (running: Pick<Running, "output">) =>
   running.output.flatMap((line) => (line.startsWith("{") ? [(JSON.parse(line) as { msg: string }).msg] : []));
 
-function call(running: Running, method: "GET" | "POST", pathAndQuery: string, body?: unknown) {
+function call(
+  running: Running,
+  method: "GET" | "POST",
+  pathAndQuery: string,
+  options: { body?: unknown; appKey?: string; role?: CallerRole; baseUrl?: string } = {},
+) {
+  const role = options.role ?? "edge";
   return signedFetch({
-    secret: testSecret,
-    baseUrl: running.url,
+    signer: { role, secret: testSecrets[role], audience: "eu-west" },
+    baseUrl: options.baseUrl ?? running.url,
     method,
     pathAndQuery,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    appKey: options.appKey,
     timeoutMs: 5_000,
   });
 }
+
+/** The app of these tests, created through the process's admin listener as the admin CLI does. */
+let readKey = "";
+let appId = "";
 
 /** Starts a signed upload and sends only the first half of its body. */
 async function halfUpload(running: Running) {
   const path = internalPaths.batches(testAppId());
   const body = utf8(JSON.stringify(makeBatch({ lines: [{ ts: baseTs, text: "sent in two halves" }] })));
-  const headers = await signRequest(testSecret, { method: "POST", pathAndQuery: path, body });
+  const headers = await signRequest(
+    { role: "edge", secret: testSecrets.edge, audience: "eu-west" },
+    { method: "POST", pathAndQuery: path, body },
+  );
   const req = request(`${running.url}${path}`, {
     method: "POST",
     headers: { ...headers, "content-type": "application/json", "content-length": body.byteLength },
@@ -124,8 +142,24 @@ describe.each(drivers)("regional server process on %s", (kind) => {
     const health = await fetch(`${running.url}/v1/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ region: "eu-west", status: "up", database: { kind, ok: true } });
+    const created = await createApp(
+      {
+        regions: [{ name: "eu-west", url: running.adminUrl }],
+        keySecret: "k".repeat(40),
+        adminSecret: testSecrets.admin,
+      },
+      "server test",
+    );
+    expect(created.outcomes.map((outcome) => outcome.status)).toEqual([200]);
+    ({ id: appId, readKey } = created);
+    // The admin routes are not on the main listener.
+    const onMain = await call(running, "GET", adminPaths.apps, { role: "admin" });
+    expect(onMain.ok && onMain.value.status).toBe(404);
+    const onAdmin = await call(running, "GET", adminPaths.apps, { role: "admin", baseUrl: running.adminUrl });
+    expect(onAdmin.ok && onAdmin.value.status).toBe(200);
+
     const batch = makeBatch({ lines: [{ ts: baseTs, text: "kept across restarts" }] });
-    const upload = await call(running, "POST", internalPaths.batches("0123456789abcdef"), batch);
+    const upload = await call(running, "POST", internalPaths.batches(appId), { body: batch });
     if (!upload.ok) throw new Error(upload.error.message);
     expect(((await upload.value.json()) as BatchReceipt).accepted).toBe(1);
 
@@ -136,7 +170,7 @@ describe.each(drivers)("regional server process on %s", (kind) => {
 
   it("keeps its data across a restart and exits 0 on SIGINT", async () => {
     const running = await start(env(database));
-    const read = await call(running, "GET", internalPaths.logs("0123456789abcdef"));
+    const read = await call(running, "GET", internalPaths.logs(appId), { appKey: readKey });
     if (!read.ok) throw new Error(read.error.message);
     expect(((await read.value.json()) as LogPage).logs.map((line) => line.text)).toEqual(["kept across restarts"]);
     running.child.kill("SIGINT");
@@ -169,7 +203,17 @@ describe.each(drivers)("regional server process on %s", (kind) => {
 describe("regional server configuration errors", () => {
   it.each([
     ["a bad port", { STORMLOG_PORT: "http" }, "STORMLOG_PORT"],
-    ["a short secret", { STORMLOG_REGION_SECRET: "short" }, "STORMLOG_REGION_SECRET"],
+    ["a short secret", { STORMLOG_EDGE_SECRET: "short" }, "STORMLOG_EDGE_SECRET"],
+    [
+      "only the old shared secret",
+      {
+        STORMLOG_EDGE_SECRET: "",
+        STORMLOG_PEER_SECRET: "",
+        STORMLOG_ADMIN_SECRET: "",
+        STORMLOG_REGION_SECRET: "s".repeat(32),
+      },
+      "STORMLOG_REGION_SECRET is no longer read; each caller has its own secret now: set STORMLOG_EDGE_SECRET, STORMLOG_PEER_SECRET, STORMLOG_ADMIN_SECRET",
+    ],
     [
       "an unreachable database",
       { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" },

@@ -1,10 +1,13 @@
 /**
- * The regional worker's runtime entry: reads the configuration, builds the region, serves it,
- * and shuts down cleanly. On SIGTERM or SIGINT it drains: health turns to `draining`, new
- * internal calls get 503, the listener closes, and calls in flight get up to
- * STORMLOG_SHUTDOWN_TIMEOUT_MS to finish before the database is closed and the process exits 0.
+ * The regional worker's runtime entry: reads the configuration, builds the region, serves it on
+ * two listeners (the main one on STORMLOG_HOST:STORMLOG_PORT, the admin one on
+ * STORMLOG_ADMIN_HOST:STORMLOG_ADMIN_PORT, loopback by default), and shuts down cleanly. On
+ * SIGTERM or SIGINT it drains: health turns to `draining`, new signed calls get 503, the
+ * listeners close, and calls in flight get up to STORMLOG_SHUTDOWN_TIMEOUT_MS to finish before
+ * the database is closed and the process exits 0.
  */
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { serve } from "@hono/node-server";
 import { ConfigError, loadConfig, type RegionConfig } from "./config.ts";
@@ -24,18 +27,30 @@ const region = await createRegion(config).catch((error: unknown) => {
 });
 const { logger, lifecycle } = region;
 
-const server = serve({ fetch: region.app.fetch, hostname: config.host, port: config.port }, (info) => {
-  const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
-  logger.info({ url: `http://${host}:${info.port}`, database: region.database.kind }, "listening");
-  // Outbox, anti-entropy and peer probes run only while serving: a peer can then reach us back.
-  region.replicator.start();
-}) as Server;
+function listen(fetch: typeof region.app.fetch, hostname: string, port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server)) as Server;
+    server.on("error", async (error) => {
+      logger.fatal({ err: error }, "server error");
+      await region.close().catch(() => undefined);
+      process.exit(1);
+    });
+  });
+}
 
-server.on("error", async (error) => {
-  logger.fatal({ err: error }, "server error");
-  await region.close().catch(() => undefined);
-  process.exit(1);
-});
+function urlOf(server: Server): string {
+  const info = server.address() as AddressInfo;
+  return `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
+}
+
+const servers = [
+  await listen(region.app.fetch, config.host, config.port),
+  await listen(region.adminApp.fetch, config.adminHost, config.adminPort),
+];
+const [server, adminServer] = servers as [Server, Server];
+logger.info({ url: urlOf(server), adminUrl: urlOf(adminServer), database: region.database.kind }, "listening");
+// Outbox, anti-entropy and peer probes run only while serving: a peer can then reach us back.
+region.replicator.start();
 
 let stopping = false;
 
@@ -46,13 +61,15 @@ async function shutdown(signal: string): Promise<void> {
   lifecycle.draining = true;
   // The outbox keeps whatever is unsent; the next start (or another process) sends it.
   await region.replicator.stop();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = Promise.all(
+    servers.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))),
+  );
   const deadline = Date.now() + config.shutdownTimeoutMs;
   while (lifecycle.inFlight > 0 && Date.now() < deadline) await delay(20);
   if (lifecycle.inFlight > 0)
     logger.warn({ inFlight: lifecycle.inFlight }, "shutdown timeout: cutting calls in flight");
-  // Keep-alive connections would hold the listener open; nothing more is served on them.
-  server.closeAllConnections();
+  // Keep-alive connections would hold the listeners open; nothing more is served on them.
+  for (const listener of servers) listener.closeAllConnections();
   await closed;
   await region.close();
   logger.info("stopped");

@@ -4,7 +4,10 @@
  * cross-tier tests, which is why it can put everything under any folder and on any ports.
  *
  * Secrets for local use are generated on first start and kept in `<dir>/secrets.json` and
- * `<dir>/keyring.json` (mode 0600); a second start reuses them, the data and the demo app.
+ * `<dir>/keyring.json` (mode 0600): the key secret, and one signing secret per caller role (the
+ * edge's, the peers', the admin CLI's). A second start reuses them, the data and the demo app.
+ * Each region also listens on an admin port (8711, 8712, … by default), which `npm run admin`
+ * finds in `<dir>/local.json`.
  *
  * It starts and stops processes when told; deciding to restart one that exited is the caller's
  * (`npm start` hands that to scripts/supervisor.ts; tests and the chaos harness do it themselves).
@@ -12,7 +15,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createApp } from "../regional/admin/cluster.ts";
+import { type Cluster, createApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
@@ -27,6 +30,8 @@ export type LocalSystemOptions = {
   inspectorPort?: number;
   /** One port per region; by default 8701, 8702, … */
   regionPorts?: number[];
+  /** One admin port per region (the admin CLI's listener); by default 8711, 8712, … */
+  adminPorts?: number[];
   /** Where child output goes; tests keep it quiet and show it on failure. */
   output?: (source: string, line: string) => void;
   /** How often the edge probes the regions (HEALTH_PROBE_INTERVAL_MS); wrangler.toml's default if unset. */
@@ -42,13 +47,17 @@ export type LocalSystemOptions = {
   wranglerConfig?: string;
 };
 
+/** A local region as the edge routes to it, and where its admin listener is. */
+export type LocalRegion = RoutedRegion & { adminUrl: string };
+
 export type LocalInfo = {
   edgeUrl: string;
-  regions: RoutedRegion[];
+  regions: LocalRegion[];
   app: { id: string; ingestKey: string; readKey: string };
 };
 
-type Secrets = { keySecret: string; regionSecret: string };
+/** The key secret, and the secret of each caller role: the edge, the peers, the admin CLI. */
+type Secrets = { keySecret: string; edgeSecret: string; peerSecret: string; adminSecret: string };
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
@@ -81,6 +90,7 @@ export class LocalSystem {
       edgePort: options.edgePort ?? 8787,
       inspectorPort: options.inspectorPort ?? 9230,
       regionPorts: options.regionPorts ?? regionNames.map((_, index) => 8701 + index),
+      adminPorts: options.adminPorts ?? regionNames.map((_, index) => 8711 + index),
       output: options.output ?? ((source, line) => console.log(`[${source}] ${line}`)),
       healthProbeIntervalMs: options.healthProbeIntervalMs ?? 0,
       peerUrl: options.peerUrl ?? ((_from, to) => to.url),
@@ -93,6 +103,7 @@ export class LocalSystem {
       name,
       url: `http://127.0.0.1:${resolved.regionPorts[index]}`,
       location: defaultLocations[index % defaultLocations.length] as Location,
+      adminUrl: `http://127.0.0.1:${resolved.adminPorts[index]}`,
     }));
     const edgeUrl = `http://127.0.0.1:${resolved.edgePort}`;
     const previous = readJson<LocalInfo>(path.join(resolved.dir, "local.json"));
@@ -104,7 +115,7 @@ export class LocalSystem {
     try {
       await Promise.all(regions.map((region) => system.startRegion(region.name)));
       if (!previous?.app) {
-        const app = await createApp({ regions, ...secrets }, "demo");
+        const app = await createApp(system.adminCluster(), "demo");
         const failed = app.outcomes.filter((outcome) => !outcome.ok);
         if (failed.length > 0) throw new Error(`could not provision the demo app: ${JSON.stringify(failed)}`);
         system.info.app = { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey };
@@ -136,17 +147,37 @@ export class LocalSystem {
     else await this.startRegion(name);
   }
 
+  /** The cluster as the admin CLI reaches it: each region's admin listener, the key and admin secrets. */
+  adminCluster(): Cluster {
+    const { keySecret, adminSecret } = loadOrCreateSecrets(this.options.dir);
+    return {
+      regions: this.info.regions.map(({ name, adminUrl }) => ({ name, url: adminUrl })),
+      keySecret,
+      adminSecret,
+    };
+  }
+
   /** Starts (or restarts) one regional worker and waits until it reports healthy. */
   async startRegion(name: string): Promise<void> {
     const region = this.region(name);
-    const { STORMLOG_REGIONS: _regions, DATABASE_URL: _databaseUrl, ...inherited } = process.env;
+    const {
+      STORMLOG_REGIONS: _regions,
+      DATABASE_URL: _databaseUrl,
+      STORMLOG_REGION_SECRET: _retired,
+      ...inherited
+    } = process.env;
+    const secrets = loadOrCreateSecrets(this.options.dir);
     const child = this.spawnChild(name, [path.join(repoRoot, "regional/server.ts")], {
       ...inherited,
       STORMLOG_REGION: name,
       STORMLOG_HOST: "127.0.0.1",
       STORMLOG_PORT: new URL(region.url).port,
+      STORMLOG_ADMIN_HOST: "127.0.0.1",
+      STORMLOG_ADMIN_PORT: new URL(region.adminUrl).port,
       STORMLOG_DATA_DIR: path.join(this.options.dir, "data", name),
-      STORMLOG_REGION_SECRET: loadOrCreateSecrets(this.options.dir).regionSecret,
+      STORMLOG_EDGE_SECRET: secrets.edgeSecret,
+      STORMLOG_PEER_SECRET: secrets.peerSecret,
+      STORMLOG_ADMIN_SECRET: secrets.adminSecret,
       STORMLOG_KEYRING_FILE: path.join(this.options.dir, "keyring.json"),
       STORMLOG_PEERS: JSON.stringify(
         this.info.regions
@@ -185,12 +216,12 @@ export class LocalSystem {
   private async startEdge(secrets: Secrets): Promise<void> {
     const envFile = path.join(this.options.dir, "edge.env");
     const vars = {
-      REGIONS: JSON.stringify(this.info.regions),
+      REGIONS: JSON.stringify(this.info.regions.map(({ adminUrl: _admin, ...routed }) => routed)),
       ...(this.options.healthProbeIntervalMs > 0
         ? { HEALTH_PROBE_INTERVAL_MS: String(this.options.healthProbeIntervalMs) }
         : {}),
       KEY_SECRET: secrets.keySecret,
-      REGION_SECRET: secrets.regionSecret,
+      EDGE_SECRET: secrets.edgeSecret,
     };
     writeFileSync(
       envFile,
@@ -232,7 +263,7 @@ export class LocalSystem {
     await waitForHealth(`${this.info.edgeUrl}/v1/health`, "edge", child);
   }
 
-  private region(name: string): Region {
+  private region(name: string): LocalRegion {
     const region = this.info.regions.find((candidate) => candidate.name === name);
     if (!region) throw new Error(`no region named ${name}`);
     return region;
@@ -292,9 +323,19 @@ function loadOrCreateSecrets(dir: string): Secrets {
     const keyring: KeyringConfig = { active: "local-1", keys: { "local-1": generateKeyMaterial() } };
     writeFileSync(keyringFile, `${JSON.stringify(keyring, null, 2)}\n`, { mode: 0o600 });
   }
-  const existing = readJson<Secrets>(secretsFile);
-  if (existing) return existing;
-  const secrets = { keySecret: toHex(randomBytes(32)), regionSecret: toHex(randomBytes(32)) };
+  const existing = readJson<Partial<Secrets>>(secretsFile);
+  if (existing?.keySecret && existing.edgeSecret && existing.peerSecret && existing.adminSecret) {
+    return existing as Secrets;
+  }
+  // A folder from before the per-role secrets keeps its key secret (the demo app's keys stay
+  // valid); the retired shared region secret is dropped.
+  const newSecret = () => toHex(randomBytes(32));
+  const secrets: Secrets = {
+    keySecret: existing?.keySecret ?? newSecret(),
+    edgeSecret: newSecret(),
+    peerSecret: newSecret(),
+    adminSecret: newSecret(),
+  };
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
 }

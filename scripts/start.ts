@@ -84,7 +84,7 @@ const hints = [
 console.log(`
 Stormlog is running (details in ${config.dir}/local.json).
   edge     ${edgeUrl}
-${regions.map((region) => `  region   ${region.name.padEnd(9)} ${region.url}`).join("\n")}
+${regions.map((region) => `  region   ${region.name.padEnd(9)} ${region.url}  (admin ${region.adminUrl})`).join("\n")}
   app      ${app.id}
   ingest   ${app.ingestKey}
   read     ${app.readKey}

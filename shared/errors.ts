@@ -8,6 +8,7 @@ export const errorCodes = [
   "BAD_REQUEST",
   "INVALID_BODY",
   "UNAUTHORIZED",
+  "APP_KEY_REJECTED",
   "FORBIDDEN",
   "NOT_FOUND",
   "BATCH_CONFLICT",
@@ -27,6 +28,13 @@ export const codeToStatus = {
   BAD_REQUEST: 400,
   INVALID_BODY: 400,
   UNAUTHORIZED: 401,
+  /**
+   * A region refused the app key an edge read carries (not a live read key of that app there).
+   * Only this 401 is the region's verdict on the client, which the edge passes on (as
+   * UNAUTHORIZED); any other 401 from a region refuses the edge's own signature, a configuration
+   * error, and the edge tries another region instead.
+   */
+  APP_KEY_REJECTED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   BATCH_CONFLICT: 409,
@@ -65,6 +73,16 @@ export class ApiError extends Error {
 
 export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorBody {
   return { error: { code, message, requestId } };
+}
+
+/** The error a tier answered, or null when the text is not a Stormlog error body (a proxy's page, say). */
+export function parseErrorBody(text: string): ErrorBody | null {
+  try {
+    const body: unknown = JSON.parse(text);
+    return isErrorBody(body) && (errorCodes as readonly unknown[]).includes(body.error.code) ? body : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Is this a well-formed error body, as answered by any Stormlog tier? */

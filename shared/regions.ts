@@ -32,15 +32,14 @@ export type RoutedRegion = z.infer<typeof routedRegionSchema>;
 
 export const routedRegionsSchema = z.array(routedRegionSchema).min(1);
 
-/** The internal API each region serves to the edge, its peers and the admin CLI (all signed). */
+/**
+ * The internal API each region serves on its main port: to the edge (signed as `edge`) and to its
+ * peers (signed as `peer`). Nothing here manages apps or keys: that is `adminPaths`.
+ */
 export const internalPaths = {
   batches: (appId: string) => `/internal/v1/apps/${appId}/batches`,
   logs: (appId: string) => `/internal/v1/apps/${appId}/logs`,
   devices: (appId: string) => `/internal/v1/apps/${appId}/devices`,
-  app: (appId: string) => `/internal/v1/apps/${appId}`,
-  appKeys: (appId: string) => `/internal/v1/apps/${appId}/keys`,
-  apps: "/internal/v1/apps",
-  revokeKey: "/internal/v1/keys/revoke",
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",
@@ -48,4 +47,17 @@ export const internalPaths = {
   syncEntries: "/internal/v1/sync/entries",
   syncFetch: "/internal/v1/sync/fetch",
   syncControl: "/internal/v1/sync/control",
+} as const;
+
+/**
+ * The admin API, served on each region's admin port only (STORMLOG_ADMIN_PORT, never published)
+ * and signed as `admin`: what the admin CLI calls.
+ */
+export const adminPaths = {
+  apps: "/admin/v1/apps",
+  app: (appId: string) => `/admin/v1/apps/${appId}`,
+  appKeys: (appId: string) => `/admin/v1/apps/${appId}/keys`,
+  revokeKey: "/admin/v1/keys/revoke",
+  /** The same digests peers compare, for `admin verify`. */
+  digests: "/admin/v1/digests",
 } as const;

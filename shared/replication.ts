@@ -5,6 +5,7 @@
  * holds per app and hour, so regions (and the admin CLI) compare holdings without listing them.
  */
 import { z } from "zod";
+import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
 import { limits } from "./limits.ts";
 import { regionNameSchema } from "./regions.ts";
@@ -51,8 +52,51 @@ export const sealedBatchSchema = z
   });
 export type SealedBatch = z.infer<typeof sealedBatchSchema>;
 
-/** Batches per replicate call: bounded so one call stays well under the body limit. */
+/** Batches per replicate call (and per sync/fetch). */
 export const replicateBatchesMax = 64;
+
+/**
+ * The most one sealed batch weighs as JSON on the wire. Its canonical JSON is at most
+ * `limits.inflatedBytesMax` (what an upload may inflate to), zstd grows incompressible input by
+ * under 1/128 plus a frame, AES-GCM adds its tag, base64 takes 4/3, and the ids, key id and
+ * wrapped key fit in the last few KiB.
+ */
+export const sealedBatchBytesMax = Math.ceil((((limits.inflatedBytesMax * 129) / 128 + 1024) * 4) / 3) + 4096;
+
+/**
+ * A replicate call's body cap, which the receiver enforces. Two of the largest batches fit, so
+ * any batch fits in a call of its own; senders pack calls up to this (`packReplicateCalls`) as
+ * well as up to `replicateBatchesMax`, so a receiver never buffers 64 batches of 7 MB at once.
+ */
+export const replicateBodyBytesMax = 2 * sealedBatchBytesMax;
+
+/**
+ * Splits sealed batches, in order, into the batches of consecutive replicate calls: each call at
+ * most `replicateBatchesMax` batches and `bytesMax` bytes of body (a single batch past `bytesMax`
+ * still goes alone, and the receiver says 413).
+ */
+export function packReplicateCalls(
+  batches: readonly SealedBatch[],
+  bytesMax: number = replicateBodyBytesMax,
+): SealedBatch[][] {
+  // `{"from":"<region>","batches":[…]}` around the batches, with the region name at its longest.
+  const envelopeBytes = 64;
+  const calls: SealedBatch[][] = [];
+  let current: SealedBatch[] = [];
+  let bytes = envelopeBytes;
+  for (const batch of batches) {
+    const size = utf8Length(JSON.stringify(batch)) + 1;
+    if (current.length > 0 && (current.length === replicateBatchesMax || bytes + size > bytesMax)) {
+      calls.push(current);
+      current = [];
+      bytes = envelopeBytes;
+    }
+    current.push(batch);
+    bytes += size;
+  }
+  if (current.length > 0) calls.push(current);
+  return calls;
+}
 
 export const replicateRequestSchema = z.strictObject({
   /** The region sending; a replica it received is never sent on by the receiver. */

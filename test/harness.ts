@@ -27,6 +27,7 @@ export async function startTestSystem(overrides: Partial<LocalSystemOptions> = {
     edgePort: await freePort(),
     inspectorPort: await freePort(),
     regionPorts: [await freePort(), await freePort(), await freePort()],
+    adminPorts: [await freePort(), await freePort(), await freePort()],
     output: (source, line) => output.push(`[${source}] ${line}`),
     ...overrides,
   };

@@ -120,8 +120,7 @@ describe("ingest through the edge into a region and back", () => {
     expect(bad.status).toBe(401);
     expect((await json<ErrorBody>(bad)).error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
 
-    const secrets = JSON.parse(await readFile(path.join(t.dir, "secrets.json"), "utf8"));
-    const other = await createApp({ regions: t.system.info.regions, ...secrets }, "other");
+    const other = await createApp(t.system.adminCluster(), "other");
     const otherLogs = await json<LogPage>(read("/v1/logs", other.readKey));
     expect(otherLogs.logs).toEqual([]);
     expect((await json<{ devices: DeviceRecord[] }>(read("/v1/devices", other.readKey))).devices).toEqual([]);
@@ -137,12 +136,12 @@ describe("ingest through the edge into a region and back", () => {
   });
 
   it("manages apps and keys with the admin CLI", async () => {
-    const secrets = JSON.parse(await readFile(path.join(t.dir, "secrets.json"), "utf8"));
+    const cluster = t.system.adminCluster();
     const env = {
       ...process.env,
-      STORMLOG_REGIONS: JSON.stringify(t.system.info.regions),
-      STORMLOG_KEY_SECRET: secrets.keySecret,
-      STORMLOG_REGION_SECRET: secrets.regionSecret,
+      STORMLOG_REGIONS: JSON.stringify(cluster.regions),
+      STORMLOG_KEY_SECRET: cluster.keySecret,
+      STORMLOG_ADMIN_SECRET: cluster.adminSecret,
     };
     const admin = (...args: string[]) =>
       spawnSync(process.execPath, ["regional/admin/cli.ts", ...args], { env, encoding: "utf8" });
@@ -160,6 +159,13 @@ describe("ingest through the edge into a region and back", () => {
     expect(admin("keys", "revoke", app.ingestKey).status).toBe(0);
     const revoked = JSON.parse(admin("keys", "list", app.id, "--json").stdout).keys;
     expect(revoked.find((key: { kind: string }) => key.kind === "ingest").revokedAt).toEqual(expect.any(String));
+
+    // A revoked read key reads nothing, at once: the region checks it itself, whatever the edge cached.
+    expect((await read("/v1/logs", app.readKey)).status).toBe(200);
+    expect(admin("keys", "revoke", app.readKey).status).toBe(0);
+    const refused = await read("/v1/logs", app.readKey);
+    expect(refused.status).toBe(401);
+    expect((await json<ErrorBody>(refused)).error.code).toBe("UNAUTHORIZED");
     expect(admin("nonsense").status).toBe(2);
 
     // Every region ends up holding the same batches (the third copy may still be on its way).

@@ -23,21 +23,27 @@ const repoRoot = path.resolve(import.meta.dirname, "..");
 const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const database = `stormlog_rolling_${Date.now()}`;
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
-const regionSecret = "rolling-restart-secret-0123456789abcdef";
+const secrets = {
+  edge: "rolling-restart-edge-secret-0123456789ab",
+  peer: "rolling-restart-peer-secret-0123456789ab",
+  admin: "rolling-restart-admin-secret-0123456789a",
+};
 const keyring = JSON.stringify({ active: "k1", keys: { k1: generateKeyMaterial() } });
 const shutdownTimeoutMs = 5000;
 /** deploy/k8s sleeps in preStop while endpoints forget the pod; shorter here, as the proxy is local. */
 const preStopMs = 300;
 const output: string[] = [];
 
-type Process = { url: string; child: ChildProcess; exited: Promise<number | null> };
+type Process = { url: string; adminUrl: string; child: ChildProcess; exited: Promise<number | null> };
 const processes: Process[] = [];
 const proxy = new RoundRobinProxy(100);
 let proxyUrl: string;
 let appId: string;
+let readKey: string;
 
 async function startProcess(): Promise<Process> {
   const port = await freePort();
+  const adminPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(path.join(repoRoot, "node_modules/.bin/node"), ["regional/server.ts"], {
     cwd: repoRoot,
@@ -45,8 +51,11 @@ async function startProcess(): Promise<Process> {
       STORMLOG_REGION: "eu-west",
       STORMLOG_HOST: "127.0.0.1",
       STORMLOG_PORT: String(port),
+      STORMLOG_ADMIN_PORT: String(adminPort),
       DATABASE_URL: databaseUrl,
-      STORMLOG_REGION_SECRET: regionSecret,
+      STORMLOG_EDGE_SECRET: secrets.edge,
+      STORMLOG_PEER_SECRET: secrets.peer,
+      STORMLOG_ADMIN_SECRET: secrets.admin,
       STORMLOG_KEYRING: keyring,
       STORMLOG_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
       STORMLOG_LOG_LEVEL: "warn",
@@ -67,16 +76,18 @@ async function startProcess(): Promise<Process> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   proxy.add(url);
-  return { url, child, exited };
+  return { url, adminUrl: `http://127.0.0.1:${adminPort}`, child, exited };
 }
 
+/** Signed as the edge signs, through the proxy; reads carry the app's read key. */
 async function call(method: "GET" | "POST", pathAndQuery: string, body?: unknown): Promise<Response | null> {
   const sent = await signedFetch({
-    secret: regionSecret,
+    signer: { role: "edge", secret: secrets.edge, audience: "eu-west" },
     baseUrl: proxyUrl,
     method,
     pathAndQuery,
     body: body === undefined ? undefined : JSON.stringify(body),
+    appKey: method === "GET" ? readKey : undefined,
     timeoutMs: 15_000,
   });
   return sent.ok ? sent.value : null;
@@ -89,11 +100,17 @@ beforeAll(async () => {
   proxyUrl = await proxy.listen();
   // One after another: the first applies the migrations the others then find applied.
   for (let i = 0; i < 3; i++) processes.push(await startProcess());
+  // The processes share one database: registering through one admin listener is enough.
   const app = await createApp(
-    { regions: [{ name: "eu-west", url: proxyUrl }], keySecret: "k".repeat(40), regionSecret },
+    {
+      regions: [{ name: "eu-west", url: processes[0]?.adminUrl as string }],
+      keySecret: "k".repeat(40),
+      adminSecret: secrets.admin,
+    },
     "rolling",
   );
   appId = app.id;
+  readKey = app.readKey;
 }, 120_000);
 
 afterAll(async () => {

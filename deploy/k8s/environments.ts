@@ -11,8 +11,10 @@ export type Resources = { cpu: string; memory: string; cpuLimit: string; memoryL
 
 export type RegionSpec = {
   name: string;
-  /** Public URL the edge and the peers use to reach this region. */
+  /** Public URL the edge reaches this region at (through Cloudflare, see network.ts). */
   url: string;
+  /** URL on the private network between regions, where the peers reach it (STORMLOG_PEERS). */
+  peerUrl: string;
 };
 
 export type Environment = {
@@ -34,15 +36,29 @@ export type Environment = {
   preStopSleepSeconds: number;
   /** Spread pods over nodes strictly (DoNotSchedule) or only when the cluster allows it. */
   strictSpread: boolean;
+  /** The public ingress controller, which the edge reaches through Cloudflare. */
   ingressClass: string;
+  /** The internal ingress controller, on the private network between regions. */
+  peerIngressClass: string;
+  /** Where peers' calls come from (the other regions' egress ranges on that network). */
+  peerSourceRanges: string[];
+  /** The namespaces of both controllers: the only sources the pods accept connections from. */
+  ingressNamespaces: string[];
   regions: RegionSpec[];
 };
 
 const image = "ghcr.io/stormlog/stormlog-regional";
 
 function regions(domain: string): RegionSpec[] {
-  return ["eu-west", "us-east", "ap-south"].map((name) => ({ name, url: `https://${name}.${domain}` }));
+  return ["eu-west", "us-east", "ap-south"].map((name) => ({
+    name,
+    url: `https://${name}.${domain}`,
+    peerUrl: `https://${name}.peers.${domain}`,
+  }));
 }
+
+/** Both ingress controllers, as their charts install them. */
+const ingressNamespaces = ["ingress-nginx", "ingress-nginx-internal"];
 
 export const environments: Environment[] = [
   {
@@ -58,6 +74,9 @@ export const environments: Environment[] = [
     preStopSleepSeconds: 3,
     strictSpread: false,
     ingressClass: "nginx",
+    peerIngressClass: "nginx-internal",
+    peerSourceRanges: ["10.0.0.0/8"],
+    ingressNamespaces,
     regions: regions("regions.dev.stormlog.example"),
   },
   {
@@ -73,6 +92,9 @@ export const environments: Environment[] = [
     preStopSleepSeconds: 5,
     strictSpread: false,
     ingressClass: "nginx",
+    peerIngressClass: "nginx-internal",
+    peerSourceRanges: ["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"],
+    ingressNamespaces,
     regions: regions("regions.staging.stormlog.example"),
   },
   {
@@ -88,6 +110,9 @@ export const environments: Environment[] = [
     preStopSleepSeconds: 5,
     strictSpread: true,
     ingressClass: "nginx",
+    peerIngressClass: "nginx-internal",
+    peerSourceRanges: ["10.110.0.0/16", "10.120.0.0/16", "10.130.0.0/16"],
+    ingressNamespaces,
     regions: regions("regions.stormlog.example"),
   },
 ];

@@ -7,12 +7,15 @@
  * PGlite keeps its database in the pod's volume, so such a region is a StatefulSet of one pod
  * with a PersistentVolumeClaim; a PostgreSQL region is a Deployment that scales and rolls with
  * `maxUnavailable: 0`. Secrets are referenced by name, never rendered: `stormlog-<region>`
- * (keys `region-secret`, `database-url`) and `stormlog-keyring` (key `keyring.json`).
+ * (keys `edge-secret`, `peer-secret`, `admin-secret`, `database-url`), `stormlog-keyring` (key
+ * `keyring.json`) and, for the edge's Ingress, `stormlog-origin-pull-ca`. How the region is
+ * reached (and how it is not) is network.ts.
  */
 import { createHash } from "node:crypto";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import type { IIngress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
@@ -20,11 +23,21 @@ import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { ITopologySpreadConstraint } from "kubernetes-models/v1/TopologySpreadConstraint";
 import type { Environment, RegionSpec } from "./environments.ts";
-import { disruptionBudget, ingress, workload } from "./workload.ts";
+import { edgeIngress, networkPolicy, peerIngress } from "./network.ts";
+import { disruptionBudget, workload } from "./workload.ts";
 
-export type Manifest = IConfigMap | IService | IDeployment | IStatefulSet | IPodDisruptionBudget | IIngress;
+export type Manifest =
+  | IConfigMap
+  | IService
+  | IDeployment
+  | IStatefulSet
+  | IPodDisruptionBudget
+  | IIngress
+  | INetworkPolicy;
 
 export const port = 8700;
+/** The admin listener, on the pod's loopback only: `kubectl port-forward` reaches it, nothing else. */
+export const adminPort = 8710;
 export const keyringPath = "/etc/stormlog/keyring";
 
 export function namespaceOf(environment: Environment): string {
@@ -44,7 +57,9 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
     metadata: meta,
     data: {
       STORMLOG_REGION: region.name,
-      STORMLOG_PEERS: JSON.stringify(peers.map((peer) => ({ name: peer.name, url: peer.url }))),
+      STORMLOG_PEERS: JSON.stringify(peers.map((peer) => ({ name: peer.name, url: peer.peerUrl }))),
+      STORMLOG_ADMIN_HOST: "127.0.0.1",
+      STORMLOG_ADMIN_PORT: String(adminPort),
       STORMLOG_LOG_LEVEL: environment.logLevel,
       STORMLOG_SHUTDOWN_TIMEOUT_MS: String(environment.shutdownTimeoutMs),
       STORMLOG_KEYRING_FILE: `${keyringPath}/keyring.json`,
@@ -57,7 +72,10 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
     spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: "http" }] },
   };
 
-  const secretEnv = [{ name: "STORMLOG_REGION_SECRET", valueFrom: { secretKeyRef: { name, key: "region-secret" } } }];
+  const secretEnv = (["edge", "peer", "admin"] as const).map((role) => ({
+    name: `STORMLOG_${role.toUpperCase()}_SECRET`,
+    valueFrom: { secretKeyRef: { name, key: `${role}-secret` } },
+  }));
   if (environment.storage === "postgres") {
     secretEnv.push({ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name, key: "database-url" } } });
   }
@@ -123,6 +141,11 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
   const configHash = createHash("sha256").update(JSON.stringify(config.data)).digest("hex").slice(0, 16);
   const annotations = { "stormlog.dev/config-hash": configHash };
   const manifests: Manifest[] = [config, service, ...workload(environment, meta, labels, annotations, pod)];
-  manifests.push(disruptionBudget(environment, meta, labels), ingress(environment, region, meta));
+  manifests.push(
+    disruptionBudget(environment, meta, labels),
+    edgeIngress(environment, region, meta),
+    peerIngress(environment, region, meta),
+    networkPolicy(environment, meta, labels),
+  );
   return manifests;
 }

@@ -1,16 +1,15 @@
 /**
- * The parts of a region's definition that depend on its storage mode, and its edges to the
- * outside: the workload (a scalable Deployment on PostgreSQL, a one-pod StatefulSet with a volume
- * on PGlite), its PodDisruptionBudget and the Ingress the edge and the peers reach it through.
+ * The parts of a region's definition that depend on its storage mode: the workload (a scalable
+ * Deployment on PostgreSQL, a one-pod StatefulSet with a volume on PGlite) and its
+ * PodDisruptionBudget. How the region is reached is network.ts.
  */
 
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
-import type { IIngress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { IService } from "kubernetes-models/v1/Service";
-import type { Environment, RegionSpec } from "./environments.ts";
+import type { Environment } from "./environments.ts";
 
 type Meta = { name: string; namespace: string; labels: Record<string, string> };
 type Labels = Record<string, string>;
@@ -85,27 +84,4 @@ export function disruptionBudget(environment: Environment, meta: Meta, labels: L
       ? { minAvailable: replicasOf(environment) - 1, selector: { matchLabels: labels } }
       : { maxUnavailable: 1, selector: { matchLabels: labels } };
   return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta, spec };
-}
-
-export function ingress(environment: Environment, region: RegionSpec, meta: Meta): IIngress {
-  const host = new URL(region.url).hostname;
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "Ingress",
-    metadata: meta,
-    spec: {
-      ingressClassName: environment.ingressClass,
-      tls: [{ hosts: [host], secretName: `${meta.name}-tls` }],
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: "/", pathType: "Prefix", backend: { service: { name: meta.name, port: { name: "http" } } } },
-            ],
-          },
-        },
-      ],
-    },
-  };
 }

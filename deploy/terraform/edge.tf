@@ -36,13 +36,33 @@ resource "cloudflare_workers_route" "ingest" {
   script  = local.worker_name
 }
 
-# Each region's public name, pointing at its cluster's ingress (not proxied: the edge calls it).
+# Each region's name for the edge, proxied: the edge reaches a region only through Cloudflare,
+# which presents our client certificate (below) to the region's edge Ingress, and that Ingress
+# refuses any connection without it (docs/operations.md, "Network model"). Peers reach each other
+# on the private network under names of its own, and the admin port has no name at all.
 resource "cloudflare_dns_record" "region" {
   for_each = var.regions
   zone_id  = var.cloudflare_zone_id
   name     = "${each.key}.${var.regions_domain}"
   type     = "A"
   content  = each.value.ingress_address
-  proxied  = false
-  ttl      = 300
+  proxied  = true
+  ttl      = 1
+}
+
+# Per-hostname authenticated origin pulls with our own certificate: Cloudflare's shared one would
+# let any Cloudflare customer's traffic through.
+resource "cloudflare_authenticated_origin_pulls_hostname_certificate" "regions" {
+  zone_id     = var.cloudflare_zone_id
+  certificate = var.origin_pull_certificate
+  private_key = var.origin_pull_private_key
+}
+
+resource "cloudflare_authenticated_origin_pulls" "regions" {
+  zone_id = var.cloudflare_zone_id
+  config = [for name, region in var.regions : {
+    hostname = "${name}.${var.regions_domain}"
+    cert_id  = cloudflare_authenticated_origin_pulls_hostname_certificate.regions.id
+    enabled  = true
+  }]
 }

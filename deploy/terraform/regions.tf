@@ -42,7 +42,10 @@ module "eu_west" {
   size                 = var.regions["eu-west"].size
   db_subnet_group_name = var.regions["eu-west"].db_subnet_group_name
   security_group_ids   = var.regions["eu-west"].security_group_ids
-  region_secret        = var.region_secret
+  edge_secret          = var.edge_secret
+  peer_secret          = var.peer_secret
+  admin_secret         = var.admin_secret
+  origin_pull_ca       = var.origin_pull_ca
   keyring_json         = var.keyring_json
 }
 
@@ -55,7 +58,10 @@ module "us_east" {
   size                 = var.regions["us-east"].size
   db_subnet_group_name = var.regions["us-east"].db_subnet_group_name
   security_group_ids   = var.regions["us-east"].security_group_ids
-  region_secret        = var.region_secret
+  edge_secret          = var.edge_secret
+  peer_secret          = var.peer_secret
+  admin_secret         = var.admin_secret
+  origin_pull_ca       = var.origin_pull_ca
   keyring_json         = var.keyring_json
 }
 
@@ -68,7 +74,10 @@ module "ap_south" {
   size                 = var.regions["ap-south"].size
   db_subnet_group_name = var.regions["ap-south"].db_subnet_group_name
   security_group_ids   = var.regions["ap-south"].security_group_ids
-  region_secret        = var.region_secret
+  edge_secret          = var.edge_secret
+  peer_secret          = var.peer_secret
+  admin_secret         = var.admin_secret
+  origin_pull_ca       = var.origin_pull_ca
   keyring_json         = var.keyring_json
 }
 

@@ -28,12 +28,42 @@ variable "ingest_hostname" {
 }
 
 variable "regions_domain" {
-  description = "Each region answers at <region>.<regions_domain> (the manifests' Ingress hosts)"
+  description = "The edge reaches each region at <region>.<regions_domain> (the edge Ingress hosts, proxied by Cloudflare)"
   type        = string
 }
 
-variable "region_secret" {
-  description = "STORMLOG_REGION_SECRET shared by the edge and every region (>= 32 characters)"
+# One signing secret per caller role (>= 32 characters each, all different): a leaked edge secret
+# signs no peer or admin call.
+variable "edge_secret" {
+  description = "STORMLOG_EDGE_SECRET of every region; the edge's EDGE_SECRET (wrangler secret put)"
+  type        = string
+  sensitive   = true
+}
+
+variable "peer_secret" {
+  description = "STORMLOG_PEER_SECRET: signs region-to-region calls; only the regions hold it"
+  type        = string
+  sensitive   = true
+}
+
+variable "admin_secret" {
+  description = "STORMLOG_ADMIN_SECRET: signs the admin CLI's calls; the regions and the operators hold it"
+  type        = string
+  sensitive   = true
+}
+
+variable "origin_pull_ca" {
+  description = "PEM of the CA that issued origin_pull_certificate; each region's edge Ingress trusts only it"
+  type        = string
+}
+
+variable "origin_pull_certificate" {
+  description = "PEM client certificate Cloudflare presents to the regions (per-hostname authenticated origin pulls)"
+  type        = string
+}
+
+variable "origin_pull_private_key" {
+  description = "The private key of origin_pull_certificate"
   type        = string
   sensitive   = true
 }
@@ -50,7 +80,7 @@ variable "kubeconfig_path" {
 }
 
 variable "regions" {
-  description = "Per region: its cloud location, the kube context of its cluster, its size and the database's network"
+  description = "Per region: its cloud location, the kube context of its cluster, its size, the database's network and its public ingress address"
   type = map(object({
     location             = string
     kube_context         = string

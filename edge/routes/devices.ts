@@ -1,6 +1,7 @@
 /**
  * `GET /v1/devices` (read key): the devices an app has heard from, as the healthiest region that
- * answers knows them (`{devices}`), passed through.
+ * answers knows them (`{devices}`), passed through. The read key goes along: the region checks it
+ * again by itself.
  */
 import { Hono } from "hono";
 import { internalPaths } from "../../shared/regions.ts";
@@ -14,6 +15,7 @@ export const devices = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c
       method: "GET",
       pathAndQuery: internalPaths.devices(c.var.appId),
       requestId: c.var.requestId,
+      appKey: c.var.appKey,
     },
     routeContext(c),
   );

@@ -45,7 +45,8 @@ describe("GET /v1/logs", () => {
 
     const reads = (await received(keys.appId)).filter((call) => call.method === "GET");
     expect(reads).toHaveLength(1);
-    expect(reads[0]).toMatchObject({ stub: "eu-west", requestId: "req-read-1", signature: "ok" });
+    // The read key goes along (signed), for the region to check it by itself.
+    expect(reads[0]).toMatchObject({ stub: "eu-west", requestId: "req-read-1", signature: "ok", appKey: keys.read });
     const forwarded = new URL(reads[0]?.pathAndQuery ?? "", "http://region");
     expect(forwarded.pathname).toBe(`/internal/v1/apps/${keys.appId}/logs`);
     expect(Object.fromEntries(forwarded.searchParams)).toEqual({
@@ -75,5 +76,6 @@ describe("GET /v1/devices", () => {
     expect(await response.json()).toMatchObject({ devices: [{ id: "device-1", model: "Pixel 9", locale: null }] });
     const reads = (await received(keys.appId)).filter((call) => call.method === "GET");
     expect(reads.map((call) => call.pathAndQuery)).toEqual([`/internal/v1/apps/${keys.appId}/devices`]);
+    expect(reads.map((call) => call.appKey)).toEqual([keys.read]);
   });
 });

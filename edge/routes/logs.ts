@@ -1,8 +1,9 @@
 /**
  * `GET /v1/logs` (read key): a page of an app's logs. The query is validated here (a bad
  * parameter is a 400 naming it, and never reaches a region), then forwarded in its normalized
- * form (times as epoch milliseconds) to the healthiest region that answers; its page
- * `{logs, nextCursor, integrityErrors}` is passed through.
+ * form (times as epoch milliseconds) to the healthiest region that answers, with the read key,
+ * which the region checks again by itself; its page `{logs, nextCursor, integrityErrors}` is
+ * passed through.
  */
 import { Hono } from "hono";
 import { describeIssues } from "../../shared/batch.ts";
@@ -21,6 +22,7 @@ export const logs = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) =
       method: "GET",
       pathAndQuery: `${internalPaths.logs(c.var.appId)}?${queryToParams(parsed.data)}`,
       requestId: c.var.requestId,
+      appKey: c.var.appKey,
     },
     routeContext(c),
   );

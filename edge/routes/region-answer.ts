@@ -1,12 +1,14 @@
 /**
  * Turns what the router returned into the edge's answer. A region's answer (its
  * status and JSON, a 202 receipt as well as a 409 conflict) is passed through as is, tagged with
- * `X-Stormlog-Region`; when no region answered the client gets 503 REGION_UNAVAILABLE with a
- * `Retry-After`, so SDKs keep the batch and try again.
+ * `X-Stormlog-Region`; a region's refusal of the client's read key (401 APP_KEY_REJECTED, the only
+ * 401 the router returns) reaches the client as the edge's own 401 UNAUTHORIZED. When no region
+ * answered the client gets 503 REGION_UNAVAILABLE with a `Retry-After`, so SDKs keep the batch
+ * and try again.
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "../../shared/errors.ts";
+import { ApiError, parseErrorBody } from "../../shared/errors.ts";
 import type { Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
 import {
@@ -39,6 +41,10 @@ export async function answerFromRegion(
   } catch {
     // The region answered, then stopped (or ran out of time) mid-body; what it did is unknown.
     throw unavailable(`region ${region.name} stopped answering mid-response`);
+  }
+  if (response.status === 401) {
+    const refused = parseErrorBody(body)?.error.message ?? "app key refused";
+    throw new ApiError("UNAUTHORIZED", `region ${region.name}: ${refused}`);
   }
   return c.body(body, response.status as ContentfulStatusCode, {
     "Content-Type": response.headers.get("content-type") ?? "application/json",

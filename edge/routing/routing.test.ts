@@ -27,7 +27,7 @@ import {
 const cooldownMs = 300;
 /** Nothing revoked, the health table read on every request, a short breaker cool-down. */
 const routingApp = createApp((config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ regionSecret: config.regionSecret }), {
+  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     cooldownMs,
     healthCacheMs: 0,
   }),

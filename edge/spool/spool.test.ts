@@ -25,7 +25,7 @@ import type { SpoolMessage } from "./spool.ts";
 
 /** Nothing revoked, no breaker memory between calls: each delivery sees the regions as they are. */
 const services: ServicesFactory = (config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ regionSecret: config.regionSecret }), {
+  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     cooldownMs: 0,
     healthCacheMs: 0,
   }),

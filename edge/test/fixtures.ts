@@ -6,7 +6,7 @@
 import type { SignatureFailure } from "../../shared/signing.ts";
 
 export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
-export const testRegionSecret = "edge-tests-region-secret-0123456789abcdef";
+export const testEdgeSecret = "edge-tests-edge-secret-0123456789abcdef";
 
 /** Base URLs of the stand-in regions, all on 127.0.0.1. */
 export type StubUrls = {
@@ -28,6 +28,8 @@ export type Received = {
   method: string;
   pathAndQuery: string;
   requestId: string | null;
+  /** The app key a read carried (the region checks it), or null. */
+  appKey: string | null;
   body: string;
   signature: "ok" | SignatureFailure;
 };

@@ -5,7 +5,7 @@
  */
 import type { TestProject } from "vitest/node";
 import { keyHash, mintKey, newAppId } from "../../shared/keys.ts";
-import { testKeySecret, testRegionSecret } from "./fixtures.ts";
+import { testEdgeSecret, testKeySecret } from "./fixtures.ts";
 import { refusedUrl, type StubWorld, startStub } from "./region-stub.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -13,7 +13,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const world: StubWorld = {
     received: [],
     revokedKeyHashes: new Set([await keyHash(revokedKey)]),
-    regionSecret: testRegionSecret,
+    edgeSecret: testEdgeSecret,
+    keySecret: testKeySecret,
     spawned: [],
   };
   const running = await Promise.all([

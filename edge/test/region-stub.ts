@@ -1,9 +1,11 @@
 /**
  * Stand-in regions for the edge tests: real HTTP servers (node:http) started by global-setup.ts,
  * in Node, outside workerd. An answering stub behaves like a region towards the edge: it checks
- * the signature with shared/signing.ts (401 when it does not verify), validates batches with
- * shared `parseBatch`, keeps them in memory (202 receipt, duplicate, 409 on a reused batch id)
- * and answers reads, the revocation list and the unsigned `GET /v1/health` probe. Every signed call
+ * the signature with shared/signing.ts (signed as the edge, for this stub's name; 401 when it does
+ * not verify), validates batches with shared `parseBatch`, keeps them in memory (202 receipt,
+ * duplicate, 409 on a reused batch id) and answers reads (only with a read key of the app that is
+ * not revoked, as a region checks it: else 401 APP_KEY_REJECTED), the revocation list and the
+ * unsigned `GET /v1/health` probe. Every signed call
  * to any stub is recorded; tests read the record with `GET /__stub/received?match=<text>` and
  * revoke keys with `POST /__stub/revoke`. For routing tests, `POST /__stub/spawn {name}` starts a
  * fresh stub of their own, and `POST <stub>/__stub/mode {mode, delayMs?}` switches one between
@@ -13,15 +15,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
+import { keyHash, verifyKey } from "../../shared/keys.ts";
 import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
-import { NonceCache, verifyRequest } from "../../shared/signing.ts";
+import { NonceCache, signatureHeaders, verifyBody, verifyRequest } from "../../shared/signing.ts";
 import type { Received } from "./fixtures.ts";
 
 /** State all stubs share: the record of calls and the cluster's revoked key hashes. */
 export type StubWorld = {
   received: Received[];
   revokedKeyHashes: Set<string>;
-  regionSecret: string;
+  /** What the edge signs with, and what its app keys are minted with. */
+  edgeSecret: string;
+  keySecret: string;
   /** Stubs started with `/__stub/spawn`, closed with the others at teardown. */
   spawned: RunningStub[];
 };
@@ -75,19 +80,16 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     }
 
     const pathAndQuery = req.url ?? "/";
-    const verified = await verifyRequest(
-      world.regionSecret,
-      { method: req.method ?? "GET", pathAndQuery, body },
-      {
-        get: (header) => headerValue(req, header),
-      },
-      nonces,
-    );
+    const headers = { get: (header: string) => headerValue(req, header) };
+    const target = { role: "edge" as const, audience: name, method: req.method ?? "GET", pathAndQuery };
+    const signed = await verifyRequest(world.edgeSecret, target, headers, nonces);
+    const verified = signed.ok ? await verifyBody(headers, body) : signed;
     world.received.push({
       stub: name,
       method: req.method ?? "GET",
       pathAndQuery,
       requestId: headerValue(req, "x-request-id"),
+      appKey: headerValue(req, signatureHeaders.appKey),
       body: new TextDecoder().decode(body),
       signature: verified.ok ? "ok" : verified.error,
     });
@@ -97,18 +99,19 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     if (behaviour === "draining") return send(res, 503, errorBody("REGION_UNAVAILABLE", "draining", "stub"));
     if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, "stub"));
     try {
-      return send(res, ...answer(req.method ?? "GET", url, body));
+      return send(res, ...(await answer(req.method ?? "GET", url, body, headerValue(req, signatureHeaders.appKey))));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       return send(res, error.status, errorBody(error.code, error.message, headerValue(req, "x-request-id") ?? ""));
     }
   });
 
-  function answer(method: string, url: URL, body: Uint8Array): [number, unknown] {
+  async function answer(method: string, url: URL, body: Uint8Array, appKey: string | null): Promise<[number, unknown]> {
     if (method === "GET" && url.pathname === "/internal/v1/keys/revoked") {
       return [200, { keyHashes: [...world.revokedKeyHashes] }];
     }
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
+    if (method === "GET" && (resource === "logs" || resource === "devices")) await checkReadKey(appId, appKey);
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(JSON.parse(new TextDecoder().decode(body)));
       const canonical = canonicalJson(batch);
@@ -144,6 +147,16 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { devices: [...devices.values()] }];
     }
     throw new ApiError("NOT_FOUND", `stub region has no route for ${method} ${url.pathname}`);
+  }
+
+  /** What a region checks in its own key table; the stub, holding the key secret, verifies instead. */
+  async function checkReadKey(appId: string, appKey: string | null): Promise<void> {
+    const verified = appKey ? await verifyKey(world.keySecret, appKey) : null;
+    if (!appKey || verified?.kind !== "read" || verified.appId !== appId) {
+      throw new ApiError("APP_KEY_REJECTED", `app key is not a read key of app ${appId} in this region`);
+    }
+    if (world.revokedKeyHashes.has(await keyHash(appKey)))
+      throw new ApiError("APP_KEY_REJECTED", "app key has been revoked");
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

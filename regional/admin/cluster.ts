@@ -1,16 +1,18 @@
 /**
  * Control-plane operations on every region at once: the admin CLI and `npm start` use these to
- * create apps and revoke keys. Keys are minted here (only the holder of the key secret can mint)
- * and regions receive nothing but their hashes. Every write goes to all regions and is
+ * create apps and revoke keys. They go to each region's admin listener (its `url` here is the
+ * admin URL), signed as `admin` for that region. Keys are minted here (only the holder of the key
+ * secret can mint) and regions receive nothing but their hashes. Every write goes to all regions and is
  * idempotent, so an operation that some region missed is safe to run again.
  */
 import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
-import { internalPaths, type Region } from "../../shared/regions.ts";
+import { adminPaths, type Region } from "../../shared/regions.ts";
 import type { DigestsResponse } from "../../shared/replication.ts";
 import { signedFetch } from "../../shared/signed-fetch.ts";
 
-export type Cluster = { regions: Region[]; keySecret: string; regionSecret: string };
+/** The regions by name and admin URL, the secret keys are minted with, and the admin secret. */
+export type Cluster = { regions: Region[]; keySecret: string; adminSecret: string };
 
 export type RegionOutcome = { region: string; ok: boolean; status?: number; body?: unknown; error?: string };
 
@@ -24,7 +26,7 @@ async function callRegion(
   body?: unknown,
 ) {
   const result = await signedFetch({
-    secret: cluster.regionSecret,
+    signer: { role: "admin", secret: cluster.adminSecret, audience: region.name },
     baseUrl: region.url,
     method,
     pathAndQuery: path,
@@ -53,7 +55,7 @@ export async function createApp(cluster: Cluster, name: string): Promise<Created
       return { hash: await keyHash(key), kind: verified.kind, label: keyLabel(key) };
     }),
   );
-  const outcomes = await everyRegion(cluster, "PUT", internalPaths.app(id), { name, keys });
+  const outcomes = await everyRegion(cluster, "PUT", adminPaths.app(id), { name, keys });
   return { id, name, ingestKey, readKey, outcomes };
 }
 
@@ -61,15 +63,15 @@ export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOu
   const verified = await verifyKey(cluster.keySecret, key);
   if (!verified) throw new Error("not a key of this cluster (it does not verify with the key secret)");
   const body = { hash: await keyHash(key), appId: verified.appId, kind: verified.kind, label: keyLabel(key) };
-  return everyRegion(cluster, "POST", internalPaths.revokeKey, body);
+  return everyRegion(cluster, "POST", adminPaths.revokeKey, body);
 }
 
 export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome[]> {
-  return everyRegion(cluster, "GET", internalPaths.appKeys(appId));
+  return everyRegion(cluster, "GET", adminPaths.appKeys(appId));
 }
 
 export function listApps(cluster: Cluster): Promise<RegionOutcome[]> {
-  return everyRegion(cluster, "GET", internalPaths.apps);
+  return everyRegion(cluster, "GET", adminPaths.apps);
 }
 
 export type RegionDigest = { batches: number; digest: string } | { error: string };
@@ -80,7 +82,7 @@ export type Verification = { regions: Record<string, RegionDigest>; converged: b
  * together); converged when every region answered and all digests are equal.
  */
 export async function verify(cluster: Cluster): Promise<Verification> {
-  const outcomes = await everyRegion(cluster, "GET", internalPaths.syncDigests);
+  const outcomes = await everyRegion(cluster, "GET", adminPaths.digests);
   const regions: Record<string, RegionDigest> = {};
   for (const outcome of outcomes) {
     if (!outcome.ok) {

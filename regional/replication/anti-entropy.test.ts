@@ -7,7 +7,7 @@ import { verify } from "../admin/cluster.ts";
 import { digestsOf } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, testAppId, testSecret } from "../testing/harness.ts";
+import { drivers, testAppId, testSecrets } from "../testing/harness.ts";
 import { differingBuckets, plan } from "./anti-entropy.ts";
 
 describe.each(drivers)("anti-entropy on %s", (kind) => {
@@ -34,11 +34,11 @@ describe.each(drivers)("anti-entropy on %s", (kind) => {
     }
     const onlyC = makeBatch({ lines: [{ ts: baseTs, text: "only c has this" }] });
     expect((await node("c").region.store.put(appId, onlyC, noOutbox("c"))).ok).toBe(true);
-    expect(await digestsOf(node("c").url)).not.toEqual(await digestsOf(node("a").url));
+    expect(await digestsOf(node("c"))).not.toEqual(await digestsOf(node("a")));
     const admin = {
-      regions: cluster.nodes.map(({ name, url }) => ({ name, url })),
+      regions: cluster.nodes.map(({ name, adminUrl }) => ({ name, url: adminUrl })),
       keySecret: "unused-by-verify-0123456789abcdef",
-      regionSecret: testSecret,
+      adminSecret: testSecrets.admin,
     };
     const before = await verify(admin);
     expect(before.converged).toBe(false);
@@ -49,7 +49,7 @@ describe.each(drivers)("anti-entropy on %s", (kind) => {
       ["a", 5, 1],
       ["b", 0, 1],
     ]);
-    const [a, b, c] = await Promise.all(["a", "b", "c"].map((name) => digestsOf(node(name).url)));
+    const [a, b, c] = await Promise.all(["a", "b", "c"].map((name) => digestsOf(node(name))));
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(a?.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(6);

@@ -14,6 +14,7 @@ import {
   type DigestsResponse,
   type EntriesResponse,
   fetchResponseSchema,
+  packReplicateCalls,
   type ReplicateResponse,
   replicateBatchesMax,
 } from "../../shared/replication.ts";
@@ -52,12 +53,14 @@ export async function antiEntropy(options: {
 
     for (let at = 0; at < push.length; at += replicateBatchesMax) {
       const sealed = await replicas.loadSealed(push.slice(at, at + replicateBatchesMax));
-      const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, {
-        from: region,
-        batches: sealed,
-      });
-      if (!sent.ok) return sent;
-      report.pushed += sealed.length;
+      for (const batches of packReplicateCalls(sealed)) {
+        const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, {
+          from: region,
+          batches,
+        });
+        if (!sent.ok) return sent;
+        report.pushed += batches.length;
+      }
     }
     for (let at = 0; at < pull.length; at += replicateBatchesMax) {
       const items = pull.slice(at, at + replicateBatchesMax);

@@ -1,5 +1,6 @@
 /**
- * Signed calls to peer regions (shared/signed-fetch.ts), with what health reports about each
+ * Calls to peer regions (shared/signed-fetch.ts), signed as `peer` with the peer secret and for
+ * the peer called (its name is the audience), with what health reports about each
  * peer: when it last answered, and whether its last call or probe got through. Failures are
  * values with a `retryable` flag; the outbox and anti-entropy decide by type.
  */
@@ -27,11 +28,11 @@ export type PeerClient = {
 
 export function createPeerClient(options: {
   peers: Region[];
-  regionSecret: string;
+  peerSecret: string;
   timeoutMs: number;
   clock: Clock;
 }): PeerClient {
-  const { peers, regionSecret, timeoutMs, clock } = options;
+  const { peers, peerSecret, timeoutMs, clock } = options;
   const state = new Map<string, PeerState>(
     peers.map((peer) => [peer.name, { name: peer.name, reachable: false, lastContactAt: null }]),
   );
@@ -46,7 +47,7 @@ export function createPeerClient(options: {
     peers,
     async call<T>(peer: Region, method: "GET" | "POST", path: string, body?: unknown, requestId?: string) {
       const sent = await signedFetch({
-        secret: regionSecret,
+        signer: { role: "peer", secret: peerSecret, audience: peer.name },
         baseUrl: peer.url,
         method,
         pathAndQuery: path,
@@ -64,7 +65,7 @@ export function createPeerClient(options: {
         mark(peer, false);
         return err({ kind: "unreachable" as const, retryable: true, message: "connection lost mid-response" });
       }
-      // Draining or out of service (5xx), or not sharing our secret (401): try again later.
+      // Draining or out of service (5xx), or not sharing our peer secret (401): try again later.
       mark(peer, response.status < 500 && response.status !== 401);
       if (!response.ok) {
         return err({

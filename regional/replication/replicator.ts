@@ -44,7 +44,7 @@ const outboxRoundsMax = 20;
 
 export function createReplicator(options: {
   region: string;
-  regionSecret: string;
+  peerSecret: string;
   config: ReplicationConfig;
   replicas: ReplicaStore;
   logger: Logger;
@@ -53,7 +53,7 @@ export function createReplicator(options: {
   const { region, config, replicas, logger, clock } = options;
   const peers: PeerClient = createPeerClient({
     peers: config.peers,
-    regionSecret: options.regionSecret,
+    peerSecret: options.peerSecret,
     timeoutMs: config.peerTimeoutMs,
     clock,
   });

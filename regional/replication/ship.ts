@@ -1,12 +1,13 @@
 /**
  * Sending batches this region accepted to one peer: the stored sealed rows go out in calls of at
- * most `replicateBatchesMax`, and each batch the peer confirms (in any outcome: it now holds this
+ * most `replicateBatchesMax` batches and `replicateBodyBytesMax` bytes (the peer's body cap), and
+ * each batch the peer confirms (in any outcome: it now holds this
  * version or a winning one) leaves the outbox; the rest back off. Both the upload path (at once,
  * for the quorum) and the outbox worker (later, for everything else) send through here.
  */
 import { internalPaths, type Region } from "../../shared/regions.ts";
 import type { ReplicateRequest, ReplicateResponse } from "../../shared/replication.ts";
-import { replicateBatchesMax } from "../../shared/replication.ts";
+import { packReplicateCalls, replicateBatchesMax } from "../../shared/replication.ts";
 import type { Backoff } from "../store/outbox.ts";
 import type { BatchKey } from "../store/replica.ts";
 import type { ReplicaStore } from "../store/replica-store.ts";
@@ -35,16 +36,18 @@ export function createShipper(options: {
           await replicas.complete(peer.name, chunk);
           continue;
         }
-        const body: ReplicateRequest = { from: region, batches: sealed };
-        const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, body, requestId);
-        if (!sent.ok) {
-          await replicas.retry(peer.name, chunk, backoff);
-          continue;
+        const held: BatchKey[] = [];
+        for (const batches of packReplicateCalls(sealed)) {
+          const body: ReplicateRequest = { from: region, batches };
+          const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, body, requestId);
+          // The peer is unwell: what is not sent yet waits for the backoff like what failed.
+          if (!sent.ok) break;
+          held.push(...sent.value.results.map(({ appId, batchId }) => ({ appId, batchId })));
         }
-        const held = sent.value.results.map(({ appId, batchId }) => ({ appId, batchId }));
         await replicas.complete(peer.name, held);
         confirmed.push(...held);
-        // Left out by the peer (it could not open them: a key not rolled out there yet): back off.
+        // Left out by the peer (it could not open them: a key not rolled out there yet), or not
+        // sent because it failed: back off.
         const heldIds = new Set(held.map((key) => `${key.appId}/${key.batchId}`));
         const refused = chunk.filter((key) => !heldIds.has(`${key.appId}/${key.batchId}`));
         if (refused.length > 0) await replicas.retry(peer.name, refused, backoff);

@@ -7,9 +7,9 @@ import type { BatchReceipt, LogPage } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import type { Health } from "../routes/health.ts";
 import { callRegion, digestsOf, uploadTo } from "../testing/calls.ts";
-import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
+import { startTestCluster, type TestCluster, type TestNode } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, testAppId } from "../testing/harness.ts";
+import { drivers, readKeyFor, testAppId } from "../testing/harness.ts";
 
 async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,7 +38,7 @@ describe.each(drivers)("replication write path on %s", (kind) => {
 
   it("acknowledges once two regions hold the batch, then reaches the third; replicas go nowhere else", async () => {
     const batch = makeBatch({ lines: [{ ts: baseTs, text: "quorum" }] });
-    const response = await uploadTo(a().url, appId, batch);
+    const response = await uploadTo(a(), appId, batch);
     expect(response.status).toBe(202);
     const receipt = (await response.json()) as BatchReceipt;
     expect(receipt).toMatchObject({ batchId: batch.batchId, region: "a", duplicate: false });
@@ -62,15 +62,15 @@ describe.each(drivers)("replication write path on %s", (kind) => {
 
   it("answers a retry at another region as a duplicate held by the quorum, and other content as a conflict", async () => {
     const batch = makeBatch({ lines: [{ ts: baseTs + 1, text: "retried elsewhere" }] });
-    expect((await uploadTo(a().url, appId, batch)).status).toBe(202);
+    expect((await uploadTo(a(), appId, batch)).status).toBe(202);
     await until(() => holds("b", batch.batchId));
-    const retry = await uploadTo(b().url, appId, batch);
+    const retry = await uploadTo(b(), appId, batch);
     expect(retry.status).toBe(202);
     const receipt = (await retry.json()) as BatchReceipt;
     expect(receipt).toMatchObject({ region: "b", duplicate: true });
     expect(receipt.regions.length).toBeGreaterThanOrEqual(2);
     expect(receipt.regions).toContain("b");
-    const conflict = await uploadTo(b().url, appId, { ...batch, logs: [{ ...batch.logs[0], text: "other" }] } as never);
+    const conflict = await uploadTo(b(), appId, { ...batch, logs: [{ ...batch.logs[0], text: "other" }] } as never);
     expect(conflict.status).toBe(409);
     expect(((await conflict.json()) as ErrorBody).error.code).toBe("BATCH_CONFLICT");
   });
@@ -85,7 +85,7 @@ describe.each(drivers)("replication write path on %s", (kind) => {
       expect(((await health.json()) as Health).status).toBe("degraded");
 
       const batch = makeBatch({ lines: [{ ts: baseTs + 2, text: "no quorum" }] });
-      const response = await uploadTo(a().url, appId, batch);
+      const response = await uploadTo(a(), appId, batch);
       expect(response.status).toBe(503);
       expect(response.headers.get("retry-after")).toBe("2");
       expect(((await response.json()) as ErrorBody).error.code).toBe("QUORUM_UNAVAILABLE");
@@ -101,7 +101,7 @@ describe.each(drivers)("replication write path on %s", (kind) => {
 
       // A retry while b is back but c is not: the quorum is met again, honestly.
       await b().up();
-      const retry = await uploadTo(a().url, appId, batch);
+      const retry = await uploadTo(a(), appId, batch);
       expect(retry.status).toBe(202);
       expect(((await retry.json()) as BatchReceipt).regions).toEqual(["a", "b"]);
 
@@ -132,7 +132,13 @@ describe.each(drivers)("replication write path on %s", (kind) => {
     const bytes = Buffer.from(sealed.ciphertext, "base64");
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
     const tampered = { ...sealed, ciphertext: bytes.toString("base64") };
-    const refused = await callRegion(b().url, "POST", internalPaths.replicate, { from: "a", batches: [tampered] });
+    const refused = await callRegion(
+      b(),
+      "POST",
+      internalPaths.replicate,
+      { from: "a", batches: [tampered] },
+      { role: "peer" },
+    );
     expect(refused.status).toBe(200);
     expect(await refused.json()).toEqual({ results: [] });
     const heldByB = async () =>
@@ -147,15 +153,24 @@ describe.each(drivers)("replication write path on %s", (kind) => {
       { ...meta, lastTs: meta.lastTs + 1 },
       { ...meta, counts: { ...meta.counts, errorCount: meta.counts.errorCount + 1 } },
     ]) {
-      const moved = await callRegion(b().url, "POST", internalPaths.replicate, {
-        from: "a",
-        batches: [{ ...sealed, meta: altered }],
-      });
+      const moved = await callRegion(
+        b(),
+        "POST",
+        internalPaths.replicate,
+        { from: "a", batches: [{ ...sealed, meta: altered }] },
+        { role: "peer" },
+      );
       expect(await moved.json()).toEqual({ results: [] });
     }
     expect(await heldByB()).toBe(0);
 
-    const fromSelf = await callRegion(b().url, "POST", internalPaths.replicate, { from: "b", batches: [sealed] });
+    const fromSelf = await callRegion(
+      b(),
+      "POST",
+      internalPaths.replicate,
+      { from: "b", batches: [sealed] },
+      { role: "peer" },
+    );
     expect(fromSelf.status).toBe(400);
     const unsigned = await fetch(`${b().url}${internalPaths.replicate}`, {
       method: "POST",
@@ -177,14 +192,15 @@ describe.each(drivers)("replication write path on %s", (kind) => {
     await Promise.all([b().region.replicator.runOutboxOnce(), a().region.replicator.runOutboxOnce()]);
 
     for (const node of cluster.nodes) {
-      const read = await callRegion(node.url, "GET", `${internalPaths.logs(appId)}?q=version`);
+      const appKey = await readKeyFor(node.region, appId);
+      const read = await callRegion(node, "GET", `${internalPaths.logs(appId)}?q=version`, undefined, { appKey });
       expect(
         ((await read.json()) as LogPage).logs.map((line) => line.text),
         node.name,
       ).toEqual(["version a"]);
     }
-    const ofThisApp = async (url: string) => (await digestsOf(url)).filter((bucket) => bucket.appId === appId);
-    const [digestA, digestB, digestC] = await Promise.all(cluster.nodes.map((node) => ofThisApp(node.url)));
+    const ofThisApp = async (node: TestNode) => (await digestsOf(node)).filter((bucket) => bucket.appId === appId);
+    const [digestA, digestB, digestC] = await Promise.all(cluster.nodes.map((node) => ofThisApp(node)));
     expect(digestB).toEqual(digestA);
     expect(digestC).toEqual(digestA);
   });

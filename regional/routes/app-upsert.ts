@@ -1,5 +1,5 @@
 /**
- * `PUT /internal/v1/apps/:appId`: registers an app and its key hashes (the admin CLI calls every
+ * `PUT /admin/v1/apps/:appId`: registers an app and its key hashes (the admin CLI calls every
  * region). Repeating the call is harmless: the app is renamed at most, known keys stay as they are.
  */
 import { Hono } from "hono";
@@ -7,8 +7,9 @@ import { z } from "zod";
 import { parseWith } from "../../shared/batch.ts";
 import { keyKinds } from "../../shared/keys.ts";
 import { limits } from "../../shared/limits.ts";
-import type { RegionDeps, RegionEnv } from "../context.ts";
-import { parseAppId, parseJsonBody } from "../request.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
+import { controlBodyBytesMax, parseAppId, parseJsonBody } from "../request.ts";
+import { readSignedBody } from "../signature.ts";
 
 /** A key as regions know it: its SHA-256 hash, never the key. */
 export const keyEntrySchema = z.strictObject({
@@ -22,10 +23,11 @@ const upsertAppSchema = z.strictObject({
   keys: z.array(keyEntrySchema).max(100),
 });
 
-export function appUpsertRoute({ store }: Pick<RegionDeps, "store">) {
-  return new Hono<RegionEnv>().put("/apps/:appId", async (c) => {
+export function appUpsertRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {
+  return new Hono<RegionEnv>().put("/apps/:appId", guard, async (c) => {
     const id = parseAppId(c.req.param("appId"));
-    const body = parseWith(upsertAppSchema, parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+    const raw = await readSignedBody(c.req.raw, controlBodyBytesMax);
+    const body = parseWith(upsertAppSchema, parseJsonBody(c.req.header("content-type"), raw));
     const app = await store.upsertApp({ id, ...body });
     return c.json({ app });
   });

@@ -1,7 +1,7 @@
-/** `GET /internal/v1/apps`: every app registered in this region. */
+/** `GET /admin/v1/apps`: every app registered in this region. */
 import { Hono } from "hono";
-import type { RegionDeps, RegionEnv } from "../context.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 
-export function appsListRoute({ store }: Pick<RegionDeps, "store">) {
-  return new Hono<RegionEnv>().get("/apps", async (c) => c.json({ apps: await store.listApps() }));
+export function appsListRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {
+  return new Hono<RegionEnv>().get("/apps", guard, async (c) => c.json({ apps: await store.listApps() }));
 }

@@ -4,8 +4,17 @@ import type { Batch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
 import type { LogPage } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
+import { signRequest } from "../../shared/signing.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, type SignedOptions, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
+import {
+  drivers,
+  readKeyFor,
+  type SignedOptions,
+  signedRequest,
+  testAppId,
+  testSecrets,
+  useTestRegion,
+} from "../testing/harness.ts";
 import { storedCounts } from "../testing/rows.ts";
 
 describe.each(drivers)("POST batches on %s", (kind) => {
@@ -15,7 +24,9 @@ describe.each(drivers)("POST batches on %s", (kind) => {
     signedRequest(t.region.app, "POST", internalPaths.batches(appId), options);
 
   async function readAll(appId: string): Promise<LogPage> {
-    const response = await signedRequest(t.region.app, "GET", internalPaths.logs(appId));
+    const response = await signedRequest(t.region.app, "GET", internalPaths.logs(appId), {
+      appKey: await readKeyFor(t.region, appId),
+    });
     expect(response.status).toBe(200);
     return (await response.json()) as LogPage;
   }
@@ -163,9 +174,14 @@ describe.each(drivers)("POST batches on %s", (kind) => {
           sent += chunk.byteLength;
         },
       });
+      // Signed (over a body hash it cannot match): the cap, not the signature, is what stops it.
+      const signature = await signRequest(
+        { role: "edge", secret: testSecrets.edge, audience: "eu-west" },
+        { method: "POST", pathAndQuery: internalPaths.batches(appId), body: "" },
+      );
       const response = await t.region.app.request(internalPaths.batches(appId), {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...signature, "content-type": "application/json" },
         body: stream,
         duplex: "half",
       } as RequestInit);

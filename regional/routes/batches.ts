@@ -11,17 +11,25 @@
 import { Hono } from "hono";
 import { parseBatch } from "../../shared/batch.ts";
 import { ApiError } from "../../shared/errors.ts";
+import { limits } from "../../shared/limits.ts";
 import type { BatchReceipt } from "../../shared/read.ts";
-import type { RegionDeps, RegionEnv } from "../context.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 import { parseAppId, parseJsonBody } from "../request.ts";
+import { readSignedBody } from "../signature.ts";
 
 /** Replication usually catches up within seconds; the edge fails over before that anyway. */
 const quorumRetryAfterSeconds = 2;
 
-export function batchesRoute({ region, store, replicator }: Pick<RegionDeps, "region" | "store" | "replicator">) {
-  return new Hono<RegionEnv>().post("/apps/:appId/batches", async (c) => {
+export function batchesRoute({
+  region,
+  store,
+  replicator,
+  guard,
+}: Pick<RegionDeps, "region" | "store" | "replicator"> & Guarded) {
+  return new Hono<RegionEnv>().post("/apps/:appId/batches", guard, async (c) => {
     const appId = parseAppId(c.req.param("appId"));
-    const batch = parseBatch(parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+    const body = await readSignedBody(c.req.raw, limits.inflatedBytesMax);
+    const batch = parseBatch(parseJsonBody(c.req.header("content-type"), body));
     const stored = await store.put(appId, batch, {
       origin: region,
       outboxPeers: replicator.peerNames,

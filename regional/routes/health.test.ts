@@ -1,8 +1,8 @@
 // Probes, request ids and the error path: what operators and callers see when the region drains,
 // when its database goes away, and when a route fails in a way nobody planned for.
 import { describe, expect, it } from "vitest";
-import { internalPaths } from "../../shared/regions.ts";
-import { drivers, signedRequest, useTestRegion } from "../testing/harness.ts";
+import { adminPaths, internalPaths } from "../../shared/regions.ts";
+import { adminRequest, drivers, readKeyFor, signedRequest, useTestRegion } from "../testing/harness.ts";
 import type { Health } from "./health.ts";
 
 describe.each(drivers)("health and errors on %s", (kind) => {
@@ -47,20 +47,26 @@ describe.each(drivers)("health and errors on %s", (kind) => {
       expect(await health.json()).toMatchObject({ status: "draining" });
       expect((await t.region.app.request("/readyz")).status).toBe(503);
       expect((await t.region.app.request("/healthz")).status).toBe(200);
-      const call = await signedRequest(t.region.app, "GET", internalPaths.apps);
-      expect(call.status).toBe(503);
-      expect(call.headers.get("retry-after")).toBe("1");
-      expect(call.headers.get("connection")).toBe("close");
-      expect(await call.json()).toMatchObject({ error: { code: "REGION_UNAVAILABLE" } });
+      for (const call of [
+        await signedRequest(t.region.app, "GET", internalPaths.revokedKeys),
+        await adminRequest(t.region, "GET", adminPaths.apps),
+      ]) {
+        expect(call.status).toBe(503);
+        expect(call.headers.get("retry-after")).toBe("1");
+        expect(call.headers.get("connection")).toBe("close");
+        expect(await call.json()).toMatchObject({ error: { code: "REGION_UNAVAILABLE" } });
+      }
     } finally {
       t.region.lifecycle.draining = false;
     }
   });
 
   it("when the database is gone: 500 INTERNAL for calls, 503 for health, and the process goes on", async () => {
+    const appKey = await readKeyFor(t.region, "0123456789abcdef");
     await t.region.database.close();
     const call = await signedRequest(t.region.app, "GET", internalPaths.logs("0123456789abcdef"), {
       headers: { "x-request-id": "req-db-down" },
+      appKey,
     });
     expect(call.status).toBe(500);
     expect(await call.json()).toEqual({

@@ -1,19 +1,21 @@
 /**
- * `POST /internal/v1/keys/revoke`: marks a key hash revoked. The key's app, kind and label come
+ * `POST /admin/v1/keys/revoke`: marks a key hash revoked. The key's app, kind and label come
  * along so a region that never saw the key still records (and reports) the revocation.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseWith } from "../../shared/batch.ts";
-import type { RegionDeps, RegionEnv } from "../context.ts";
-import { appIdPattern, parseJsonBody } from "../request.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
+import { appIdPattern, controlBodyBytesMax, parseJsonBody } from "../request.ts";
+import { readSignedBody } from "../signature.ts";
 import { keyEntrySchema } from "./app-upsert.ts";
 
 const revokeSchema = keyEntrySchema.extend({ appId: z.string().regex(appIdPattern, "expected an app id") });
 
-export function keyRevokeRoute({ store }: Pick<RegionDeps, "store">) {
-  return new Hono<RegionEnv>().post("/keys/revoke", async (c) => {
-    const key = parseWith(revokeSchema, parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+export function keyRevokeRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {
+  return new Hono<RegionEnv>().post("/keys/revoke", guard, async (c) => {
+    const body = await readSignedBody(c.req.raw, controlBodyBytesMax);
+    const key = parseWith(revokeSchema, parseJsonBody(c.req.header("content-type"), body));
     await store.revokeKey(key);
     return c.json({ revoked: true });
   });

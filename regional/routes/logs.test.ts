@@ -10,7 +10,7 @@ import { batches } from "../db/schema/index.ts";
 import { createDrizzleStore, systemClock } from "../store/batch-store.ts";
 import { createBatchCodec } from "../store/codec.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
+import { drivers, readKeyFor, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
 
 /** The read contract, spelled out: every stored line, filtered, in (time, batch id, index) order. */
 function expectedLines(stored: Batch[], query: Partial<LogQuery> = {}): string[] {
@@ -70,12 +70,23 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     }
   });
 
+  /** A region serves reads only to a live read key of the app: one per app, registered once. */
+  const readKeys = new Map<string, Promise<string>>();
+  function readKeyOf(app: string): Promise<string> {
+    let key = readKeys.get(app);
+    if (!key) {
+      key = readKeyFor(t.region, app);
+      readKeys.set(app, key);
+    }
+    return key;
+  }
+
   async function read(app: string, params: Record<string, string | number> = {}): Promise<Response> {
     const query = new URLSearchParams(
       Object.entries(params).map(([key, value]): [string, string] => [key, String(value)]),
     );
     const suffix = query.size > 0 ? `?${query}` : "";
-    return signedRequest(t.region.app, "GET", `${internalPaths.logs(app)}${suffix}`);
+    return signedRequest(t.region.app, "GET", `${internalPaths.logs(app)}${suffix}`, { appKey: await readKeyOf(app) });
   }
 
   async function readPage(app: string, params: Record<string, string | number> = {}): Promise<LogPage> {
@@ -263,7 +274,9 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     await put(makeBatch({ deviceId: "phone", device: { appVersion: "0.9" }, lines: [{ ts: baseTs + 50 }] }));
     await put(makeBatch({ deviceId: "phone", device: { appVersion: "1.1" }, lines: [{ ts: baseTs + 400 }] }));
 
-    const response = await signedRequest(t.region.app, "GET", internalPaths.devices(app));
+    const response = await signedRequest(t.region.app, "GET", internalPaths.devices(app), {
+      appKey: await readKeyOf(app),
+    });
     expect(response.status).toBe(200);
     const { devices } = (await response.json()) as { devices: DeviceRecord[] };
     expect(devices).toEqual([

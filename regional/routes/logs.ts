@@ -2,17 +2,19 @@
  * `GET /internal/v1/apps/:appId/logs?device&from&to&level&q&limit&cursor`: one page of log lines
  * in time order. `from` is inclusive and `to` exclusive (epoch ms or ISO-8601); `level` is the
  * minimum level; `q` a case-insensitive substring of the text. Batches that fail to open are
- * listed in `integrityErrors` and the page goes on without them.
+ * listed in `integrityErrors` and the page goes on without them. Only for the holder of a live
+ * read key of the app, which the edge passes along (read-key.ts).
  */
 import { Hono } from "hono";
 import { describeIssues } from "../../shared/batch.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { type LogPage, logQuerySchema, queryToInput } from "../../shared/read.ts";
-import type { RegionDeps, RegionEnv } from "../context.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
+import { requireReadKey } from "../read-key.ts";
 import { parseAppId } from "../request.ts";
 
-export function logsRoute({ store }: Pick<RegionDeps, "store">) {
-  return new Hono<RegionEnv>().get("/apps/:appId/logs", async (c) => {
+export function logsRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {
+  return new Hono<RegionEnv>().get("/apps/:appId/logs", guard, requireReadKey({ store }), async (c) => {
     const appId = parseAppId(c.req.param("appId"));
     const query = logQuerySchema.safeParse(queryToInput(c.req.query()));
     if (!query.success) throw new ApiError("BAD_REQUEST", describeIssues(query.error, "query"));

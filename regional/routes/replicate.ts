@@ -8,13 +8,20 @@
 import { Hono } from "hono";
 import { parseWith } from "../../shared/batch.ts";
 import { ApiError } from "../../shared/errors.ts";
-import { type ReplicateResponse, replicateRequestSchema } from "../../shared/replication.ts";
-import type { RegionDeps, RegionEnv } from "../context.ts";
+import { type ReplicateResponse, replicateBodyBytesMax, replicateRequestSchema } from "../../shared/replication.ts";
+import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 import { parseJsonBody } from "../request.ts";
+import { readSignedBody } from "../signature.ts";
 
-export function replicateRoute({ region, replicas, logger }: Pick<RegionDeps, "region" | "replicas" | "logger">) {
-  return new Hono<RegionEnv>().post("/replicate", async (c) => {
-    const body = parseWith(replicateRequestSchema, parseJsonBody(c.req.header("content-type"), c.get("rawBody")));
+export function replicateRoute({
+  region,
+  replicas,
+  logger,
+  guard,
+}: Pick<RegionDeps, "region" | "replicas" | "logger"> & Guarded) {
+  return new Hono<RegionEnv>().post("/replicate", guard, async (c) => {
+    const raw = await readSignedBody(c.req.raw, replicateBodyBytesMax);
+    const body = parseWith(replicateRequestSchema, parseJsonBody(c.req.header("content-type"), raw));
     if (body.from === region)
       throw new ApiError("BAD_REQUEST", `from: ${region} is this region (a peer list names itself)`);
     const results: ReplicateResponse["results"] = [];

@@ -1,12 +1,15 @@
 /**
  * Apps and key hashes, as the admin CLI registers them in every region, and revocations, which
- * the edge polls. Small tables, simple statements; each upsert is safe to repeat.
+ * the edge polls; reads the edge forwards look their read key up here (read-key.ts). Small tables, simple statements; each upsert is safe to repeat.
  */
 import { asc, eq, isNotNull, sql } from "drizzle-orm";
 import { apiKeys, apps } from "../db/schema/index.ts";
 import type { AppRecord, BatchStore, KeyRecord, StoreDeps } from "./batch-store.ts";
 
-type AdminStore = Pick<BatchStore, "upsertApp" | "listApps" | "appKeys" | "revokeKey" | "revokedKeyHashes">;
+type AdminStore = Pick<
+  BatchStore,
+  "upsertApp" | "listApps" | "appKeys" | "keyByHash" | "revokeKey" | "revokedKeyHashes"
+>;
 
 export function createAdminStore({ db, clock }: StoreDeps): AdminStore {
   return {
@@ -41,6 +44,14 @@ export function createAdminStore({ db, clock }: StoreDeps): AdminStore {
         .where(eq(apiKeys.appId, appId))
         .orderBy(asc(apiKeys.createdAt), asc(apiKeys.hash));
       return rows.map(toKeyRecord);
+    },
+
+    async keyByHash(hash) {
+      const [row] = await db
+        .select({ appId: apiKeys.appId, kind: apiKeys.kind, revokedAt: apiKeys.revokedAt })
+        .from(apiKeys)
+        .where(eq(apiKeys.hash, hash));
+      return row ? { appId: row.appId, kind: row.kind, revoked: row.revokedAt !== null } : null;
     },
 
     async revokeKey(key) {

@@ -1,6 +1,7 @@
 /**
  * Several regions in one test process, each on its own migrated database and its own real HTTP
- * port, configured as each other's peers: replication runs over real signed HTTP. A node can be
+ * ports (the main one and the admin one), configured as each other's peers: replication runs
+ * over real signed HTTP. A node can be
  * taken off the network (its listener closed, so peers get connection refused) and brought back
  * on the same port; what each node received on `/replicate` is counted, to check loops and
  * double sends. Background loops are not started: tests run each replication step themselves.
@@ -19,6 +20,8 @@ import { createTestDatabase, startTestRegion, type TestDatabase, testKeyring } f
 export type TestNode = {
   name: string;
   url: string;
+  /** The admin listener, where the admin CLI (`verify`) calls. */
+  adminUrl: string;
   region: Region;
   database: TestDatabase;
   /** Batches received on /replicate, by sender. */
@@ -42,6 +45,7 @@ export async function startTestCluster(
 ): Promise<TestCluster> {
   const keyring = testKeyring();
   const listeners = await Promise.all(names.map(() => listen()));
+  const adminListeners = await Promise.all(names.map(() => listen()));
   const peersOf = (name: string): PeerRegion[] =>
     names.flatMap((other, index) =>
       other === name ? [] : [{ name: other, url: `http://127.0.0.1:${listeners[index]?.port}` }],
@@ -61,8 +65,10 @@ export async function startTestCluster(
   const siblings: Region[] = [];
   for (const [index, name] of names.entries()) {
     const listener = listeners[index] as Listener;
+    const adminListener = adminListeners[index] as Listener;
     const database = await createTestDatabase(kind);
     const region = await startTestRegion(database, configOf(name));
+    adminListener.handle = async (request) => region.adminApp.fetch(request);
     const replicated: TestNode["replicated"] = [];
     listener.handle = async (request) => {
       if (new URL(request.url).pathname === internalPaths.replicate) {
@@ -74,6 +80,7 @@ export async function startTestCluster(
     nodes.push({
       name,
       url: `http://127.0.0.1:${listener.port}`,
+      adminUrl: `http://127.0.0.1:${adminListener.port}`,
       region,
       database,
       replicated,
@@ -99,6 +106,7 @@ export async function startTestCluster(
       for (const sibling of siblings) await sibling.close();
       for (const [index, node] of nodes.entries()) {
         await listeners[index]?.close();
+        await adminListeners[index]?.close();
         await node.region.close();
         await node.database.drop();
       }

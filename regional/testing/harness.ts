@@ -1,7 +1,8 @@
 /**
  * Test helpers for the regional worker: a fresh migrated database per test file (PGlite in a
- * temp folder, and PostgreSQL too when TEST_DATABASE_URL is set), a region built on it, and
- * signed calls to its app, made exactly as the edge makes them.
+ * temp folder, and PostgreSQL too when TEST_DATABASE_URL is set), a region built on it, signed
+ * calls to its apps, made exactly as the edge (or a peer, or the admin CLI) makes them, and read
+ * keys registered in it, since a region serves reads only to a live read key.
  */
 
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,7 +14,8 @@ import postgres from "postgres";
 import { afterAll, beforeAll } from "vitest";
 import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
-import { signRequest } from "../../shared/signing.ts";
+import { keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
+import { type CallerRole, type CallerSecrets, signRequest } from "../../shared/signing.ts";
 import { type RegionConfig, replicationDefaults } from "../config.ts";
 import type { RegionEnv } from "../context.ts";
 import type { DatabaseKind } from "../db/client.ts";
@@ -24,7 +26,14 @@ const postgresUrl = process.env.TEST_DATABASE_URL;
 /** The drivers every storage test runs on. */
 export const drivers: DatabaseKind[] = postgresUrl ? ["pglite", "postgres"] : ["pglite"];
 
-export const testSecret = "test-region-secret-0123456789abcdef";
+/** One secret per caller role, as a region is configured. */
+export const testSecrets: CallerSecrets = {
+  edge: "test-edge-secret-0123456789abcdef0123",
+  peer: "test-peer-secret-0123456789abcdef0123",
+  admin: "test-admin-secret-0123456789abcdef012",
+};
+/** What the test regions' app keys are minted with (the admin CLI's key secret). */
+export const testKeySecret = "test-key-secret-0123456789abcdef012345";
 
 export type TestDatabase = {
   kind: DatabaseKind;
@@ -68,9 +77,11 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     region: "eu-west",
     host: "127.0.0.1",
     port: 0,
+    adminHost: "127.0.0.1",
+    adminPort: 0,
     databaseUrl: database.databaseUrl,
     dataDir: database.dataDir,
-    regionSecret: testSecret,
+    secrets: testSecrets,
     keyring: testKeyring(),
     logLevel: "silent",
     shutdownTimeoutMs: 1000,
@@ -110,9 +121,18 @@ export type SignedOptions = {
   json?: unknown;
   body?: string | Uint8Array<ArrayBuffer>;
   headers?: Record<string, string>;
+  /** Who signs (default the edge, with its secret) and for which region (default eu-west). */
+  role?: CallerRole;
+  secret?: string;
+  audience?: string;
+  /** The read key an edge read carries. */
+  appKey?: string;
 };
 
-/** Calls the app in-process with a request signed as the edge signs it. */
+/**
+ * Calls an app in-process with a request signed as the edge signs it (or as `options.role`).
+ * @example await signedRequest(t.region.app, "GET", internalPaths.logs(appId), { appKey: readKey })
+ */
 export async function signedRequest(
   app: Hono<RegionEnv>,
   method: "GET" | "POST" | "PUT" | "DELETE",
@@ -125,10 +145,42 @@ export async function signedRequest(
       : typeof options.body === "string"
         ? utf8(options.body)
         : options.body;
-  const signature = await signRequest(testSecret, { method, pathAndQuery, body: body ?? new Uint8Array(0) });
+  const role = options.role ?? "edge";
+  const signer = { role, secret: options.secret ?? testSecrets[role], audience: options.audience ?? "eu-west" };
+  const signature = await signRequest(signer, {
+    method,
+    pathAndQuery,
+    body: body ?? new Uint8Array(0),
+    appKey: options.appKey,
+  });
   const headers: Record<string, string> = { ...signature };
   if (body !== undefined) headers["content-type"] = "application/json";
   return app.request(pathAndQuery, { method, headers: { ...headers, ...options.headers }, body });
+}
+
+/** The admin listener's app, called as the admin CLI calls it. */
+export function adminRequest(
+  region: Pick<Region, "adminApp">,
+  method: "GET" | "POST" | "PUT",
+  pathAndQuery: string,
+  options: SignedOptions = {},
+): Promise<Response> {
+  return signedRequest(region.adminApp, method, pathAndQuery, { role: "admin", ...options });
+}
+
+/**
+ * Registers the app in the region (as the admin CLI would) with a fresh read key, and returns the
+ * key: what an edge read must carry.
+ */
+export async function readKeyFor(region: Pick<Region, "store">, appId: string): Promise<string> {
+  const key = await mintKey(testKeySecret, appId, "read");
+  const known = (await region.store.listApps()).find((app) => app.id === appId);
+  await region.store.upsertApp({
+    id: appId,
+    name: known?.name ?? "test app",
+    keys: [{ hash: await keyHash(key), kind: "read", label: keyLabel(key) }],
+  });
+  return key;
 }
 
 /** A 16-character app id, as the admin CLI mints them. */

@@ -1,6 +1,7 @@
 /**
  * App keys, stored only as SHA-256 hashes (see shared/keys.ts). Keys verify themselves at the
- * edge; this table exists for listing and for revocation, which the edge polls.
+ * edge; this table exists for listing, for revocation (which the edge polls), and so a region
+ * checks the read key of every read the edge forwards by itself.
  */
 import { index, pgTable, text } from "drizzle-orm/pg-core";
 import { timestampMs } from "./columns.ts";

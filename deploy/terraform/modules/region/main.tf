@@ -1,6 +1,8 @@
 # One Stormlog region: its namespace in the region's cluster, its PostgreSQL database, and the
-# Secrets the rendered manifests reference by name (stormlog-<region>: region-secret,
-# database-url; stormlog-keyring: keyring.json). The manifests never carry these values.
+# Secrets the rendered manifests reference by name (stormlog-<region>: edge-secret, peer-secret,
+# admin-secret, database-url; stormlog-keyring: keyring.json; stormlog-origin-pull-ca: ca.crt,
+# which the edge Ingress verifies Cloudflare's client certificate against). The manifests never
+# carry these values.
 terraform {
   required_providers {
     aws = {
@@ -73,8 +75,20 @@ resource "kubernetes_secret_v1" "region" {
     namespace = kubernetes_namespace_v1.region.metadata[0].name
   }
   data = {
-    "region-secret" = var.region_secret
-    "database-url"  = "postgres://stormlog:${random_password.database.result}@${aws_db_instance.region.endpoint}/stormlog?sslmode=require"
+    "edge-secret"  = var.edge_secret
+    "peer-secret"  = var.peer_secret
+    "admin-secret" = var.admin_secret
+    "database-url" = "postgres://stormlog:${random_password.database.result}@${aws_db_instance.region.endpoint}/stormlog?sslmode=require"
+  }
+}
+
+resource "kubernetes_secret_v1" "origin_pull_ca" {
+  metadata {
+    name      = "stormlog-origin-pull-ca"
+    namespace = kubernetes_namespace_v1.region.metadata[0].name
+  }
+  data = {
+    "ca.crt" = var.origin_pull_ca
   }
 }
 

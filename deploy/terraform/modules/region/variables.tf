@@ -34,9 +34,24 @@ variable "security_group_ids" {
   type = list(string)
 }
 
-variable "region_secret" {
+variable "edge_secret" {
   type      = string
   sensitive = true
+}
+
+variable "peer_secret" {
+  type      = string
+  sensitive = true
+}
+
+variable "admin_secret" {
+  type      = string
+  sensitive = true
+}
+
+variable "origin_pull_ca" {
+  description = "PEM of the CA whose client certificate (Cloudflare's, per hostname) the edge Ingress requires"
+  type        = string
 }
 
 variable "keyring_json" {
