@@ -14,6 +14,7 @@ describe("loadLocalConfig", () => {
         STORMLOG_LOCAL_DIR: "/tmp/stormlog-a",
         STORMLOG_LOCAL_REGIONS: "a, b",
         STORMLOG_LOCAL_REGION_PORTS: "18701,18702",
+        STORMLOG_LOCAL_ADMIN_PORTS: "18711,18712",
         STORMLOG_LOCAL_EDGE_PORT: "18787",
         STORMLOG_LOCAL_INSPECTOR_PORT: "19230",
       }),
@@ -21,6 +22,7 @@ describe("loadLocalConfig", () => {
       dir: "/tmp/stormlog-a",
       regionNames: ["a", "b"],
       regionPorts: [18701, 18702],
+      adminPorts: [18711, 18712],
       edgePort: 18787,
       inspectorPort: 19230,
     });
@@ -34,6 +36,7 @@ describe("loadLocalConfig", () => {
       { STORMLOG_LOCAL_REGION_PORTS: "18701,18702" },
       "STORMLOG_LOCAL_REGION_PORTS: expected 3 ports, one per region, got 2",
     ],
+    [{ STORMLOG_LOCAL_ADMIN_PORTS: "1" }, "STORMLOG_LOCAL_ADMIN_PORTS: expected 3 ports, one per region, got 1"],
     [{ STORMLOG_LOCAL_REGIONS: "a,A" }, "STORMLOG_LOCAL_REGIONS.1: expected lowercase letters, digits and -"],
     [{ STORMLOG_LOCAL_REGIONS: "a,a" }, "STORMLOG_LOCAL_REGIONS: expected each name once"],
     [{ STORMLOG_LOCAL_REGIONS: "a,edge" }, "STORMLOG_LOCAL_REGIONS: edge is the edge's name, not a region's"],

@@ -6,6 +6,7 @@
  *   STORMLOG_LOCAL_DIR             data, secrets, local.json, control.json (default .stormlog)
  *   STORMLOG_LOCAL_REGIONS         region names, comma-separated (default eu-west,us-east,ap-south)
  *   STORMLOG_LOCAL_REGION_PORTS    one port per region, comma-separated (default 8701,8702,…)
+ *   STORMLOG_LOCAL_ADMIN_PORTS     one admin port per region, comma-separated (default 8711,8712,…)
  *   STORMLOG_LOCAL_EDGE_PORT       the edge (default 8787)
  *   STORMLOG_LOCAL_INSPECTOR_PORT  wrangler dev's DevTools inspector (default 9230)
  */
@@ -18,6 +19,7 @@ export type LocalConfig = {
   dir: string;
   regionNames?: string[];
   regionPorts?: number[];
+  adminPorts?: number[];
   edgePort?: number;
   inspectorPort?: number;
 };
@@ -41,6 +43,7 @@ const schema = z.object({
     .refine((names) => !names.includes("edge"), "edge is the edge's name, not a region's")
     .optional(),
   STORMLOG_LOCAL_REGION_PORTS: z.string().transform(split).pipe(z.array(port).min(1)).optional(),
+  STORMLOG_LOCAL_ADMIN_PORTS: z.string().transform(split).pipe(z.array(port).min(1)).optional(),
   STORMLOG_LOCAL_EDGE_PORT: port.optional(),
   STORMLOG_LOCAL_INSPECTOR_PORT: port.optional(),
 });
@@ -53,16 +56,17 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
   }
   const vars = parsed.data;
   const regionCount = (vars.STORMLOG_LOCAL_REGIONS ?? defaultRegionNames).length;
-  const regionPorts = vars.STORMLOG_LOCAL_REGION_PORTS;
-  if (regionPorts && regionPorts.length !== regionCount) {
-    throw new Error(
-      `STORMLOG_LOCAL_REGION_PORTS: expected ${regionCount} ports, one per region, got ${regionPorts.length}`,
-    );
+  for (const name of ["STORMLOG_LOCAL_REGION_PORTS", "STORMLOG_LOCAL_ADMIN_PORTS"] as const) {
+    const ports = vars[name];
+    if (ports && ports.length !== regionCount) {
+      throw new Error(`${name}: expected ${regionCount} ports, one per region, got ${ports.length}`);
+    }
   }
   return {
     dir: vars.STORMLOG_LOCAL_DIR,
     regionNames: vars.STORMLOG_LOCAL_REGIONS,
-    regionPorts,
+    regionPorts: vars.STORMLOG_LOCAL_REGION_PORTS,
+    adminPorts: vars.STORMLOG_LOCAL_ADMIN_PORTS,
     edgePort: vars.STORMLOG_LOCAL_EDGE_PORT,
     inspectorPort: vars.STORMLOG_LOCAL_INSPECTOR_PORT,
   };

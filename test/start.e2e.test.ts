@@ -38,6 +38,7 @@ async function localEnv(folder: string): Promise<NodeJS.ProcessEnv> {
     STORMLOG_LOCAL_EDGE_PORT: String(await freePort()),
     STORMLOG_LOCAL_INSPECTOR_PORT: String(await freePort()),
     STORMLOG_LOCAL_REGION_PORTS: [await freePort(), await freePort(), await freePort()].join(","),
+    STORMLOG_LOCAL_ADMIN_PORTS: [await freePort(), await freePort(), await freePort()].join(","),
     // For the regions (npm start passes its environment on to them): a restarted region is
     // caught up by its peers' outboxes within seconds, not after up to a minute of backoff.
     STORMLOG_OUTBOX_BACKOFF_MAX_MS: "2000",
