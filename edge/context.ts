@@ -7,7 +7,7 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
 import { createHealthView } from "./health/view.ts";
 import { createRegionClient, type RegionClient } from "./regions.ts";
-import { createRevocationList, type RevocationList } from "./revocations.ts";
+import { createRevocationList, type RevocationList, type RevocationSource } from "./revocations.ts";
 import { createBreaker } from "./routing/breaker.ts";
 import { createRouter, type Router } from "./routing/router.ts";
 
@@ -59,8 +59,9 @@ export function routedServices(
   // The revocation list comes from whichever region the router prefers, like everything else. Its
   // fetch has no request of its own to extend, so a failure report it makes is best effort (the
   // breaker still opens at once).
-  const viaRouter: RegionClient = {
-    forward: (_regions, call) => router.forward(call, { client: null, waitUntil: () => {} }),
+  const viaRouter: RevocationSource = {
+    forward: (_regions, call, forwardOptions) =>
+      router.forward(call, { client: null, waitUntil: () => {}, deadlineMs: forwardOptions?.deadlineMs }),
   };
   return { router, revocations: createRevocationList({ regions: config.regions, client: viaRouter }) };
 }

@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 import { internalPaths, type Region } from "../shared/regions.ts";
-import type { RegionClient } from "./regions.ts";
+import type { Result } from "../shared/result.ts";
+import type { ForwardOptions, RegionAnswer, RegionCall } from "./regions.ts";
 
 export const revocationsFreshMs = 30_000;
 
@@ -24,9 +25,18 @@ export interface RevocationList {
   current(context: RefreshContext): Promise<ReadonlySet<string> | null>;
 }
 
+/** What fetches the list: a `RegionClient`, or the router (which orders regions by health). */
+export type RevocationSource = {
+  forward(
+    regions: readonly Region[],
+    call: RegionCall,
+    options?: ForwardOptions,
+  ): Promise<Result<RegionAnswer, unknown>>;
+};
+
 export function createRevocationList(options: {
   regions: readonly Region[];
-  client: RegionClient;
+  client: RevocationSource;
   nowMs?: () => number;
 }): RevocationList {
   const nowMs = options.nowMs ?? Date.now;

@@ -4,7 +4,8 @@
  * no region can take them. The adapters derive each batch id from the batch's content, so a client
  * that retries a whole request after a partial failure stores nothing twice: a batch that already
  * arrived answers as a duplicate. A region's refusal (a 4xx) becomes the adapter's error; no region
- * and no spool is 503 with Retry-After.
+ * and no spool is 503 with Retry-After; every region failing on the batch itself is 500 INTERNAL,
+ * never spooled.
  */
 import type { Context } from "hono";
 import { type Batch, canonicalJson, type Device, parseUpload } from "../../shared/batch.ts";
@@ -13,7 +14,7 @@ import { limits } from "../../shared/limits.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeUnavailable, type RegionAnswer } from "../regions.ts";
-import { routeContext, unavailable } from "../routes/region-answer.ts";
+import { routeContext, routeError, unavailable } from "../routes/region-answer.ts";
 import { spoolUpload } from "../spool/spool.ts";
 
 /** Where a batch went: a region's answer (a receipt or its verdict), or the spool. */
@@ -30,10 +31,12 @@ export async function deliver(c: Context<EdgeEnv>, batch: Batch): Promise<Delive
     routeContext(c),
   );
   if (answer.ok) return { kind: "region", answer: answer.value };
+  // Every region that answered failed on this batch: spooling it would only fail again later.
+  if (answer.error.kind === "request_failed") throw routeError(answer.error);
 
   const because = describeUnavailable(answer.error);
   // A region that rejected our signature is a configuration error: spooling would only hide it.
-  if (answer.error.skipped.some((skip) => skip.reason === "answered 401")) throw unavailable(because);
+  if (answer.error.skipped.some((skip) => skip.cause === "signature_rejected")) throw unavailable(because);
   const spooled = await spoolUpload(c.var.bindings, {
     appId: c.var.appId,
     batchId: batch.batchId,

@@ -8,6 +8,9 @@ import type { SignatureFailure } from "../../shared/signing.ts";
 export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
 export const testRegionSecret = "edge-tests-region-secret-0123456789abcdef";
 
+/** A call whose body holds this fails in every stub region with its own 500 INTERNAL. */
+export const poisonMarker = "stub-fails-on-this";
+
 /** Base URLs of the stand-in regions, all on 127.0.0.1. */
 export type StubUrls = {
   /** Answers like a region (eu-west): verifies signatures, stores batches in memory. */
@@ -18,7 +21,7 @@ export type StubUrls = {
   refused: string;
   /** Accepts the request and never answers. */
   silent: string;
-  /** Answers 500 to everything. */
+  /** Answers a bare 500 (no error body of its own) to everything. */
   broken: string;
 };
 
