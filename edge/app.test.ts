@@ -72,6 +72,7 @@ describe("edge app", () => {
       [{ REGIONS: JSON.stringify([regionsOf.eu, regionsOf.eu]) }, "binding REGIONS: region names must be unique"],
       [{ KEY_SECRET: undefined }, "binding KEY_SECRET: missing"],
       [{ REGION_SECRET: "short" }, "binding REGION_SECRET: value: expected a secret of at least 16 characters"],
+      [{ SPOOL_SECRET: undefined }, "binding SPOOL_SECRET: missing"],
     ];
     for (const [env, message] of cases) {
       const response = await callWith({ env }, "/v1/health", {});

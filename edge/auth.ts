@@ -36,12 +36,14 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
         retryAfterSeconds: regionRetryAfterSeconds,
       });
     }
-    if (revoked.has(await keyHash(key))) throw unauthorized("app key has been revoked");
+    const hash = await keyHash(key);
+    if (revoked.has(hash)) throw unauthorized("app key has been revoked");
 
     if (verified.kind !== kind) {
       throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
     }
     c.set("appId", verified.appId);
+    c.set("keyHash", hash);
     await next();
   });
 }

@@ -28,6 +28,8 @@ export type EdgeEnv = {
     services: Services;
     /** Set by `requireKey` once the app key checks out. */
     appId: string;
+    /** SHA-256 of that key, which a spooled batch carries so the consumer can check it again. */
+    keyHash: string;
     /** The region that answered, for the response header and the request log. */
     region: string | undefined;
   };

@@ -1,9 +1,10 @@
 // The edge's tests run inside workerd (@cloudflare/vitest-plugin) against the real Worker config;
-// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts.
+// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts, and
+// what reaches the spool's dead-letter queue is read back through test/dead-letter-inbox.js.
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testKeySecret, testRegionSecret } from "./test/fixtures.ts";
+import { testKeySecret, testRegionSecret, testSpoolSecret } from "./test/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -20,7 +21,18 @@ export default defineConfig({
             ]),
             KEY_SECRET: testKeySecret,
             REGION_SECRET: testRegionSecret,
+            SPOOL_SECRET: testSpoolSecret,
           },
+          serviceBindings: { DEAD_LETTERS: "dead-letter-inbox" },
+          workers: [
+            {
+              name: "dead-letter-inbox",
+              modules: true,
+              scriptPath: fileURLToPath(new URL("./test/dead-letter-inbox.js", import.meta.url)),
+              compatibilityDate: "2026-11-01",
+              queueConsumers: { "stormlog-spool-dead": { maxBatchTimeout: 0 } },
+            },
+          ],
         },
       };
     }),

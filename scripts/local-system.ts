@@ -44,7 +44,7 @@ export type LocalInfo = {
   app: { id: string; ingestKey: string; readKey: string };
 };
 
-type Secrets = { keySecret: string; regionSecret: string };
+type Secrets = { keySecret: string; regionSecret: string; spoolSecret: string };
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const defaultRegions = ["eu-west", "us-east", "ap-south"];
@@ -168,6 +168,7 @@ export class LocalSystem {
         : {}),
       KEY_SECRET: secrets.keySecret,
       REGION_SECRET: secrets.regionSecret,
+      SPOOL_SECRET: secrets.spoolSecret,
     };
     writeFileSync(
       envFile,
@@ -266,9 +267,14 @@ function loadOrCreateSecrets(dir: string): Secrets {
     const keyring: KeyringConfig = { active: "local-1", keys: { "local-1": generateKeyMaterial() } };
     writeFileSync(keyringFile, `${JSON.stringify(keyring, null, 2)}\n`, { mode: 0o600 });
   }
-  const existing = readJson<Secrets>(secretsFile);
-  if (existing) return existing;
-  const secrets = { keySecret: toHex(randomBytes(32)), regionSecret: toHex(randomBytes(32)) };
+  const existing = readJson<Partial<Secrets>>(secretsFile);
+  if (existing?.keySecret && existing.regionSecret && existing.spoolSecret) return existing as Secrets;
+  // Keep what an older start generated (the apps' keys depend on it); add what is missing.
+  const secrets: Secrets = {
+    keySecret: existing?.keySecret ?? toHex(randomBytes(32)),
+    regionSecret: existing?.regionSecret ?? toHex(randomBytes(32)),
+    spoolSecret: existing?.spoolSecret ?? toHex(randomBytes(32)),
+  };
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
 }

@@ -38,9 +38,10 @@ export async function deliver(c: Context<EdgeEnv>, batch: Batch): Promise<Delive
   const because = describeUnavailable(answer.error);
   // A region that rejected our signature is a configuration error: spooling would only hide it.
   if (answer.error.skipped.some((skip) => skip.cause === "signature_rejected")) throw unavailable(because);
-  const spooled = await spoolUpload(c.var.bindings, {
+  const spooled = await spoolUpload(c.var.bindings, c.var.config.spoolSecret, {
     appId: c.var.appId,
     batchId: batch.batchId,
+    keyHash: c.var.keyHash,
     requestId: c.var.requestId,
     body,
   });

@@ -10,7 +10,6 @@ import { createApp } from "../app.ts";
 import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
 import { createRegionClient } from "../regions.ts";
-import type { SpoolMessage } from "../spool/spool.ts";
 import { poisonMarker } from "../test/fixtures.ts";
 import {
   callWith,
@@ -18,6 +17,7 @@ import {
   errorOf,
   newApp,
   received,
+  recordingQueue,
   sampleUpload,
   setMode,
   spawnRegion,
@@ -34,12 +34,6 @@ const app = createApp((config, bindings) => ({
 }));
 
 const fromDublin = { latitude: String(dublin.lat), longitude: String(dublin.lon) };
-
-/** A spool producer that keeps what it is sent. */
-function recordingSpool() {
-  const sent: SpoolMessage[] = [];
-  return { sent, producer: { send: async (body: SpoolMessage) => void sent.push(body) } as unknown as Queue };
-}
 
 async function upload(regions: readonly RoutedRegion[], options: { text?: string; env?: object } = {}) {
   const keys = await newApp();
@@ -79,7 +73,7 @@ describe("a request every region fails on", () => {
   it("answers 500 INTERNAL, opens no breaker, reports nothing down and spools nothing", async () => {
     const regions = [await spawnRegion("near", dublin), await spawnRegion("far", virginia)];
     await probe(regions);
-    const spool = recordingSpool();
+    const spool = recordingQueue();
     const poisoned = await upload(regions, { text: `boom ${poisonMarker}`, env: { SPOOL: spool.producer } });
     expect(poisoned.response.status).toBe(500);
     expect(poisoned.region).toBeNull();
@@ -135,7 +129,7 @@ describe("a request every region fails on", () => {
     await probe(regions);
     await setMode(regions[0] as RoutedRegion, "failing");
     await setMode(regions[1] as RoutedRegion, "draining");
-    const spool = recordingSpool();
+    const spool = recordingQueue();
     const { response } = await upload(regions, { env: { SPOOL: spool.producer } });
     expect(response.status).toBe(202);
     expect(spool.sent).toHaveLength(1);
