@@ -7,9 +7,9 @@
  * A missing or invalid binding is an operator error: every request answers 500 BAD_ENVIRONMENT
  * naming the binding, rather than half-working.
  *
- * The object bindings (the health Durable Object, the spool queues and bucket) are optional:
- * without them the edge still routes, on what its own isolate has seen, and answers 503 instead
- * of spooling (see `bindingsOf`).
+ * The object bindings (the health Durable Object, the spool queues and bucket, the rate limits)
+ * are optional: without them the edge still routes, on what its own isolate has seen, answers 503
+ * instead of spooling and limits no app (see `bindingsOf`).
  */
 import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
@@ -72,15 +72,22 @@ export type EdgeBindings = {
   /** Where the consumer moves spooled batches that must not be delivered (consumer.ts). */
   readonly spoolDead?: Queue;
   readonly spoolBlobs?: R2Bucket;
+  /** Per-app limits (rate-limit.ts): uploads, and reads, each counted apart. */
+  readonly uploadRateLimit?: RateLimit;
+  readonly readRateLimit?: RateLimit;
 };
 
 export function bindingsOf(env: Env): EdgeBindings {
-  const raw = env as Partial<Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_DEAD" | "SPOOL_BLOBS", unknown>>;
+  const raw = env as Partial<
+    Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_DEAD" | "SPOOL_BLOBS" | "UPLOAD_RATE_LIMIT" | "READ_RATE_LIMIT", unknown>
+  >;
   return {
     health: isObject(raw.REGION_HEALTH) ? (raw.REGION_HEALTH as DurableObjectNamespace<RegionHealth>) : undefined,
     spool: isObject(raw.SPOOL) ? (raw.SPOOL as Queue) : undefined,
     spoolDead: isObject(raw.SPOOL_DEAD) ? (raw.SPOOL_DEAD as Queue) : undefined,
     spoolBlobs: isObject(raw.SPOOL_BLOBS) ? (raw.SPOOL_BLOBS as R2Bucket) : undefined,
+    uploadRateLimit: isObject(raw.UPLOAD_RATE_LIMIT) ? (raw.UPLOAD_RATE_LIMIT as RateLimit) : undefined,
+    readRateLimit: isObject(raw.READ_RATE_LIMIT) ? (raw.READ_RATE_LIMIT as RateLimit) : undefined,
   };
 }
 

@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testKeySecret, testRegionSecret, testSpoolSecret } from "./test/fixtures.ts";
+import { testKeySecret, testRateLimit, testRegionSecret, testSpoolSecret } from "./test/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -22,6 +22,11 @@ export default defineConfig({
             KEY_SECRET: testKeySecret,
             REGION_SECRET: testRegionSecret,
             SPOOL_SECRET: testSpoolSecret,
+          },
+          // Low limits for the rate-limit tests, apart from the Worker's own (wrangler.toml).
+          ratelimits: {
+            TEST_UPLOAD_RATE_LIMIT: { namespace_id: "9001", simple: { limit: testRateLimit, period: 60 } },
+            TEST_READ_RATE_LIMIT: { namespace_id: "9002", simple: { limit: testRateLimit, period: 60 } },
           },
           serviceBindings: { DEAD_LETTERS: "dead-letter-inbox" },
           workers: [

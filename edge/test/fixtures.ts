@@ -8,6 +8,8 @@ import type { SignatureFailure } from "../../shared/signing.ts";
 export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
 export const testRegionSecret = "edge-tests-region-secret-0123456789abcdef";
 export const testSpoolSecret = "edge-tests-spool-secret-0123456789abcdef";
+/** Requests per app per minute that TEST_UPLOAD_RATE_LIMIT and TEST_READ_RATE_LIMIT allow. */
+export const testRateLimit = 3;
 
 /** A call whose body holds this fails in every stub region with its own 500 INTERNAL. */
 export const poisonMarker = "stub-fails-on-this";
