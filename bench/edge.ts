@@ -25,6 +25,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
 const keySecret = "bench-key-secret-0123456789abcdef0123";
 const edgeSecret = "bench-edge-secret-0123456789abcdef01";
+const spoolSecret = "bench-spool-secret-0123456789abcdef";
 const work = mkdtempSync(path.join(tmpdir(), "stormlog-bench-"));
 const children: ChildProcess[] = [];
 
@@ -164,6 +165,7 @@ async function firstUploadMs(regions: object[], key: string): Promise<number> {
     REGIONS: JSON.stringify(regions),
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
+    SPOOL_SECRET: spoolSecret,
   });
   try {
     // Warm the isolate with requests that touch no region, so only the routing differs.
@@ -192,6 +194,7 @@ async function main(): Promise<void> {
     REGIONS: JSON.stringify([region]),
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
+    SPOOL_SECRET: spoolSecret,
   });
   const passDir = mkdtempSync(path.join(work, "pass-through-"));
   writeFileSync(
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
     REGIONS: JSON.stringify([{ name: "victim", url: victim.url, location }, region]),
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
+    SPOOL_SECRET: spoolSecret,
     HEALTH_PROBE_INTERVAL_MS: "1000",
   });
   const statusOfVictim = async () => {

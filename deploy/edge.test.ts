@@ -20,7 +20,7 @@ const run = promisify(execFile);
 type EdgeConfig = {
   name: string;
   vars: Record<string, unknown>;
-  queues: { producers?: { queue: string }[]; consumers?: { dead_letter_queue?: string }[] };
+  queues: { producers?: { binding: string; queue: string }[]; consumers?: { dead_letter_queue?: string }[] };
   r2_buckets: { bucket_name?: string }[];
   durable_objects: { bindings: { name: string }[] };
 };
@@ -46,18 +46,20 @@ describe("edge environments", () => {
     const seen = new Set<string>();
     for (const name of deployed) {
       const config = unstable_readConfig({ config: path.join(repoRoot, "wrangler.toml"), env: name }) as EdgeConfig;
-      const resources = [
+      // A set: the dead-letter queue is both the consumer's and a producer (the consumer writes to it).
+      const resources = new Set([
         `worker ${config.name}`,
         ...(config.queues.producers ?? []).map((queue) => `queue ${queue.queue}`),
         ...(config.queues.consumers ?? []).map((queue) => `queue ${queue.dead_letter_queue ?? ""}`),
         ...config.r2_buckets.map((bucket) => `bucket ${bucket.bucket_name ?? ""}`),
-      ];
+      ]);
       for (const resource of resources) {
         expect(resource).toContain(name);
         expect(seen.has(resource), `${resource} shared between environments`).toBe(false);
         seen.add(resource);
       }
       expect(config.durable_objects.bindings.map((binding) => binding.name)).toEqual(["REGION_HEALTH"]);
+      expect((config.queues.producers ?? []).map((queue) => queue.binding)).toEqual(["SPOOL", "SPOOL_DEAD"]);
       const regions = regionsSchema.parse(JSON.parse(String(config.vars.REGIONS)));
       const cluster = environments.find((environment) => environment.name === name);
       // The edge reaches each region at its public URL (the peers use another, on the private network).

@@ -2,12 +2,14 @@
  * App-key authentication: `Authorization: Bearer <key>`. A key verifies by itself against
  * KEY_SECRET (shared/keys), so no database is asked; the only lookup is the cached list of revoked
  * key hashes (see revocations.ts). A missing, malformed, forged or revoked key is 401; a valid key
- * of the wrong kind (an ingest key reading logs, a read key uploading) is 403.
+ * of the wrong kind (an ingest key reading logs, a read key uploading) is 403; an app over its
+ * rate limit is 429 (rate-limit.ts).
  */
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../shared/errors.ts";
 import { type KeyKind, keyHash, verifyKey } from "../shared/keys.ts";
 import type { EdgeEnv } from "./context.ts";
+import { enforceRateLimit } from "./rate-limit.ts";
 import { regionRetryAfterSeconds } from "./regions.ts";
 
 const kindName = { ingest: "an ingest key", read: "a read key" } as const satisfies Record<KeyKind, string>;
@@ -36,13 +38,16 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
         retryAfterSeconds: regionRetryAfterSeconds,
       });
     }
-    if (revoked.has(await keyHash(key))) throw unauthorized("app key has been revoked");
+    const hash = await keyHash(key);
+    if (revoked.has(hash)) throw unauthorized("app key has been revoked");
 
     if (verified.kind !== kind) {
       throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
     }
+    await enforceRateLimit(c.var.bindings, kind, verified.appId);
     c.set("appId", verified.appId);
     c.set("appKey", key);
+    c.set("keyHash", hash);
     await next();
   });
 }

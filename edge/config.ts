@@ -2,14 +2,15 @@
  * The edge's bindings, validated at the boundary. This is the only module that reads the Worker's
  * `env`: `REGIONS` (a JSON list of regional backends with their locations, a wrangler var),
  * `HEALTH_PROBE_INTERVAL_MS` (how often the health object probes the regions), `KEY_SECRET` (the
- * HMAC secret app keys are minted with) and `EDGE_SECRET` (the HMAC secret that signs calls to
- * regions as the edge: the regions' STORMLOG_EDGE_SECRET, which signs no peer or admin call),
- * both secrets. A missing or invalid binding is an operator error: every request
- * answers 500 BAD_ENVIRONMENT naming the binding, rather than half-working.
+ * HMAC secret app keys are minted with), `EDGE_SECRET` (the HMAC secret that signs calls to
+ * regions as the edge: the regions' STORMLOG_EDGE_SECRET, which signs no peer or admin call) and
+ * `SPOOL_SECRET` (seals spooled batches; only the edge holds it), all three secrets. A missing or
+ * invalid binding is an operator error: every request answers 500 BAD_ENVIRONMENT naming the
+ * binding, rather than half-working.
  *
- * The object bindings (the health Durable Object, the spool queue and bucket) are optional:
- * without them the edge still routes, on what its own isolate has seen, and answers 503 instead
- * of spooling (see `bindingsOf`).
+ * The object bindings (the health Durable Object, the spool queues and bucket, the rate limits)
+ * are optional: without them the edge still routes, on what its own isolate has seen, answers 503
+ * instead of spooling and limits no app (see `bindingsOf`).
  */
 import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
@@ -22,6 +23,7 @@ export type EdgeConfig = {
   readonly probeIntervalMs: number;
   readonly keySecret: string;
   readonly edgeSecret: string;
+  readonly spoolSecret: string;
 };
 
 /** Below this an HMAC secret is guessable; the admin CLI generates far longer ones. */
@@ -37,8 +39,16 @@ const parsedEntriesMax = 8;
 
 /** The validated config for these bindings; throws ApiError BAD_ENVIRONMENT naming the binding. */
 export function loadConfig(env: Env): EdgeConfig {
-  const raw = env as Partial<Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET", unknown>>;
-  const cacheKey = JSON.stringify([raw.REGIONS, raw.HEALTH_PROBE_INTERVAL_MS, raw.KEY_SECRET, raw.EDGE_SECRET]);
+  const raw = env as Partial<
+    Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET" | "SPOOL_SECRET", unknown>
+  >;
+  const cacheKey = JSON.stringify([
+    raw.REGIONS,
+    raw.HEALTH_PROBE_INTERVAL_MS,
+    raw.KEY_SECRET,
+    raw.EDGE_SECRET,
+    raw.SPOOL_SECRET,
+  ]);
   const cached = parsed.get(cacheKey);
   if (cached) return cached;
   const config: EdgeConfig = {
@@ -49,6 +59,7 @@ export function loadConfig(env: Env): EdgeConfig {
         : parseBinding("HEALTH_PROBE_INTERVAL_MS", probeIntervalSchema, raw.HEALTH_PROBE_INTERVAL_MS),
     keySecret: parseBinding("KEY_SECRET", secretSchema, raw.KEY_SECRET),
     edgeSecret: parseBinding("EDGE_SECRET", secretSchema, raw.EDGE_SECRET),
+    spoolSecret: parseBinding("SPOOL_SECRET", secretSchema, raw.SPOOL_SECRET),
   };
   if (parsed.size >= parsedEntriesMax) parsed.clear();
   parsed.set(cacheKey, config);
@@ -59,15 +70,25 @@ export function loadConfig(env: Env): EdgeConfig {
 export type EdgeBindings = {
   readonly health?: DurableObjectNamespace<RegionHealth>;
   readonly spool?: Queue;
+  /** Where the consumer moves spooled batches that must not be delivered (consumer.ts). */
+  readonly spoolDead?: Queue;
   readonly spoolBlobs?: R2Bucket;
+  /** Per-app limits (rate-limit.ts): uploads, and reads, each counted apart. */
+  readonly uploadRateLimit?: RateLimit;
+  readonly readRateLimit?: RateLimit;
 };
 
 export function bindingsOf(env: Env): EdgeBindings {
-  const raw = env as Partial<Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_BLOBS", unknown>>;
+  const raw = env as Partial<
+    Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_DEAD" | "SPOOL_BLOBS" | "UPLOAD_RATE_LIMIT" | "READ_RATE_LIMIT", unknown>
+  >;
   return {
     health: isObject(raw.REGION_HEALTH) ? (raw.REGION_HEALTH as DurableObjectNamespace<RegionHealth>) : undefined,
     spool: isObject(raw.SPOOL) ? (raw.SPOOL as Queue) : undefined,
+    spoolDead: isObject(raw.SPOOL_DEAD) ? (raw.SPOOL_DEAD as Queue) : undefined,
     spoolBlobs: isObject(raw.SPOOL_BLOBS) ? (raw.SPOOL_BLOBS as R2Bucket) : undefined,
+    uploadRateLimit: isObject(raw.UPLOAD_RATE_LIMIT) ? (raw.UPLOAD_RATE_LIMIT as RateLimit) : undefined,
+    readRateLimit: isObject(raw.READ_RATE_LIMIT) ? (raw.READ_RATE_LIMIT as RateLimit) : undefined,
   };
 }
 

@@ -7,7 +7,7 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
 import { createHealthView } from "./health/view.ts";
 import { createRegionClient, type RegionClient } from "./regions.ts";
-import { createRevocationList, type RevocationList } from "./revocations.ts";
+import { createRevocationList, type RevocationList, type RevocationSource } from "./revocations.ts";
 import { createBreaker } from "./routing/breaker.ts";
 import { createRouter, type Router } from "./routing/router.ts";
 
@@ -30,6 +30,8 @@ export type EdgeEnv = {
     appId: string;
     /** The app key itself, which reads pass on to the region (it checks the key on its own). */
     appKey: string;
+    /** SHA-256 of that key, which a spooled batch carries so the consumer can check it again. */
+    keyHash: string;
     /** The region that answered, for the response header and the request log. */
     region: string | undefined;
   };
@@ -61,8 +63,9 @@ export function routedServices(
   // The revocation list comes from whichever region the router prefers, like everything else. Its
   // fetch has no request of its own to extend, so a failure report it makes is best effort (the
   // breaker still opens at once).
-  const viaRouter: RegionClient = {
-    forward: (_regions, call) => router.forward(call, { client: null, waitUntil: () => {} }),
+  const viaRouter: RevocationSource = {
+    forward: (_regions, call, forwardOptions) =>
+      router.forward(call, { client: null, waitUntil: () => {}, deadlineMs: forwardOptions?.deadlineMs }),
   };
   return { router, revocations: createRevocationList({ regions: config.regions, client: viaRouter }) };
 }

@@ -7,8 +7,19 @@ import { keyHash } from "../shared/keys.ts";
 import type { RoutedRegion } from "../shared/regions.ts";
 import { createApp } from "./app.ts";
 import { httpServices } from "./context.ts";
-import { attemptTimeoutMs } from "./regions.ts";
-import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./test/helpers.ts";
+import { attemptTimeoutMs, createRegionClient } from "./regions.ts";
+import { testEdgeSecret } from "./test/fixtures.ts";
+import {
+  callWith,
+  errorOf,
+  newApp,
+  received,
+  regionsOf,
+  revokeAtStubs,
+  sampleUpload,
+  setMode,
+  spawnRegion,
+} from "./test/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
 const appWithoutRevocations = createApp((config, bindings) => ({
@@ -136,6 +147,34 @@ describe("forwarding to regions", () => {
     expect((await received(keys.appId)).map((call) => [call.stub, call.signature])).toEqual([
       ["eu-west", "bad_signature"],
       ["us-east", "bad_signature"],
+    ]);
+  });
+
+  it("says by type why each region was skipped", async () => {
+    const failing = await spawnRegion("failing");
+    const draining = await spawnRegion("draining");
+    await setMode(failing, "failing");
+    await setMode(draining, "draining");
+    const client = createRegionClient({ edgeSecret: testEdgeSecret, timeoutMs: 300 });
+    const call = { method: "GET", pathAndQuery: "/internal/v1/keys/revoked", requestId: "causes" } as const;
+    const answer = await client.forward(
+      [regionsOf.refused, regionsOf.silent, regionsOf.broken, draining, failing],
+      call,
+    );
+    expect(answer.ok).toBe(false);
+    const skipped = answer.ok ? [] : answer.error.skipped;
+    expect(skipped.map(({ cause, reason }) => ({ cause, reason }))).toEqual([
+      { cause: "unreachable", reason: "unreachable" },
+      { cause: "timeout", reason: "timeout" },
+      // A bare 500 is not the region's own error: something in front of it failed.
+      { cause: "unavailable", reason: "answered 500" },
+      { cause: "unavailable", reason: "answered 503" },
+      { cause: "internal_error", reason: "answered 500" },
+    ]);
+    const wrongSecret = createRegionClient({ edgeSecret: "not-the-regions-secret-0123456789" });
+    const rejected = await wrongSecret.forward([regionsOf.eu], call);
+    expect(rejected.ok ? [] : rejected.error.skipped).toEqual([
+      { region: "eu-west", cause: "signature_rejected", reason: "answered 401" },
     ]);
   });
 });

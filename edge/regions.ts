@@ -1,16 +1,21 @@
 /**
+/**
  * How the edge reaches regional backends. `RegionClient.forward` sends one call, signed as the
  * edge for each region it tries (the region's name is the audience), to the regions in the order
  * it is given (routing/router.ts decides that order from health) and returns the first real
  * answer. A region that cannot be reached, does not answer within the per-attempt timeout,
- * answers 5xx, or rejects the edge's signature is skipped; any other answer (2xx, and 4xx such as
- * a 409 batch conflict, or a 401 APP_KEY_REJECTED: the region refused the client's read key) is
- * the region's verdict and is passed back without trying another region. The body is serialized
- * once by the caller, so every attempt sends the same bytes (signed anew, with a fresh nonce),
- * and an overall deadline bounds the whole call. Each attempt's outcome
- * goes to `onAttempt`, which is how the router feeds its breakers and the health table.
+ * answers 5xx, or rejects the edge's signature is skipped, with a typed `cause`; any other answer
+ * (2xx, and 4xx such as a 409 batch conflict, or a 401 APP_KEY_REJECTED: the region refused the
+ * client's read key) is the region's verdict and is passed back without trying another region. A
+ * 5xx whose body is the region's own `INTERNAL` error is told apart from one that is not
+ * (draining, no quorum, a proxy's error page): the first may be a bug this very call sets off, so
+ * the router decides only after the call whether it was the region's fault. The body is
+ * serialized once by the caller, so every attempt sends the same bytes (signed anew, with a fresh
+ * nonce), and an overall deadline bounds the whole call. Each attempt's outcome goes to
+ * `onAttempt`, which is how the router feeds its breakers and the health table.
  */
-import { parseErrorBody } from "../shared/errors.ts";
+import { readCapped } from "../shared/encoding.ts";
+import { type ErrorBody, parseErrorBody } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
@@ -39,17 +44,26 @@ export type RegionCall = {
 
 export type RegionAnswer = { region: Region; response: Response };
 
-/** Why one region was skipped, for logs and for the 503 message. */
-export type SkippedRegion = { region: string; reason: string };
+/**
+ * Why a region tried gave no verdict: no connection, no answer in time, a 5xx saying it cannot
+ * take calls now (a 503 when draining or short of its quorum, or a 5xx that is not its own error
+ * body), its own `INTERNAL` error (a bug, maybe triggered by this call), or a 401 for the edge's
+ * signature (the region is fine, the edge's secret is not).
+ */
+export type AttemptCause = "unreachable" | "timeout" | "unavailable" | "internal_error" | "signature_rejected";
+
+/** Why a region was skipped: an attempt's cause, or not tried at all (breaker open, no time left). */
+export type SkipCause = AttemptCause | "breaker_open" | "deadline";
+
+/** One skipped region: `cause` is what code decides on, `reason` what logs and messages show. */
+export type SkippedRegion = { region: string; cause: SkipCause; reason: string };
 
 export type RegionsUnavailable = { kind: "regions_unavailable"; retryable: true; skipped: SkippedRegion[] };
 
-/**
- * One attempt, as health sees it: `failed` for what says the region is unwell (no connection, no
- * answer in time, 5xx), `answered` for any other answer. A 401 is neither: the region is fine, the
- * edge's secret is not.
- */
-export type AttemptOutcome = { region: string; outcome: "answered" | "failed" | "rejected"; reason: string };
+/** One attempt: the region's verdict, or why there was none (the router feeds breakers with it). */
+export type AttemptOutcome =
+  | { region: string; kind: "answered"; reason: string }
+  | { region: string; kind: "skipped"; cause: AttemptCause; reason: string };
 
 export type ForwardOptions = {
   deadlineMs?: number;
@@ -77,11 +91,11 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
       for (const region of regions) {
         const leftMs = deadlineAtMs - Date.now();
         if (leftMs < attemptMinMs) {
-          skipped.push({ region: region.name, reason: "deadline" });
+          skipped.push({ region: region.name, cause: "deadline", reason: "deadline" });
           continue;
         }
         if (forwardOptions.mayTry && !forwardOptions.mayTry(region.name)) {
-          skipped.push({ region: region.name, reason: "breaker open" });
+          skipped.push({ region: region.name, cause: "breaker_open", reason: "breaker open" });
           continue;
         }
         const attempt = await signedFetch({
@@ -95,8 +109,9 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
           timeoutMs: Math.min(timeoutMs, leftMs),
         });
         if (!attempt.ok) {
-          skipped.push({ region: region.name, reason: attempt.error.kind });
-          onAttempt({ region: region.name, outcome: "failed", reason: attempt.error.kind });
+          const cause: AttemptCause = attempt.error.kind;
+          skipped.push({ region: region.name, cause, reason: cause });
+          onAttempt({ region: region.name, kind: "skipped", cause, reason: cause });
           continue;
         }
         const response = attempt.value;
@@ -104,23 +119,24 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
           // Either this region's verdict on the client's read key (APP_KEY_REJECTED), or it
           // refuses our signature (not our EDGE_SECRET, a rotation in progress, a REGIONS name
           // that is not its STORMLOG_REGION): then it stored nothing, and another region may take it.
-          const text = await response.text().catch(() => "");
+          const text = await readErrorText(response);
           if (parseErrorBody(text)?.error.code === "APP_KEY_REJECTED") {
-            onAttempt({ region: region.name, outcome: "answered", reason: "answered 401" });
+            onAttempt({ region: region.name, kind: "answered", reason: "answered 401" });
             return ok({ region, response: new Response(text, { status: 401, headers: response.headers }) });
           }
-          skipped.push({ region: region.name, reason: "answered 401" });
-          onAttempt({ region: region.name, outcome: "rejected", reason: "answered 401" });
+          const cause: AttemptCause = "signature_rejected";
+          skipped.push({ region: region.name, cause, reason: "answered 401" });
+          onAttempt({ region: region.name, kind: "skipped", cause, reason: "answered 401" });
           continue;
         }
         if (response.status >= 500) {
+          const cause = serverErrorCause(parseErrorBody(await readErrorText(response)));
           const reason = `answered ${response.status}`;
-          skipped.push({ region: region.name, reason });
-          onAttempt({ region: region.name, outcome: "failed", reason });
-          await response.body?.cancel();
+          skipped.push({ region: region.name, cause, reason });
+          onAttempt({ region: region.name, kind: "skipped", cause, reason });
           continue;
         }
-        onAttempt({ region: region.name, outcome: "answered", reason: `answered ${response.status}` });
+        onAttempt({ region: region.name, kind: "answered", reason: `answered ${response.status}` });
         return ok({ region, response });
       }
       return err({ kind: "regions_unavailable", retryable: true, skipped });
@@ -128,8 +144,34 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
   };
 }
 
+/** Error bodies are small; a body past this is not one of ours. */
+const errorBodyBytesMax = 4096;
+
+/**
+ * The text of an error answer, read within a cap ("" when it is larger, or cut off): bounded by
+ * the attempt's timeout too, since the fetch's abort signal also ends its body.
+ */
+async function readErrorText(response: Response): Promise<string> {
+  if (response.body === null) return "";
+  try {
+    const bytes = await readCapped(response.body.getReader(), errorBodyBytesMax, () => new Error("too large"));
+    return new TextDecoder().decode(bytes);
+  } catch {
+    return "";
+  }
+}
+
+/** `internal_error` for a 5xx carrying the region's own INTERNAL error body, else `unavailable`. */
+function serverErrorCause(body: ErrorBody | null): "internal_error" | "unavailable" {
+  return body?.error.code === "INTERNAL" ? "internal_error" : "unavailable";
+}
+
 /** "no region answered (eu-west: timeout; us-east: answered 500)" */
-export function describeUnavailable(failure: RegionsUnavailable): string {
-  const reasons = failure.skipped.map((skip) => `${skip.region}: ${skip.reason}`).join("; ");
-  return `no region answered (${reasons})`;
+export function describeUnavailable(failure: { skipped: readonly SkippedRegion[] }): string {
+  return `no region answered (${describeSkipped(failure.skipped)})`;
+}
+
+/** "eu-west: timeout; us-east: answered 500" */
+export function describeSkipped(skipped: readonly SkippedRegion[]): string {
+  return skipped.map((skip) => `${skip.region}: ${skip.reason}`).join("; ");
 }

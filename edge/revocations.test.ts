@@ -1,26 +1,39 @@
-// The per-isolate revocation cache, against the stub regions: one fetch per freshness window, a
-// stale list served while one background refresh runs, the last known list kept while regions
-// are down, and no list at all (so auth refuses) before any region has answered.
+// The per-isolate revocation cache, against the stub regions, on an injected clock: one fetch per
+// freshness window, a stale list served only through a short grace period while one background
+// refresh runs, then a bounded wait for a fresh list, and no list at all (so auth refuses with
+// 503) when none can be had: a revocation takes effect within 30 s whatever the regions do.
 import { describe, expect, it } from "vitest";
 import { keyHash, mintKey, newAppId } from "../shared/keys.ts";
 import type { Region } from "../shared/regions.ts";
-import { createRegionClient, type RegionClient } from "./regions.ts";
-import { createRevocationList, type RefreshContext, revocationsFreshMs } from "./revocations.ts";
+import { createApp } from "./app.ts";
+import { httpServices } from "./context.ts";
+import { createRegionClient, type ForwardOptions, type RegionClient } from "./regions.ts";
+import {
+  createRevocationList,
+  type RefreshContext,
+  revocationsFreshMs,
+  revocationsGraceMs,
+  revocationsWaitMs,
+} from "./revocations.ts";
 import { testEdgeSecret } from "./test/fixtures.ts";
 import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./test/helpers.ts";
 
-/** The real client, counting calls, and able to be cut off from every region. */
+/** The real client, counting calls (and their options), and able to be cut off from every region. */
 function observedClient() {
   const real = createRegionClient({ edgeSecret: testEdgeSecret, timeoutMs: 500 });
-  const state = { calls: 0, down: false };
+  const state = { calls: 0, down: false, options: [] as (ForwardOptions | undefined)[] };
   const client: RegionClient = {
-    forward(regions, call) {
+    forward(regions, call, options) {
       state.calls += 1;
-      return real.forward(state.down ? [regionsOf.refused] : regions, call);
+      state.options.push(options);
+      return real.forward(state.down ? [regionsOf.refused] : regions, call, options);
     },
   };
   return { client, state };
 }
+
+/** Past this age a list is never trusted. */
+const trustedMs = revocationsFreshMs + revocationsGraceMs;
 
 function recordingContext(): RefreshContext & { pending: Promise<unknown>[] } {
   const pending: Promise<unknown>[] = [];
@@ -57,7 +70,33 @@ describe("revocation list", () => {
     expect(state.calls).toBe(2);
   });
 
-  it("keeps the last known list while no region answers", async () => {
+  it("keeps a revocation's delay within 30 s: fresh, then a short grace, then it waits for a fresh list", async () => {
+    expect(trustedMs).toBeLessThanOrEqual(30_000);
+    let nowMs = 0;
+    const { client, state } = observedClient();
+    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    await list.current(recordingContext());
+    const revokedSince = await newRevokedHash();
+
+    // In the grace period the stale list still answers (the refresh runs in the background)...
+    nowMs = trustedMs - 1;
+    state.down = true;
+    const graceful = recordingContext();
+    expect((await list.current(graceful))?.has(revokedSince)).toBe(false);
+    expect(graceful.pending).toHaveLength(1);
+    await Promise.all(graceful.pending);
+
+    // ...and past it, the request itself waits for a fresh list.
+    nowMs = trustedMs;
+    state.down = false;
+    const waiting = recordingContext();
+    expect((await list.current(waiting))?.has(revokedSince)).toBe(true);
+    expect(waiting.pending).toEqual([]);
+    expect(state.options.every((options) => options?.deadlineMs === revocationsWaitMs)).toBe(true);
+    expect(revocationsWaitMs).toBeLessThanOrEqual(2000);
+  });
+
+  it("has no list past the grace period when no region answers, until one does again", async () => {
     const revoked = await newRevokedHash();
     let nowMs = 0;
     const { client, state } = observedClient();
@@ -65,12 +104,21 @@ describe("revocation list", () => {
     expect((await list.current(recordingContext()))?.has(revoked)).toBe(true);
 
     state.down = true;
+    nowMs = trustedMs;
+    expect(await list.current(recordingContext())).toBeNull();
     nowMs += revocationsFreshMs * 3;
-    const context = recordingContext();
-    expect((await list.current(context))?.has(revoked)).toBe(true);
-    await Promise.all(context.pending);
+    expect(await list.current(recordingContext())).toBeNull();
+    state.down = false;
     expect((await list.current(recordingContext()))?.has(revoked)).toBe(true);
-    expect(state.calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("gives up waiting for a list after revocationsWaitMs, however many regions are left", async () => {
+    // The silent region takes the whole wait: the answering one behind it is never asked.
+    const client = createRegionClient({ edgeSecret: testEdgeSecret });
+    const list = createRevocationList({ regions: [regionsOf.silent, regionsOf.eu], client });
+    expect(await list.current(recordingContext())).toBeNull();
+    const unbounded = createRevocationList({ regions: [regionsOf.eu], client });
+    expect(await unbounded.current(recordingContext())).not.toBeNull();
   });
 
   it("has no list until a region answers, and ignores an answer that is not a list", async () => {
@@ -102,5 +150,39 @@ describe("revocation list", () => {
       message: "cannot check the app key: no region answered",
     });
     expect(await received(keys.appId)).toEqual([]);
+  });
+
+  it("makes the edge answer 503 + Retry-After once its list is too old to trust, and 401 once it has a fresh one", async () => {
+    let nowMs = 0;
+    const { client, state } = observedClient();
+    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    const app = createApp((config, bindings) => ({ ...httpServices(config, bindings), revocations: list }));
+    const keys = await newApp();
+    const upload = () =>
+      callWith(
+        { regions: [regionsOf.eu] },
+        "/v1/batches",
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
+          body: JSON.stringify(sampleUpload()),
+        },
+        app,
+      );
+    expect((await upload()).status).toBe(202);
+
+    await revokeAtStubs(await keyHash(keys.ingest));
+    state.down = true;
+    nowMs = trustedMs;
+    const refused = await upload();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("Retry-After")).toBe("5");
+    expect((await errorOf(refused)).code).toBe("REGION_UNAVAILABLE");
+
+    state.down = false;
+    const revoked = await upload();
+    expect(revoked.status).toBe(401);
+    expect((await errorOf(revoked)).message).toContain("revoked");
+    expect((await received(keys.appId)).filter((call) => call.method === "POST")).toHaveLength(1);
   });
 });

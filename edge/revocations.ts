@@ -2,31 +2,48 @@
  * The set of revoked app keys, as the edge knows it. App keys verify by themselves (shared/keys),
  * so revocation is the only thing the edge must learn from the regions; it must not cost a
  * round trip per request. The list (SHA-256 hashes of revoked keys) is fetched with a signed
- * `GET /internal/v1/keys/revoked` from the first region that answers and kept per isolate:
- * fresh for `revocationsFreshMs`, then served stale while one background refresh runs (under
- * `waitUntil`). When no region answers a refresh, the last known list stays in use.
+ * `GET /internal/v1/keys/revoked` from the first region that answers and kept per isolate.
  *
- * Before the first successful fetch there is no list at all, and `current` says so (null): the
- * auth middleware then refuses the request rather than let a revoked key through.
+ * It fails closed, so that "a revocation takes effect within 30 s" holds whatever the regions do:
+ *   - fresh for `revocationsFreshMs`: served as is;
+ *   - then, for at most `revocationsGraceMs` more, served stale while one background refresh runs
+ *     (under `waitUntil`), so a refresh never slows a request in the common case;
+ *   - past that (or before the first fetch) a request waits for a fresh list, at most
+ *     `revocationsWaitMs`, and `current` answers null when it cannot get one: the auth middleware
+ *     then refuses the request (503 + Retry-After) rather than trust a list that may miss a
+ *     revocation.
  */
 import { z } from "zod";
 import { internalPaths, type Region } from "../shared/regions.ts";
-import type { RegionClient } from "./regions.ts";
+import type { Result } from "../shared/result.ts";
+import type { ForwardOptions, RegionAnswer, RegionCall } from "./regions.ts";
 
-export const revocationsFreshMs = 30_000;
+export const revocationsFreshMs = 20_000;
+export const revocationsGraceMs = 10_000;
+/** The longest a request waits for a list it must have. */
+export const revocationsWaitMs = 2_000;
 
 const revokedSchema = z.object({ keyHashes: z.array(z.string()) });
 
 export type RefreshContext = { requestId: string; waitUntil(promise: Promise<unknown>): void };
 
 export interface RevocationList {
-  /** The revoked key hashes, or null when no region has ever answered. */
+  /** The revoked key hashes, or null when there is no list recent enough to trust. */
   current(context: RefreshContext): Promise<ReadonlySet<string> | null>;
 }
 
+/** What fetches the list: a `RegionClient`, or the router (which orders regions by health). */
+export type RevocationSource = {
+  forward(
+    regions: readonly Region[],
+    call: RegionCall,
+    options?: ForwardOptions,
+  ): Promise<Result<RegionAnswer, unknown>>;
+};
+
 export function createRevocationList(options: {
   regions: readonly Region[];
-  client: RegionClient;
+  client: RevocationSource;
   nowMs?: () => number;
 }): RevocationList {
   const nowMs = options.nowMs ?? Date.now;
@@ -34,11 +51,11 @@ export function createRevocationList(options: {
   let inFlight: Promise<void> | null = null;
 
   async function fetchList(requestId: string): Promise<void> {
-    const answer = await options.client.forward(options.regions, {
-      method: "GET",
-      pathAndQuery: internalPaths.revokedKeys,
-      requestId,
-    });
+    const answer = await options.client.forward(
+      options.regions,
+      { method: "GET", pathAndQuery: internalPaths.revokedKeys, requestId },
+      { deadlineMs: revocationsWaitMs },
+    );
     if (!answer.ok) return;
     const { response } = answer.value;
     if (!response.ok) {
@@ -60,11 +77,18 @@ export function createRevocationList(options: {
     return inFlight;
   }
 
+  const ageMs = () => (known === null ? Number.POSITIVE_INFINITY : nowMs() - known.fetchedAtMs);
+
   return {
     async current(context) {
-      if (known === null) await refresh(context.requestId);
-      else if (nowMs() - known.fetchedAtMs >= revocationsFreshMs) context.waitUntil(refresh(context.requestId));
-      return known?.hashes ?? null;
+      const age = ageMs();
+      if (age < revocationsFreshMs) return known?.hashes ?? null;
+      if (age < revocationsFreshMs + revocationsGraceMs) {
+        context.waitUntil(refresh(context.requestId));
+        return known?.hashes ?? null;
+      }
+      await refresh(context.requestId);
+      return ageMs() < revocationsFreshMs + revocationsGraceMs ? (known?.hashes ?? null) : null;
     },
   };
 }

@@ -1,9 +1,10 @@
 // The edge's tests run inside workerd (@cloudflare/vitest-plugin) against the real Worker config;
-// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts.
+// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts, and
+// what reaches the spool's dead-letter queue is read back through test/dead-letter-inbox.js.
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testEdgeSecret, testKeySecret } from "./test/fixtures.ts";
+import { testEdgeSecret, testKeySecret, testRateLimit, testSpoolSecret } from "./test/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -20,7 +21,23 @@ export default defineConfig({
             ]),
             KEY_SECRET: testKeySecret,
             EDGE_SECRET: testEdgeSecret,
+            SPOOL_SECRET: testSpoolSecret,
           },
+          // Low limits for the rate-limit tests, apart from the Worker's own (wrangler.toml).
+          ratelimits: {
+            TEST_UPLOAD_RATE_LIMIT: { namespace_id: "9001", simple: { limit: testRateLimit, period: 60 } },
+            TEST_READ_RATE_LIMIT: { namespace_id: "9002", simple: { limit: testRateLimit, period: 60 } },
+          },
+          serviceBindings: { DEAD_LETTERS: "dead-letter-inbox" },
+          workers: [
+            {
+              name: "dead-letter-inbox",
+              modules: true,
+              scriptPath: fileURLToPath(new URL("./test/dead-letter-inbox.js", import.meta.url)),
+              compatibilityDate: "2026-11-01",
+              queueConsumers: { "stormlog-spool-dead": { maxBatchTimeout: 0 } },
+            },
+          ],
         },
       };
     }),

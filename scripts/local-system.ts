@@ -56,8 +56,8 @@ export type LocalInfo = {
   app: { id: string; ingestKey: string; readKey: string };
 };
 
-/** The key secret, and the secret of each caller role: the edge, the peers, the admin CLI. */
-type Secrets = { keySecret: string; edgeSecret: string; peerSecret: string; adminSecret: string };
+/** The key secret, the secret of each caller role (the edge, the peers, the admin CLI), and the edge's spool secret. */
+type Secrets = { keySecret: string; edgeSecret: string; peerSecret: string; adminSecret: string; spoolSecret: string };
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
@@ -222,6 +222,7 @@ export class LocalSystem {
         : {}),
       KEY_SECRET: secrets.keySecret,
       EDGE_SECRET: secrets.edgeSecret,
+      SPOOL_SECRET: secrets.spoolSecret,
     };
     writeFileSync(
       envFile,
@@ -324,17 +325,24 @@ function loadOrCreateSecrets(dir: string): Secrets {
     writeFileSync(keyringFile, `${JSON.stringify(keyring, null, 2)}\n`, { mode: 0o600 });
   }
   const existing = readJson<Partial<Secrets>>(secretsFile);
-  if (existing?.keySecret && existing.edgeSecret && existing.peerSecret && existing.adminSecret) {
+  if (
+    existing?.keySecret &&
+    existing.edgeSecret &&
+    existing.peerSecret &&
+    existing.adminSecret &&
+    existing.spoolSecret
+  ) {
     return existing as Secrets;
   }
-  // A folder from before the per-role secrets keeps its key secret (the demo app's keys stay
-  // valid); the retired shared region secret is dropped.
+  // A folder from an older start keeps its key secret (the demo app's keys stay valid) and what
+  // else it has; what is missing is added, and the retired shared region secret is dropped.
   const newSecret = () => toHex(randomBytes(32));
   const secrets: Secrets = {
     keySecret: existing?.keySecret ?? newSecret(),
-    edgeSecret: newSecret(),
-    peerSecret: newSecret(),
-    adminSecret: newSecret(),
+    edgeSecret: existing?.edgeSecret ?? newSecret(),
+    peerSecret: existing?.peerSecret ?? newSecret(),
+    adminSecret: existing?.adminSecret ?? newSecret(),
+    spoolSecret: existing?.spoolSecret ?? newSecret(),
   };
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;

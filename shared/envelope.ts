@@ -117,7 +117,8 @@ function importAesKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 
-async function aesSeal(
+/** AES-256-GCM under a random 96-bit nonce: the nonce (12 bytes), then the ciphertext and its tag. */
+export async function aesSeal(
   key: CryptoKey,
   plaintext: Uint8Array<ArrayBuffer>,
   aad: Uint8Array<ArrayBuffer>,
@@ -130,7 +131,8 @@ async function aesSeal(
   return out;
 }
 
-async function aesOpen(
+/** Opens what `aesSeal` sealed; null when it does not authenticate (tampered, another key or AAD). */
+export async function aesOpen(
   key: CryptoKey,
   sealed: Uint8Array<ArrayBuffer>,
   aad: Uint8Array<ArrayBuffer>,

@@ -4,16 +4,18 @@
  * no region can take them. The adapters derive each batch id from the batch's content, so a client
  * that retries a whole request after a partial failure stores nothing twice: a batch that already
  * arrived answers as a duplicate. A region's refusal (a 4xx) becomes the adapter's error; no region
- * and no spool is 503 with Retry-After.
+ * and no spool is 503 with Retry-After; every region failing on the batch itself is 500 INTERNAL,
+ * never spooled.
  */
 import type { Context } from "hono";
 import { type Batch, canonicalJson, type Device, parseUpload } from "../../shared/batch.ts";
 import { ApiError, errorCodes, isErrorBody } from "../../shared/errors.ts";
+import { hmacHex } from "../../shared/hmac.ts";
 import { limits } from "../../shared/limits.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeUnavailable, type RegionAnswer } from "../regions.ts";
-import { routeContext, unavailable } from "../routes/region-answer.ts";
+import { routeContext, routeError, unavailable } from "../routes/region-answer.ts";
 import { spoolUpload } from "../spool/spool.ts";
 
 /** Where a batch went: a region's answer (a receipt or its verdict), or the spool. */
@@ -30,13 +32,16 @@ export async function deliver(c: Context<EdgeEnv>, batch: Batch): Promise<Delive
     routeContext(c),
   );
   if (answer.ok) return { kind: "region", answer: answer.value };
+  // Every region that answered failed on this batch: spooling it would only fail again later.
+  if (answer.error.kind === "request_failed") throw routeError(answer.error);
 
   const because = describeUnavailable(answer.error);
   // A region that rejected our signature is a configuration error: spooling would only hide it.
-  if (answer.error.skipped.some((skip) => skip.reason === "answered 401")) throw unavailable(because);
-  const spooled = await spoolUpload(c.var.bindings, {
+  if (answer.error.skipped.some((skip) => skip.cause === "signature_rejected")) throw unavailable(because);
+  const spooled = await spoolUpload(c.var.bindings, c.var.config.spoolSecret, {
     appId: c.var.appId,
     batchId: batch.batchId,
+    keyHash: c.var.keyHash,
     requestId: c.var.requestId,
     body,
   });
@@ -70,13 +75,20 @@ async function deliverOne(c: Context<EdgeEnv>, batch: Batch): Promise<Delivered>
   throw unavailable(`region ${region.name} answered ${response.status}`);
 }
 
-/** A batch id from a batch's content: the same request retried gives the same ids. */
-export async function contentBatchId(prefix: string, appId: string, content: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(`${appId}\n${JSON.stringify(content)}`);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let hex = "";
-  for (const byte of digest.subarray(0, 20)) hex += byte.toString(16).padStart(2, "0");
-  return `${prefix}-${hex}`;
+/** Derives the content-id key from KEY_SECRET: its own key, never the one app keys are MACed with. */
+const contentIdPurpose = "stormlog/content-batch-id/v1";
+
+/**
+ * A batch id from a batch's content: the same request retried gives the same ids, on any isolate.
+ * It is an HMAC under a key derived from KEY_SECRET (which regions never hold), not a plain hash,
+ * so whoever reads the database cannot confirm a guess about a line by hashing it.
+ *
+ * @example await contentBatchId(config.keySecret, "otlp", appId, { device, logs }) // "otlp-<40 hex>"
+ */
+export async function contentBatchId(secret: string, prefix: string, appId: string, content: unknown): Promise<string> {
+  const key = await hmacHex(secret, contentIdPurpose);
+  const mac = await hmacHex(key, `${appId}\n${JSON.stringify(content)}`);
+  return `${prefix}-${mac.slice(0, 40)}`;
 }
 
 export type CheckedLines = { lines: Batch["logs"]; rejected: number; firstError: string | null };
@@ -104,6 +116,7 @@ export function checkLines(device: Device, candidates: unknown[]): CheckedLines 
 
 /** Batches of at most `limits.batchLinesMax` lines, each with an id derived from its content. */
 export async function contentBatches(
+  secret: string,
   prefix: string,
   appId: string,
   device: Device,
@@ -112,7 +125,7 @@ export async function contentBatches(
   const batches: Batch[] = [];
   for (let start = 0; start < lines.length; start += limits.batchLinesMax) {
     const logs = lines.slice(start, start + limits.batchLinesMax);
-    batches.push({ batchId: await contentBatchId(prefix, appId, { device, logs }), device, logs });
+    batches.push({ batchId: await contentBatchId(secret, prefix, appId, { device, logs }), device, logs });
   }
   return batches;
 }

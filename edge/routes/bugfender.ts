@@ -61,7 +61,7 @@ export const bugfender = new Hono<EdgeEnv>()
     const request = parseWith(logBatchSchema, await readJson(c.req.raw));
     const session = await sessionOf(c.var.config.keySecret, c.var.appId, request.session_id);
     const checked = checkLines(session.device, linesFromLogs(session, request.logs, Date.now()));
-    const batches = await contentBatches("bf", c.var.appId, session.device, checked.lines);
+    const batches = await contentBatches(c.var.config.keySecret, "bf", c.var.appId, session.device, checked.lines);
     await deliverBatches(c, batches);
     return c.json({ accepted: checked.lines.length, rejected: checked.rejected }, 200);
   })
@@ -69,7 +69,7 @@ export const bugfender = new Hono<EdgeEnv>()
     const issue = parseWith(issueSchema, await readJson(c.req.raw));
     const session = await sessionOf(c.var.config.keySecret, c.var.appId, issue.session_id);
     // One batch per issue id: a resent issue is the same batch (its time aside, see below).
-    const batchId = await contentBatchId("bf-issue", c.var.appId, issue.uid);
+    const batchId = await contentBatchId(c.var.config.keySecret, "bf-issue", c.var.appId, issue.uid);
     const batch = parseUpload({ batchId, device: session.device, logs: [lineFromIssue(session, issue, Date.now())] });
     try {
       await deliverBatches(c, [batch]);

@@ -25,7 +25,7 @@ export const otlpLogs = new Hono<EdgeEnv>().post("/", requireKey("ingest"), asyn
     const checked = checkLines(device, lines);
     rejected += checked.rejected;
     firstError ??= checked.firstError;
-    batches.push(...(await contentBatches("otlp", c.var.appId, device, checked.lines)));
+    batches.push(...(await contentBatches(c.var.config.keySecret, "otlp", c.var.appId, device, checked.lines)));
   }
   await deliverBatches(c, batches);
   if (rejected === 0) return c.json({}, 200);

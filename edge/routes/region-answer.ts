@@ -4,21 +4,17 @@
  * `X-Stormlog-Region`; a region's refusal of the client's read key (401 APP_KEY_REJECTED, the only
  * 401 the router returns) reaches the client as the edge's own 401 UNAUTHORIZED. When no region
  * answered the client gets 503 REGION_UNAVAILABLE with a `Retry-After`, so SDKs keep the batch
- * and try again.
+ * and try again; when every region that answered failed on this very request, 500 INTERNAL (the
+ * request's fault, or ours, but not a region's).
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, parseErrorBody } from "../../shared/errors.ts";
 import type { Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
-import {
-  describeUnavailable,
-  type RegionAnswer,
-  type RegionsUnavailable,
-  regionRetryAfterSeconds,
-} from "../regions.ts";
+import { describeSkipped, describeUnavailable, type RegionAnswer, regionRetryAfterSeconds } from "../regions.ts";
 import { clientLocation } from "../routing/choice.ts";
-import type { RouteContext } from "../routing/router.ts";
+import type { RouteContext, RouteFailure } from "../routing/router.ts";
 
 export const regionHeader = "X-Stormlog-Region";
 
@@ -29,9 +25,9 @@ export function routeContext(c: Context<EdgeEnv>): RouteContext {
 
 export async function answerFromRegion(
   c: Context<EdgeEnv>,
-  answer: Result<RegionAnswer, RegionsUnavailable>,
+  answer: Result<RegionAnswer, RouteFailure>,
 ): Promise<Response> {
-  if (!answer.ok) throw unavailable(describeUnavailable(answer.error));
+  if (!answer.ok) throw routeError(answer.error);
   const { region, response } = answer.value;
   c.set("region", region.name);
   c.header(regionHeader, region.name);
@@ -49,6 +45,15 @@ export async function answerFromRegion(
   return c.body(body, response.status as ContentfulStatusCode, {
     "Content-Type": response.headers.get("content-type") ?? "application/json",
   });
+}
+
+/** The client's answer when no region gave a verdict. */
+export function routeError(failure: RouteFailure): ApiError {
+  if (failure.kind === "request_failed") {
+    const reasons = describeSkipped(failure.skipped);
+    return new ApiError("INTERNAL", `every region that answered failed on this request (${reasons})`);
+  }
+  return unavailable(describeUnavailable(failure));
 }
 
 export function unavailable(message: string): ApiError {

@@ -1,6 +1,7 @@
 /**
  * The passive half of health: a circuit breaker per region, per isolate. A request that sees a
- * region fail (connect error, timeout, 5xx) opens its breaker at once, so the following requests
+ * region fail (connect error, timeout, 503; its own INTERNAL error only when another region took
+ * the same request, see router.ts) opens its breaker at once, so the following requests
  * of this isolate skip it without waiting for the next probe. After `cooldownMs` the breaker is
  * half-open: one request (the trial) may try the region again; its success closes the breaker,
  * its failure opens it for another cool-down. Failures are also reported to the health object

@@ -2,28 +2,52 @@
  * Routing: every call goes to the healthiest region first and fails over within the request.
  * The order comes from `planRoute` (choice.ts) over the shared health table and this isolate's
  * breakers; the attempts from `RegionClient.forward` (regions.ts), bounded per attempt and
- * overall. Each attempt's outcome closes or opens the region's breaker at once, and a failure is
- * reported to the health table in the background so every isolate avoids the region.
+ * overall. A region that cannot be reached, does not answer in time or says it cannot take calls
+ * (503) opens its breaker at once, and the failure is reported to the health table in the
+ * background so every isolate avoids the region.
+ *
+ * A region that answers with its own `INTERNAL` error is judged once the call's outcome is known,
+ * so that no single request can take regions out: if another region took the call (2xx), the
+ * failing ones are unwell and treated as above; if every region that answered failed with
+ * INTERNAL, the call itself is at fault (`request_failed`): no breaker opens, nothing is reported.
  */
 import type { Location, RoutedRegion } from "../../shared/regions.ts";
 import type { Result } from "../../shared/result.ts";
 import type { HealthView } from "../health/view.ts";
-import type { RegionAnswer, RegionCall, RegionClient, RegionsUnavailable } from "../regions.ts";
+import type {
+  AttemptOutcome,
+  RegionAnswer,
+  RegionCall,
+  RegionClient,
+  RegionsUnavailable,
+  SkipCause,
+  SkippedRegion,
+} from "../regions.ts";
 import type { Breaker } from "./breaker.ts";
 import { attemptOrder, type PlannedRegion, planRoute } from "./choice.ts";
 
 export type RouteContext = {
   client: Location | null;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** A tighter bound on the whole call than the router's own (the revocation list waits less). */
+  deadlineMs?: number;
 };
+
+/** Every region that answered failed with its own INTERNAL error: the call, not the regions. */
+export type RequestFailed = { kind: "request_failed"; retryable: false; skipped: SkippedRegion[] };
+
+export type RouteFailure = RegionsUnavailable | RequestFailed;
 
 export interface Router {
   /** The shared health table, as this isolate sees it. */
   readonly health: HealthView;
   /** The plan for a client at this location: every region, its state, score and order. */
   plan(client: Location | null): Promise<PlannedRegion[]>;
-  forward(call: RegionCall, context: RouteContext): Promise<Result<RegionAnswer, RegionsUnavailable>>;
+  forward(call: RegionCall, context: RouteContext): Promise<Result<RegionAnswer, RouteFailure>>;
 }
+
+/** Causes that mean the region did answer, if not with a verdict. */
+const answeredCauses: ReadonlySet<SkipCause> = new Set(["unavailable", "internal_error", "signature_rejected"]);
 
 export function createRouter(options: {
   regions: readonly RoutedRegion[];
@@ -45,23 +69,38 @@ export function createRouter(options: {
       const ordered = attemptOrder(await plan(context.client));
       const skippedByBreaker = regions
         .filter((region) => !ordered.includes(region))
-        .map((region) => ({ region: region.name, reason: "breaker open" }));
+        .map((region): SkippedRegion => ({ region: region.name, cause: "breaker_open", reason: "breaker open" }));
+      const unwell = (attempt: AttemptOutcome) => {
+        breaker.failure(attempt.region);
+        health.report({ region: attempt.region, reason: attempt.reason, atMs: Date.now() }, context.waitUntil);
+      };
+      const failedInternally: AttemptOutcome[] = [];
       const answer = await client.forward(ordered, call, {
-        deadlineMs: options.deadlineMs,
+        deadlineMs: context.deadlineMs ?? options.deadlineMs,
         // Asked just before each attempt: a half-open breaker lets one trial through at a time.
         mayTry: (region) => breaker.admit(region),
         onAttempt(attempt) {
-          if (attempt.outcome !== "failed") {
-            // Reachable: a 401 says the secrets differ, not that the region is unwell.
-            breaker.success(attempt.region);
-            return;
-          }
-          breaker.failure(attempt.region);
-          health.report({ region: attempt.region, reason: attempt.reason, atMs: Date.now() }, context.waitUntil);
+          // Reachable: a 401 says the secrets differ, not that the region is unwell.
+          if (attempt.kind === "answered" || attempt.cause === "signature_rejected") breaker.success(attempt.region);
+          else if (attempt.cause === "internal_error") failedInternally.push(attempt);
+          else unwell(attempt);
         },
       });
+
+      // Another region took the call, so the ones that failed on it are unwell; otherwise they
+      // answered (and a half-open trial ends) like any region that gives a verdict.
+      const takenElsewhere = answer.ok && answer.value.response.ok;
+      for (const attempt of failedInternally) {
+        if (takenElsewhere) unwell(attempt);
+        else breaker.success(attempt.region);
+      }
       if (answer.ok) return answer;
-      return { ok: false, error: { ...answer.error, skipped: [...answer.error.skipped, ...skippedByBreaker] } };
+      const skipped = [...answer.error.skipped, ...skippedByBreaker];
+      const answered = skipped.filter((skip) => answeredCauses.has(skip.cause));
+      if (answered.length > 0 && answered.every((skip) => skip.cause === "internal_error")) {
+        return { ok: false, error: { kind: "request_failed", retryable: false, skipped } };
+      }
+      return { ok: false, error: { ...answer.error, skipped } };
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   getWithKey,
   newApp,
   received,
+  recordingQueue,
   regionsOf,
   sampleUpload,
   setMode,
@@ -33,17 +34,6 @@ const services: ServicesFactory = (config, bindings) => ({
 });
 const spoolingApp = createApp(services);
 const queue = createQueueHandler(services);
-
-/** A queue producer that keeps what it is sent, so the test can hand it to the consumer. */
-function recordingQueue() {
-  const sent: SpoolMessage[] = [];
-  const producer = {
-    send: async (body: SpoolMessage) => {
-      sent.push(structuredClone(body));
-    },
-  } as unknown as Queue;
-  return { sent, producer };
-}
 
 async function upload(regions: readonly RoutedRegion[], bindings: object, lines = 2, textBytes = 10) {
   const keys = await newApp();
@@ -93,7 +83,7 @@ describe("spooling uploads no region can take", () => {
     expect(await response.json()).toEqual({ spooled: true, batchId: batch.batchId });
     expect(spool.sent).toHaveLength(1);
     const message = spool.sent[0] as SpoolMessage;
-    expect(message).toMatchObject({ v: 1, appId: keys.appId, batchId: batch.batchId });
+    expect(message).toMatchObject({ v: 2, appId: keys.appId, batchId: batch.batchId });
 
     const log = vi.spyOn(console, "log");
     const stillDown = await deliver(regions, message, 1);
@@ -133,11 +123,11 @@ describe("spooling uploads no region can take", () => {
     const region = await spawnRegion("big");
     await setMode(region, "broken");
     const spool = recordingQueue();
-    const { response, keys, batch } = await upload([region], { SPOOL: spool.producer }, 12, 8000);
+    const { response, keys, batch } = await upload([region], { SPOOL: spool.producer }, 14, 8000);
     expect(response.status).toBe(202);
     const message = spool.sent[0] as SpoolMessage;
-    expect(message.body).toBeUndefined();
-    expect(message.blobKey).toBe(`spool/${keys.appId}/${batch.batchId}.json`);
+    expect(message.sealed).toBeUndefined();
+    expect(message.blobKey).toBe(`spool/${keys.appId}/${batch.batchId}.sealed`);
     const blob = await env.SPOOL_BLOBS.get(message.blobKey as string);
     expect((await blob?.text())?.length).toBeGreaterThan(96_000);
 
@@ -153,7 +143,7 @@ describe("spooling uploads no region can take", () => {
     const region = await spawnRegion("nobucket");
     await setMode(region, "broken");
     const spool = recordingQueue();
-    const { response } = await upload([region], { SPOOL: spool.producer, SPOOL_BLOBS: undefined }, 12, 8000);
+    const { response } = await upload([region], { SPOOL: spool.producer, SPOOL_BLOBS: undefined }, 14, 8000);
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("5");
     expect((await errorOf(response)).message).toContain("too large for a queue message and no spool bucket");

@@ -7,6 +7,12 @@ import type { SignatureFailure } from "../../shared/signing.ts";
 
 export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
 export const testEdgeSecret = "edge-tests-edge-secret-0123456789abcdef";
+export const testSpoolSecret = "edge-tests-spool-secret-0123456789abcdef";
+/** Requests per app per minute that TEST_UPLOAD_RATE_LIMIT and TEST_READ_RATE_LIMIT allow. */
+export const testRateLimit = 3;
+
+/** A call whose body holds this fails in every stub region with its own 500 INTERNAL. */
+export const poisonMarker = "stub-fails-on-this";
 
 /** Base URLs of the stand-in regions, all on 127.0.0.1. */
 export type StubUrls = {
@@ -18,7 +24,7 @@ export type StubUrls = {
   refused: string;
   /** Accepts the request and never answers. */
   silent: string;
-  /** Answers 500 to everything. */
+  /** Answers a bare 500 (no error body of its own) to everything. */
   broken: string;
 };
 

@@ -3,13 +3,15 @@
  * sample uploads, calls to the Worker (through its real entry, or to `app.request` with another
  * REGIONS list), gzip, and the stub regions' record of what reached them.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { type Batch, parseUpload } from "../../shared/batch.ts";
 import { mintKey, newAppId } from "../../shared/keys.ts";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { app as edgeApp } from "../app.ts";
+import type { createQueueHandler } from "../spool/consumer.ts";
+import type { SpoolMessage } from "../spool/spool.ts";
 import type { Received } from "./fixtures.ts";
 
 export const stubs = inject("stubs");
@@ -110,11 +112,74 @@ export async function revokeAtStubs(keyHash: string): Promise<void> {
   await fetch(`${stubs.eu}/__stub/revoke`, { method: "POST", body: JSON.stringify({ keyHash }) });
 }
 
+/** A queue producer that keeps what it is sent (as the queue would: a structured clone). */
+export function recordingQueue<Body = SpoolMessage>() {
+  const sent: Body[] = [];
+  const producer = {
+    send: async (body: Body) => {
+      sent.push(structuredClone(body));
+    },
+  } as unknown as Queue;
+  return { sent, producer };
+}
+
+/** `POST /v1/batches` of `batch` with an ingest key, through `app`, with other REGIONS or bindings. */
+export function uploadWith(
+  app: typeof edgeApp,
+  key: string,
+  batch: unknown,
+  bindings: { regions?: readonly RoutedRegion[]; env?: Partial<Record<keyof Env, unknown>> } = {},
+): Promise<Response> {
+  return callWith(
+    bindings,
+    "/v1/batches",
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    },
+    app,
+  );
+}
+
+/** Hands one message to a queue handler, as the runtime would on its `attempts`-th delivery. */
+export async function deliverSpooled(
+  queue: ReturnType<typeof createQueueHandler>,
+  regions: readonly RoutedRegion[],
+  message: unknown,
+  attempts: number,
+  bindings: Partial<Record<keyof Env, unknown>> = {},
+) {
+  const id = `msg-${crypto.randomUUID()}`;
+  const batch = createMessageBatch("stormlog-spool", [{ id, timestamp: new Date(), attempts, body: message }]);
+  const ctx = createExecutionContext();
+  await queue(batch, { ...env, REGIONS: JSON.stringify(regions), ...bindings } as Env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.includes(id), retried: result.retryMessages.some((retry) => retry.msgId === id) };
+}
+
+/** The messages that reached the real dead-letter queue whose JSON contains `match`. */
+export async function deadLetters(match: string): Promise<unknown[]> {
+  const inbox = (env as unknown as { DEAD_LETTERS: Fetcher }).DEAD_LETTERS;
+  const response = await inbox.fetch(`https://inbox.test/?match=${encodeURIComponent(match)}`);
+  return (await response.json()) as unknown[];
+}
+
+/** Polls `check` until it returns a value (a queue delivers on its own time), at most `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | null>, timeoutMs = 10_000): Promise<T | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== null || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function errorOf(response: Response): Promise<{ code: string; message: string; requestId: string }> {
   return ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
 }
 
-export type StubMode = "region" | "silent" | "broken" | "draining" | "slow";
+export type StubMode = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
 /** A stand-in region of the test's own (a fresh HTTP server), so switching its mode affects no other test. */
 export async function spawnRegion(label: string, location = dublin, weight?: number): Promise<RoutedRegion> {

@@ -9,8 +9,11 @@
  * to any stub is recorded; tests read the record with `GET /__stub/received?match=<text>` and
  * revoke keys with `POST /__stub/revoke`. For routing tests, `POST /__stub/spawn {name}` starts a
  * fresh stub of their own, and `POST <stub>/__stub/mode {mode, delayMs?}` switches one between
- * answering, broken (500), silent (never answers), draining (health says so, calls get 503) and
- * slow (answers after `delayMs`).
+ * answering, broken (a bare 500, as a proxy in front of a dead region gives), failing (its own
+ * 500 INTERNAL error on every call, as a region with a bug; health still up), silent (never
+ * answers), draining (health says so, calls get 503) and slow (answers after `delayMs`).
+ * Any answering stub fails with its own 500 INTERNAL on a call whose path or body holds `poisonMarker`:
+ * a request that sets off a bug in every region alike.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
@@ -18,7 +21,7 @@ import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
 import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
 import { NonceCache, signatureHeaders, verifyBody, verifyRequest } from "../../shared/signing.ts";
-import type { Received } from "./fixtures.ts";
+import { poisonMarker, type Received } from "./fixtures.ts";
 
 /** State all stubs share: the record of calls and the cluster's revoked key hashes. */
 export type StubWorld = {
@@ -33,7 +36,7 @@ export type StubWorld = {
 
 export type RunningStub = { url: string; close(): Promise<void> };
 
-export type Behaviour = "region" | "silent" | "broken" | "draining" | "slow";
+export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
 const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices)$/;
 
@@ -73,7 +76,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     if (url.pathname === "/v1/health") {
       if (behaviour === "slow") await sleep(delayMs);
       if (behaviour === "silent") return;
-      if (behaviour === "broken") return send(res, 500, errorBody("INTERNAL", "stub region is broken", "stub"));
+      if (behaviour === "broken") return sendText(res, 500, "stub region is broken");
       const status = behaviour === "draining" ? "draining" : "up";
       const health = { region: name, status, database: { kind: "pglite", ok: true }, inFlight: 0 };
       return send(res, status === "up" ? 200 : 503, health);
@@ -95,9 +98,13 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     });
     if (behaviour === "silent") return; // never answers; the edge's timeout must fire
     if (behaviour === "slow") await sleep(delayMs); // recorded on arrival, answered late
-    if (behaviour === "broken") return send(res, 500, errorBody("INTERNAL", "stub region is broken", "stub"));
+    if (behaviour === "broken") return sendText(res, 500, "stub region is broken");
     if (behaviour === "draining") return send(res, 503, errorBody("REGION_UNAVAILABLE", "draining", "stub"));
     if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, "stub"));
+    const poisoned = pathAndQuery.includes(poisonMarker) || new TextDecoder().decode(body).includes(poisonMarker);
+    if (behaviour === "failing" || poisoned) {
+      return send(res, 500, errorBody("INTERNAL", "internal error", headerValue(req, "x-request-id") ?? ""));
+    }
     try {
       return send(res, ...(await answer(req.method ?? "GET", url, body, headerValue(req, signatureHeaders.appKey))));
     } catch (error) {
@@ -215,6 +222,10 @@ function send(res: ServerResponse, status: number, json?: unknown): void {
     return;
   }
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain" }).end(text);
 }
 
 function portOf(server: Server): number {
