@@ -10,13 +10,13 @@
  */
 import { and, asc, eq, gt, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import { type LogLine, levelRank, levels } from "../../shared/batch.ts";
+import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "../../shared/cursor.ts";
 import type { IntegrityError, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { Database } from "../db/client.ts";
 import { batches } from "../db/schema/index.ts";
 import type { ReadFailure, StoreDeps } from "./batch-store.ts";
 import { sealedFromRow } from "./codec.ts";
-import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "./cursor.ts";
 import { MinHeap } from "./line-heap.ts";
 
 /** Bounds the work of one request; a page cut short still carries a correct cursor. */
