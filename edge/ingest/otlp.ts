@@ -5,11 +5,13 @@
  * `device.model.identifier` fill its info. A log record becomes a line: `timeUnixNano` (else
  * `observedTimeUnixNano`, else now) its time, `severityNumber` (else `severityText`) its level,
  * the instrumentation scope's name its tag, `body` its text (JSON for a structured body), and its
- * attributes, trace and span ids its attrs.
+ * attributes, trace and span ids its attrs. Every AnyValue is checked (ingest/any-value.ts) before
+ * `plain` recurses into it.
  */
 import { z } from "zod";
 import { type Device, type Level, levels } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
+import { anyValueSchema } from "./any-value.ts";
 
 type AnyValue = {
   stringValue?: string;
@@ -22,7 +24,7 @@ type AnyValue = {
 };
 type KeyValue = { key: string; value?: AnyValue };
 
-const keyValues = z.array(z.object({ key: z.string(), value: z.any().optional() })).optional();
+const keyValues = z.array(z.object({ key: z.string(), value: anyValueSchema.optional() })).optional();
 const nanos = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional();
 
 export const otlpLogsSchema = z.object({
@@ -40,7 +42,7 @@ export const otlpLogsSchema = z.object({
                   observedTimeUnixNano: nanos,
                   severityNumber: z.number().int().min(0).max(24).optional(),
                   severityText: z.string().optional(),
-                  body: z.any().optional(),
+                  body: anyValueSchema.optional(),
                   attributes: keyValues,
                   traceId: z.string().optional(),
                   spanId: z.string().optional(),
