@@ -333,7 +333,8 @@ export function badBugfenderSessions(): BodyCase[] {
     cases.push({ name: `udid with ${defect}`, body: session(`udid${value}`) });
     cases.push({ name: `device_type with ${defect}`, body: session("corpus-bf", `,"device_type":${str(value)}`) });
   }
-  cases.push({ name: "udid too long", body: session("u".repeat(500)) });
+  cases.push({ name: "udid empty", body: session("") });
+  cases.push({ name: "udid a number", body: `{"device":{"udid":42}}` });
   cases.push({ name: "name 3000 arrays deep", body: `{"device":{"udid":"corpus-bf","name":${nestedArrays(3000)}}}` });
   return cases;
 }
