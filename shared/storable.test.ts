@@ -3,7 +3,7 @@ import { encodeCursor } from "./cursor.ts";
 import { ApiError } from "./errors.ts";
 import { limits } from "./limits.ts";
 import { logQuerySchema } from "./read.ts";
-import { checkBodyDepth, nestedDeeperThan, textProblem } from "./storable.ts";
+import { checkBodyDepth, nestedDeeperThan, textProblem, truncateText } from "./storable.ts";
 
 describe("storable text and bounded nesting", () => {
   it("tells NUL and lone surrogates apart from any other text", () => {
@@ -12,6 +12,13 @@ describe("storable text and bounded nesting", () => {
     for (const lone of ["\ud800", "x\udfff", "\udc00\ud800", "😀".slice(0, 1)]) {
       expect(textProblem(lone)).toContain("lone surrogate");
     }
+  });
+
+  it("cuts text to a length without splitting a surrogate pair", () => {
+    expect(truncateText("ab😀c", 3)).toBe("ab");
+    expect(truncateText("ab😀c", 4)).toBe("ab😀");
+    expect(truncateText("abc", 3)).toBe("abc");
+    expect(textProblem(truncateText("😀".repeat(200), 255))).toBeNull();
   });
 
   it("measures nesting without recursion, even a million levels deep", () => {

@@ -22,6 +22,17 @@ export function textProblem(text: string): string | null {
   return null;
 }
 
+/**
+ * The first `length` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair:
+ * cutting a field to size must not make it unstorable.
+ * @example truncateText("ab😀", 3) // "ab"
+ */
+export function truncateText(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
+}
+
 /** A string schema that refuses NUL and lone surrogates; chain length checks after it. */
 export function storableString() {
   return z.string().superRefine((text, ctx) => {

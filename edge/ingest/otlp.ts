@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { type Device, type Level, levels } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
+import { truncateText } from "../../shared/storable.ts";
 import { anyValueSchema } from "./any-value.ts";
 
 type AnyValue = {
@@ -98,12 +99,13 @@ function msFromNanos(value: string | number | undefined): number | null {
 
 function deviceOf(attributes: Record<string, unknown>): Device {
   const text = (key: string) => (typeof attributes[key] === "string" ? (attributes[key] as string) : undefined);
-  const short = (value: string | undefined) => value?.slice(0, limits.shortFieldLengthMax);
+  const short = (value: string | undefined) =>
+    value === undefined ? undefined : truncateText(value, limits.shortFieldLengthMax);
   const id =
     text("device.id") ?? text("service.instance.id") ?? text("host.id") ?? text("host.name") ?? text("service.name");
   return Object.fromEntries(
     Object.entries({
-      id: (id ?? "otel-unknown").slice(0, limits.idLengthMax),
+      id: truncateText(id ?? "otel-unknown", limits.idLengthMax),
       name: short(text("service.name")),
       model: short(text("device.model.identifier") ?? text("device.model.name")),
       os: short(text("os.type") ?? text("os.name")),
@@ -127,7 +129,7 @@ export function mapOtlpLogs(request: OtlpLogs, nowMs: number): MappedResource[] 
         return {
           ts: msFromNanos(record.timeUnixNano) ?? msFromNanos(record.observedTimeUnixNano) ?? nowMs,
           level: levelOf(record.severityNumber, record.severityText),
-          ...(scopeLogs.scope?.name ? { tag: scopeLogs.scope.name.slice(0, limits.shortFieldLengthMax) } : {}),
+          ...(scopeLogs.scope?.name ? { tag: truncateText(scopeLogs.scope.name, limits.shortFieldLengthMax) } : {}),
           text: typeof body === "string" ? body : body === null ? "" : JSON.stringify(body),
           ...(Object.keys(attrs).length > 0 ? { attrs } : {}),
         };

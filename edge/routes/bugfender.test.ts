@@ -125,8 +125,22 @@ describe("Bugfender-compatible ingest", () => {
     ]);
   });
 
-  it("mints no session for a device no region can store", async () => {
+  it("mints no session for a device no region can store, and cuts long fields between characters", async () => {
     const keys = await newApp();
+    const long = await bf("/session", keys.ingest, {
+      device: { udid: `${"u".repeat(127)}😀`, name: `${"n".repeat(255)}😀` },
+    });
+    expect(long.status).toBe(200);
+    const line = await bf("/log/batch", keys.ingest, {
+      session_id: ((await long.json()) as { id: string }).id,
+      logs: [{ at: 1780315200000, t: "x" }],
+    });
+    expect(await line.json()).toEqual({ accepted: 1, rejected: 0 });
+    const [stored] = (await received(keys.appId)).filter((entry) => entry.method === "POST");
+    expect(parseBatch(JSON.parse(stored?.body ?? "")).device).toMatchObject({
+      id: "u".repeat(127),
+      name: "n".repeat(255),
+    });
     for (const device of [{ udid: "udid\u0000" }, { udid: "udid-2", device_type: "\udc00Chrome" }]) {
       const response = await bf("/session", keys.ingest, { device });
       expect(response.status).toBe(400);
