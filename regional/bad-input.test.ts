@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { errorCodes, isErrorBody } from "../shared/errors.ts";
 import type { LogPage } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
-import { badAppUpserts, badReads, badUploads, badUtf8Bodies } from "../test/bad-input.ts";
+import { badAppUpserts, badPeerCalls, badReads, badUploads, badUtf8Bodies } from "../test/bad-input.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { drivers, signedRequest, testAppId, useTestRegion } from "./testing/harness.ts";
 import { storedCounts } from "./testing/rows.ts";
@@ -79,6 +79,15 @@ describe.each(drivers)("bad input against a region on %s", (kind) => {
       })),
     );
     expect(await t.region.store.appKeys(otherApp)).toBeNull();
+  });
+
+  it("refuses peer calls with ids or times no database or Date can hold", async () => {
+    await expectRefused(
+      badPeerCalls(appId).map((entry) => ({
+        name: entry.name,
+        call: () => signedRequest(t.region.app, "POST", entry.path, { body: entry.body }),
+      })),
+    );
   });
 
   it("stored nothing more, and is healthy and serving after the corpus", async () => {

@@ -211,6 +211,39 @@ export function badAppUpserts(): BodyCase[] {
   ]);
 }
 
+/** Region-to-region calls (signed as a peer): ids no database can hold, times no Date can. */
+export function badPeerCalls(appId: string): (BodyCase & { path: string })[] {
+  const sealed = (fields: string) =>
+    `{"from":"us-east","batches":[{"appId":"${appId}","batchId":"batch-0001","origin":"us-east","receivedAt":${baseTs},"keyId":"k1","wrappedKey":"AAAA","ciphertext":"AAAA"${fields}}]}`;
+  return [
+    {
+      name: "sync/fetch with a NUL batch id",
+      path: "/internal/v1/sync/fetch",
+      body: `{"items":[{"appId":"${appId}","batchId":"b\\u0000"}]}`,
+    },
+    {
+      name: "sync/entries with an hour past the Date range",
+      path: "/internal/v1/sync/entries",
+      body: `{"buckets":[{"appId":"${appId}","hour":1e12}]}`,
+    },
+    {
+      name: "sync/entries with an hour of 1e400",
+      path: "/internal/v1/sync/entries",
+      body: `{"buckets":[{"appId":"${appId}","hour":1e400}]}`,
+    },
+    {
+      name: "replicate with receivedAt past the Date range",
+      path: "/internal/v1/replicate",
+      body: sealed("").replace(`"receivedAt":${baseTs}`, `"receivedAt":1e300`),
+    },
+    {
+      name: "replicate with a NUL key id",
+      path: "/internal/v1/replicate",
+      body: sealed("").replace(`"keyId":"k1"`, `"keyId":"k\\u0000"`),
+    },
+  ];
+}
+
 /** `GET /v1/logs` query strings (without `?`) that every tier must refuse with a 400. */
 export function badReads(): ReadCase[] {
   const encode = encodeURIComponent;
