@@ -197,7 +197,7 @@ function checkSizes(batch: Batch): void {
 }
 
 /** The time from a batch's first line to its last, in milliseconds. */
-export function batchSpanMs(logs: readonly { ts: number }[]): number {
+function batchSpanMs(logs: readonly { ts: number }[]): number {
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   for (const { ts } of logs) {
