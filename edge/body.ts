@@ -4,12 +4,14 @@
  * while streaming, since a chunked body has no length) and the bytes after decompression
  * (`limits.inflatedBytesMax`). Decompression streams: compressed input is fed in small slices and
  * output is counted as it comes, so a gzip bomb is cut off at the cap instead of being inflated
- * into memory. Only then is the text parsed as JSON and validated (shared `parseUpload`).
+ * into memory. Only then is the text parsed as JSON, its nesting bounded (without recursion, so no
+ * body can overflow a stack later) and validated (shared `parseUpload`).
  */
 import { type Batch, parseUpload } from "../shared/batch.ts";
 import { readCapped } from "../shared/encoding.ts";
 import { ApiError } from "../shared/errors.ts";
 import { limits } from "../shared/limits.ts";
+import { checkBodyDepth } from "../shared/storable.ts";
 
 type Coding = "gzip" | "deflate";
 
@@ -38,6 +40,7 @@ export async function readJson(request: Request): Promise<unknown> {
   } catch {
     throw new ApiError("INVALID_BODY", "body: malformed JSON");
   }
+  checkBodyDepth(json);
   return json;
 }
 

@@ -11,12 +11,15 @@
  * admin call. Every request gets a request id (the caller's X-Request-Id when it sends one) and
  * one log event. Signed calls are counted as in flight, so shutdown can wait for them; while
  * draining they are refused with 503 so the caller fails over to another region. Errors take one
- * path: handlers throw `ApiError`, `onError` answers with shared `errorBody`.
+ * path: handlers throw `ApiError`, `onError` answers with shared `errorBody`. A database error
+ * caused by the request's data (regional/db/errors.ts) is the caller's 400, never a 500:
+ * validation refuses such values first, this is the net under it.
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { ApiError, errorBody } from "../shared/errors.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
+import { databaseFailure } from "./db/errors.ts";
 import { appKeysRoute } from "./routes/app-keys.ts";
 import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
@@ -107,6 +110,12 @@ function scaffold({ logger, lifecycle }: RegionDeps, signedPaths: string): Hono<
     if (error instanceof ApiError) {
       if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
       return c.json(errorBody(error.code, error.message, id), error.status);
+    }
+    const failure = databaseFailure(error);
+    if (failure?.causedBy === "data") {
+      logger.warn({ err: error, requestId: id }, "the database refused a value of this request");
+      const message = `a value in this request cannot be stored (SQLSTATE ${failure.sqlState})`;
+      return c.json(errorBody("BAD_REQUEST", message, id), 400);
     }
     logger.error({ err: error, requestId: id }, "unhandled error");
     return c.json(errorBody("INTERNAL", "internal error", id), 500);

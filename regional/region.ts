@@ -5,13 +5,14 @@
  * `app.request()` / `adminApp.request()` or real ports.
  */
 import type { Hono } from "hono";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
 import { createAdminApp, createApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
 import { createBatchCodec } from "./store/codec.ts";
@@ -38,7 +39,7 @@ export type Region = {
 };
 
 export async function createRegion(config: RegionConfig, overrides: RegionOverrides = {}): Promise<Region> {
-  const logger = overrides.logger ?? pino({ level: config.logLevel, base: { region: config.region } });
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, region: config.region });
   const clock = overrides.clock ?? systemClock;
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });

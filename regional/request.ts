@@ -5,6 +5,7 @@
  */
 import { readCapped } from "../shared/encoding.ts";
 import { ApiError } from "../shared/errors.ts";
+import { checkBodyDepth } from "../shared/storable.ts";
 
 export const appIdPattern = /^[a-z0-9]{16}$/;
 
@@ -32,14 +33,17 @@ export async function readBodyCapped(request: Request, bytesMax: number): Promis
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Decodes a JSON body; 415 unless it is declared as JSON, 400 when it does not parse. */
+/** Decodes a JSON body; 415 unless it is declared as JSON, 400 when it does not parse or nests too deep. */
 export function parseJsonBody(contentType: string | undefined, body: Uint8Array): unknown {
   if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "content-type: expected application/json");
   }
+  let json: unknown;
   try {
-    return JSON.parse(utf8Decoder.decode(body));
+    json = JSON.parse(utf8Decoder.decode(body));
   } catch {
     throw new ApiError("INVALID_BODY", "body: malformed JSON");
   }
+  checkBodyDepth(json);
+  return json;
 }

@@ -143,6 +143,29 @@ describe("batching", () => {
     expect(edge.received[1]?.upload.logs.map((line) => line.text)).toEqual(["line 3"]);
   });
 
+  it("makes text the edge would refuse storable, and drops attrs too deep or not JSON", async () => {
+    const log = client({ device: { model: "Pixel\u0000" } });
+    let deep: unknown = 1;
+    for (let level = 0; level < 20; level++) deep = [deep];
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    log.info("a\u0000b\ud800c", { tag: "t\udc00", attrs: { "k\u0000": ["v\ud83d", { ok: "😀" }] } });
+    log.info("deep", { attrs: { deep } as never });
+    log.info("cyclic", { attrs: cyclic as never });
+    await log.flush();
+    const [call] = edge.received;
+    expect(call?.upload.device.model).toBe("Pixel\uFFFD");
+    expect(call?.upload.logs.map(({ text, tag, attrs }) => ({ text, tag, attrs }))).toEqual([
+      { text: "a\uFFFDb\uFFFDc", tag: "t\uFFFD", attrs: { "k\uFFFD": ["v\uFFFD", { ok: "😀" }] } },
+      {
+        text: "deep",
+        tag: undefined,
+        attrs: { "stormlog.attrsDropped": expect.stringMatching(/deeper than 16|not JSON/) },
+      },
+      { text: "cyclic", tag: undefined, attrs: { "stormlog.attrsDropped": "attrs are not JSON" } },
+    ]);
+  });
+
   it("cuts a line the edge would refuse instead of blocking the queue", async () => {
     const log = client();
     log.error("é".repeat(20_000), { attrs: { blob: "y".repeat(5000) }, tag: "t".repeat(300) });

@@ -7,7 +7,7 @@
  * its id is durable before its first attempt, so a retry, even after a restart, is the same batch.
  */
 import { callSite } from "./callsite.ts";
-import { bounded, clean } from "./line.ts";
+import { bounded, clean, storable } from "./line.ts";
 import { LocalQueue } from "./queue.ts";
 import type { Attrs, Device, Entry, Journal, Level, Op, Rejection } from "./types.ts";
 import { backoffMs, type Outcome, upload } from "./upload.ts";
@@ -192,11 +192,14 @@ export class Stormlog {
       this.options.onError?.(error);
     }
     if (this.queue.deviceId === null) this.commit([{ t: "dev", id: this.platform.newId() }]);
-    this.device = clean({
+    const device = clean({
       ...this.platform.device,
       ...deviceOverrides,
       id: deviceOverrides.id ?? this.queue.deviceId ?? "",
     });
+    this.device = Object.fromEntries(
+      Object.entries(device).map(([key, value]) => [key, storable(String(value))]),
+    ) as unknown as Device;
     const early = this.early ?? [];
     this.early = null;
     for (const line of early) this.enqueue(line);

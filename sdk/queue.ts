@@ -2,8 +2,8 @@
  * The local queue's state, rebuilt by replaying journal ops (types.ts) and changed only by
  * producing new ops, so what is in memory is always what a restart would load. It decides the
  * three things that make the SDK lossless where it can be and honest where it cannot:
- *  - what the next batch is (oldest first, bounded by lines and bytes), bound to a batch id
- *    before its first attempt, and resent unchanged after a restart;
+ *  - what the next batch is (oldest first, bounded by lines, bytes and the time its lines span),
+ *    bound to a batch id before its first attempt, and resent unchanged after a restart;
  *  - what to evict when the byte cap is reached: the lowest level first (trace, then debug, …),
  *    oldest first within a level, never a line of the batch in flight, never a more severe
  *    line to make room for a less severe one;
@@ -26,6 +26,13 @@ export const gapTag = "stormlog.gap";
 export const rejectionsKept = 50;
 
 export type QueueLimits = { queueBytesMax: number; batchLinesMax: number; batchBytesMax: number };
+
+/**
+ * The longest time one batch's lines may span (shared/limits.ts `batchSpanMsMax`): the edge
+ * refuses a batch past it, so lines queued over days (a device offline, a gap marker that reaches
+ * back) go in several batches.
+ */
+export const batchSpanMsMax = 24 * 60 * 60 * 1000;
 
 export type PendingBatch = { id: string; seqs: number[]; device: Device };
 
@@ -106,11 +113,17 @@ export class LocalQueue {
     if (this.batch || this.entries.size === 0) return null;
     const seqs: number[] = [];
     let bytes = 0;
+    let firstTs = Number.POSITIVE_INFINITY;
+    let lastTs = Number.NEGATIVE_INFINITY;
     for (const [seq, size] of this.sizes) {
+      const ts = (this.entries.get(seq) as Entry).ts;
       if (seqs.length >= this.limits.batchLinesMax) break;
       if (seqs.length > 0 && bytes + size > this.limits.batchBytesMax) break;
+      if (Math.max(lastTs, ts) - Math.min(firstTs, ts) > batchSpanMsMax) break;
       seqs.push(seq);
       bytes += size;
+      firstTs = Math.min(firstTs, ts);
+      lastTs = Math.max(lastTs, ts);
     }
     return { t: "batch", id, seqs, device };
   }

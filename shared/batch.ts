@@ -11,6 +11,7 @@ import { z } from "zod";
 import { utf8Length } from "./encoding.ts";
 import { ApiError } from "./errors.ts";
 import { limits } from "./limits.ts";
+import { jsonValueProblem, storableString } from "./storable.ts";
 
 export const levels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 export type Level = (typeof levels)[number];
@@ -21,9 +22,9 @@ export function levelRank(level: Level): number {
   return levels.indexOf(level);
 }
 
-/** Epoch milliseconds accepted for a log line: 2000-01-01 up to 2100-01-01. */
-const tsMsMin = Date.UTC(2000, 0, 1);
-const tsMsMax = Date.UTC(2100, 0, 1);
+/** Epoch milliseconds accepted for a log line: from 2000-01-01, before 2100-01-01. */
+export const tsMsMin = Date.UTC(2000, 0, 1);
+export const tsMsMax = Date.UTC(2100, 0, 1);
 const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** A point in time as ISO-8601 text or epoch milliseconds; parsed to epoch milliseconds. */
@@ -36,13 +37,13 @@ export const timestampSchema = z.union([z.number(), z.string()]).transform((valu
   return Math.trunc(ms);
 });
 
-const batchIdSchema = z
+export const batchIdSchema = z
   .string()
   .min(8)
   .max(limits.idLengthMax)
   .regex(/^[A-Za-z0-9._:-]+$/, "expected letters, digits and . _ : - (a UUID or ULID)");
-const idSchema = z.string().min(1).max(limits.idLengthMax);
-const shortText = z.string().max(limits.shortFieldLengthMax);
+const idSchema = storableString().min(1).max(limits.idLengthMax);
+const shortText = storableString().max(limits.shortFieldLengthMax);
 
 export const deviceSchema = z.strictObject({
   id: idSchema,
@@ -56,7 +57,16 @@ export const deviceSchema = z.strictObject({
 });
 export type Device = z.infer<typeof deviceSchema>;
 
-const attrsSchema = z.record(z.string().max(limits.shortFieldLengthMax), z.json());
+type JsonValue = z.core.util.JSONType;
+
+/**
+ * A line's attrs: an object of JSON values, checked as a whole (storable strings and keys, finite
+ * numbers, at most `limits.attrsDepthMax` levels) without recursion, before anything recurses.
+ */
+const attrsSchema = z.record(z.string().max(limits.shortFieldLengthMax), z.unknown()).superRefine((attrs, ctx) => {
+  const problem = jsonValueProblem(attrs, limits.attrsDepthMax);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+}) as unknown as z.ZodType<Record<string, JsonValue>>;
 
 function lineSchema<T extends z.ZodType>(ts: T) {
   return z.strictObject({
@@ -70,7 +80,7 @@ function lineSchema<T extends z.ZodType>(ts: T) {
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
-    text: z.string(),
+    text: storableString(),
     attrs: attrsSchema.optional(),
   });
 }
@@ -87,7 +97,16 @@ export type Upload = z.infer<typeof uploadSchema>;
 export const batchSchema = z.strictObject({
   batchId: batchIdSchema,
   device: deviceSchema,
-  logs: z.array(lineSchema(z.int().min(tsMsMin).max(tsMsMax))).min(1),
+  logs: z
+    .array(
+      lineSchema(
+        z
+          .int()
+          .min(tsMsMin)
+          .max(tsMsMax - 1),
+      ),
+    )
+    .min(1),
 });
 export type Batch = z.infer<typeof batchSchema>;
 export type LogLine = Batch["logs"][number];
@@ -104,10 +123,11 @@ export function parseUpload(body: unknown): Batch {
 export function parseBatch(body: unknown): Batch {
   const batch = parseWith(batchSchema, body);
   checkSizes(batch);
+  checkSpan(batch);
   // Attrs keys are sorted as normalizeUpload sorts them, so canonicalJson gives the same bytes
   // whoever serialized the batch (a duplicate is recognised by those bytes).
   for (const line of batch.logs) {
-    if (line.attrs !== undefined) line.attrs = sortKeys(line.attrs) as Record<string, z.core.util.JSONType>;
+    if (line.attrs !== undefined) line.attrs = sortKeys(line.attrs) as Record<string, JsonValue>;
   }
   return batch;
 }
@@ -139,11 +159,12 @@ function normalizeUpload(upload: Upload): Batch {
         file: line.file,
         line: line.line,
         text: line.text,
-        attrs: line.attrs === undefined ? undefined : (sortKeys(line.attrs) as Record<string, z.core.util.JSONType>),
+        attrs: line.attrs === undefined ? undefined : (sortKeys(line.attrs) as Record<string, JsonValue>),
       }),
     ),
   };
   checkSizes(batch);
+  checkSpan(batch);
   return batch;
 }
 
@@ -173,6 +194,28 @@ function checkSizes(batch: Batch): void {
       }
     }
   });
+}
+
+/** The time from a batch's first line to its last, in milliseconds. */
+function batchSpanMs(logs: readonly { ts: number }[]): number {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const { ts } of logs) {
+    if (ts < first) first = ts;
+    if (ts > last) last = ts;
+  }
+  return last - first;
+}
+
+function checkSpan(batch: Batch): void {
+  const spanMs = batchSpanMs(batch.logs);
+  if (spanMs > limits.batchSpanMsMax) {
+    const hours = (ms: number) => `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+    throw new ApiError(
+      "INVALID_BODY",
+      `logs: lines span ${hours(spanMs)}, at most ${hours(limits.batchSpanMsMax)} in one batch`,
+    );
+  }
 }
 
 /** Runs a schema and turns its first issues into one 400 that names the fields. */

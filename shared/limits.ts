@@ -16,7 +16,31 @@ export const limits = {
   /** Length of ids and short fields (batch id, device id, tag, method, file, device info). */
   idLengthMax: 128,
   shortFieldLengthMax: 256,
+  /**
+   * Nesting of objects and arrays in any request body, checked without recursion before anything
+   * walks the body, so no input can overflow a stack.
+   */
+  bodyDepthMax: 128,
+  /** Nesting of a line's attrs: the attrs object is level 1. */
+  attrsDepthMax: 16,
+  /** Nesting of an OTLP AnyValue (arrayValue, kvlistValue): a plain value is level 1. */
+  anyValueDepthMax: 16,
+  /**
+   * Milliseconds between a batch's first and last line. A batch is read by every page whose
+   * window it overlaps, so a batch claiming years would be opened by every read; a device back
+   * from a long time offline sends several batches instead (the SDK and the adapters split).
+   */
+  batchSpanMsMax: 24 * 60 * 60 * 1000,
+  /** Lines and batches one OTLP or Bugfender request may carry or make. */
+  adapterLinesMax: 5000,
+  adapterBatchesMax: 20,
   /** Lines one read may return. */
   readLimitMax: 1000,
   readLimitDefault: 100,
+  /**
+   * What one read page may open past its start: batches, and stored (sealed) bytes. A page that
+   * reaches either stops early and its cursor says where to go on.
+   */
+  readBatchesOpenedMax: 200,
+  readStoredBytesOpenedMax: 16 * 1024 * 1024,
 } as const;

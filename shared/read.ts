@@ -1,19 +1,27 @@
 /**
  * The read API (v1): the query a client sends to `GET /v1/logs`, which the edge validates and
- * forwards to a region as is, and the shapes both tiers answer with.
+ * forwards to a region as is, and the shapes both tiers answer with. Text parameters are storable
+ * text (a NUL in `device` would reach the database), and a cursor must decode to a position.
  */
 import { z } from "zod";
 import { type Level, levelSchema, timestampSchema } from "./batch.ts";
+import { decodeCursor } from "./cursor.ts";
 import { limits } from "./limits.ts";
+import { storableString } from "./storable.ts";
 
 export const logQuerySchema = z.strictObject({
-  device: z.string().min(1).max(limits.idLengthMax).optional(),
+  device: storableString().min(1).max(limits.idLengthMax).optional(),
   from: timestampSchema.optional(),
   to: timestampSchema.optional(),
   level: levelSchema.optional(),
-  q: z.string().min(1).max(limits.shortFieldLengthMax).optional(),
+  q: storableString().min(1).max(limits.shortFieldLengthMax).optional(),
   limit: z.coerce.number().int().min(1).max(limits.readLimitMax).default(limits.readLimitDefault),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine((cursor) => decodeCursor(cursor) !== null, "not a cursor this API returned")
+    .optional(),
 });
 export type LogQuery = z.infer<typeof logQuerySchema>;
 

@@ -9,17 +9,21 @@ import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
 import { limits } from "./limits.ts";
 import { regionNameSchema } from "./regions.ts";
+import { storableString } from "./storable.ts";
 
 const appIdSchema = z.string().regex(/^[a-z0-9]{16}$/, "expected an app id");
-const batchIdSchema = z.string().min(1).max(limits.idLengthMax);
+/** Epoch milliseconds a Date can hold (±8.64e15): a time past that would fail deep in a query. */
+const epochMsSchema = z.int().min(0).max(8.64e15);
+const hourMs = 3_600_000;
+const batchIdSchema = storableString().min(1).max(limits.idLengthMax);
 
 const countSchema = z.int().min(0).max(limits.batchLinesMax);
 
 /** The clear metadata a batch is stored with, which seal format 2 binds into its envelope. */
 export const batchMetaSchema = z.strictObject({
-  deviceId: z.string().min(1).max(limits.idLengthMax),
-  firstTs: z.int().nonnegative(),
-  lastTs: z.int().nonnegative(),
+  deviceId: storableString().min(1).max(limits.idLengthMax),
+  firstTs: epochMsSchema,
+  lastTs: epochMsSchema,
   counts: z.strictObject({
     traceCount: countSchema,
     debugCount: countSchema,
@@ -37,12 +41,12 @@ export const sealedBatchSchema = z
     /** "" for rows stored before replication existed. */
     origin: z.union([regionNameSchema, z.literal("")]),
     /** Epoch milliseconds at the origin. */
-    receivedAt: z.number().int().nonnegative(),
+    receivedAt: epochMsSchema,
     /** The seal format (regional/store/codec.ts); a sender from before formats sends none, meaning 1. */
     format: z.union([z.literal(1), z.literal(2)]).default(1),
     /** Required from format 2, whose seal binds it: the receiver checks it by opening the seal. */
     meta: batchMetaSchema.optional(),
-    keyId: z.string().min(1).max(limits.shortFieldLengthMax),
+    keyId: storableString().min(1).max(limits.shortFieldLengthMax),
     wrappedKey: z.base64(),
     ciphertext: z.base64(),
   })
@@ -118,7 +122,13 @@ export type Bucket = { appId: string; hour: number };
 export type BucketDigest = Bucket & { count: number; hash: string };
 export type DigestsResponse = { buckets: BucketDigest[] };
 
-export const bucketSchema = z.strictObject({ appId: appIdSchema, hour: z.number().int().nonnegative() });
+export const bucketSchema = z.strictObject({
+  appId: appIdSchema,
+  hour: z
+    .int()
+    .min(0)
+    .max(Math.floor(8.64e15 / hourMs) - 1),
+});
 export const entriesRequestSchema = z.strictObject({ buckets: z.array(bucketSchema).min(1).max(1000) });
 /** A stored version, without its bytes. */
 export type BatchVersion = { appId: string; batchId: string; origin: string; receivedAt: number };
@@ -135,16 +145,20 @@ export type FetchResponse = { batches: SealedBatch[] };
 /** Apps and key hashes with revocations, which every region must end up holding alike. */
 export const controlStateSchema = z.object({
   apps: z.array(
-    z.object({ id: appIdSchema, name: z.string().min(1).max(limits.shortFieldLengthMax), createdAt: z.number() }),
+    z.object({
+      id: appIdSchema,
+      name: storableString().min(1).max(limits.shortFieldLengthMax),
+      createdAt: epochMsSchema,
+    }),
   ),
   keys: z.array(
     z.object({
       hash: z.string().regex(/^[0-9a-f]{64}$/),
       appId: appIdSchema,
       kind: z.enum(keyKinds),
-      label: z.string().max(limits.shortFieldLengthMax),
-      createdAt: z.number(),
-      revokedAt: z.number().nullable(),
+      label: storableString().max(limits.shortFieldLengthMax),
+      createdAt: epochMsSchema,
+      revokedAt: epochMsSchema.nullable(),
     }),
   ),
 });

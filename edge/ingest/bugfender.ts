@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { Device, Level } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
+import { truncateText } from "../../shared/storable.ts";
 import type { Session } from "./bugfender-session.ts";
 
 const bugfenderLevels: Record<number, Level> = { 0: "debug", 1: "warn", 2: "error", 3: "trace", 4: "info", 5: "fatal" };
@@ -57,10 +58,11 @@ export const issueSchema = z.object({
 });
 
 export function deviceFromSession(request: z.infer<typeof sessionRequestSchema>): Device {
-  const short = (value: string | null | undefined) => (value ? value.slice(0, limits.shortFieldLengthMax) : undefined);
+  const short = (value: string | null | undefined) =>
+    value ? truncateText(value, limits.shortFieldLengthMax) : undefined;
   const { device } = request;
   const fields = {
-    id: device.udid.slice(0, limits.idLengthMax),
+    id: truncateText(device.udid, limits.idLengthMax),
     name: short(device.name),
     model: short(device.device_type),
     os: short(device.os),
@@ -105,7 +107,7 @@ export function lineFromIssue(session: Session, issue: z.infer<typeof issueSchem
       "bugfender.session": session.uid,
       issue_id: issue.uid,
       issue_type: issue.type ?? "issue",
-      ...(issue.title ? { title: issue.title.slice(0, 1024) } : {}),
+      ...(issue.title ? { title: truncateText(issue.title, 1024) } : {}),
     },
   };
 }

@@ -11,12 +11,12 @@ import type { Context } from "hono";
 import { type Batch, canonicalJson, type Device, parseUpload } from "../../shared/batch.ts";
 import { ApiError, errorCodes, isErrorBody } from "../../shared/errors.ts";
 import { hmacHex } from "../../shared/hmac.ts";
-import { limits } from "../../shared/limits.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeUnavailable, type RegionAnswer } from "../regions.ts";
 import { routeContext, routeError, unavailable } from "../routes/region-answer.ts";
 import { spoolUpload } from "../spool/spool.ts";
+import { batchRuns } from "./batching.ts";
 
 /** Where a batch went: a region's answer (a receipt or its verdict), or the spool. */
 export type Delivery = { kind: "region"; answer: RegionAnswer } | { kind: "spooled" };
@@ -114,7 +114,7 @@ export function checkLines(device: Device, candidates: unknown[]): CheckedLines 
   return { lines, rejected, firstError };
 }
 
-/** Batches of at most `limits.batchLinesMax` lines, each with an id derived from its content. */
+/** Batches within the lines and span limits (ingest/batching.ts), each with an id derived from its content. */
 export async function contentBatches(
   secret: string,
   prefix: string,
@@ -123,8 +123,7 @@ export async function contentBatches(
   lines: Batch["logs"],
 ): Promise<Batch[]> {
   const batches: Batch[] = [];
-  for (let start = 0; start < lines.length; start += limits.batchLinesMax) {
-    const logs = lines.slice(start, start + limits.batchLinesMax);
+  for (const logs of batchRuns(lines)) {
     batches.push({ batchId: await contentBatchId(secret, prefix, appId, { device, logs }), device, logs });
   }
   return batches;

@@ -5,11 +5,14 @@
  * `device.model.identifier` fill its info. A log record becomes a line: `timeUnixNano` (else
  * `observedTimeUnixNano`, else now) its time, `severityNumber` (else `severityText`) its level,
  * the instrumentation scope's name its tag, `body` its text (JSON for a structured body), and its
- * attributes, trace and span ids its attrs.
+ * attributes, trace and span ids its attrs. Every AnyValue is checked (ingest/any-value.ts) before
+ * `plain` recurses into it.
  */
 import { z } from "zod";
 import { type Device, type Level, levels } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
+import { truncateText } from "../../shared/storable.ts";
+import { anyValueSchema } from "./any-value.ts";
 
 type AnyValue = {
   stringValue?: string;
@@ -22,7 +25,7 @@ type AnyValue = {
 };
 type KeyValue = { key: string; value?: AnyValue };
 
-const keyValues = z.array(z.object({ key: z.string(), value: z.any().optional() })).optional();
+const keyValues = z.array(z.object({ key: z.string(), value: anyValueSchema.optional() })).optional();
 const nanos = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional();
 
 export const otlpLogsSchema = z.object({
@@ -40,7 +43,7 @@ export const otlpLogsSchema = z.object({
                   observedTimeUnixNano: nanos,
                   severityNumber: z.number().int().min(0).max(24).optional(),
                   severityText: z.string().optional(),
-                  body: z.any().optional(),
+                  body: anyValueSchema.optional(),
                   attributes: keyValues,
                   traceId: z.string().optional(),
                   spanId: z.string().optional(),
@@ -96,12 +99,13 @@ function msFromNanos(value: string | number | undefined): number | null {
 
 function deviceOf(attributes: Record<string, unknown>): Device {
   const text = (key: string) => (typeof attributes[key] === "string" ? (attributes[key] as string) : undefined);
-  const short = (value: string | undefined) => value?.slice(0, limits.shortFieldLengthMax);
+  const short = (value: string | undefined) =>
+    value === undefined ? undefined : truncateText(value, limits.shortFieldLengthMax);
   const id =
     text("device.id") ?? text("service.instance.id") ?? text("host.id") ?? text("host.name") ?? text("service.name");
   return Object.fromEntries(
     Object.entries({
-      id: (id ?? "otel-unknown").slice(0, limits.idLengthMax),
+      id: truncateText(id ?? "otel-unknown", limits.idLengthMax),
       name: short(text("service.name")),
       model: short(text("device.model.identifier") ?? text("device.model.name")),
       os: short(text("os.type") ?? text("os.name")),
@@ -125,7 +129,7 @@ export function mapOtlpLogs(request: OtlpLogs, nowMs: number): MappedResource[] 
         return {
           ts: msFromNanos(record.timeUnixNano) ?? msFromNanos(record.observedTimeUnixNano) ?? nowMs,
           level: levelOf(record.severityNumber, record.severityText),
-          ...(scopeLogs.scope?.name ? { tag: scopeLogs.scope.name.slice(0, limits.shortFieldLengthMax) } : {}),
+          ...(scopeLogs.scope?.name ? { tag: truncateText(scopeLogs.scope.name, limits.shortFieldLengthMax) } : {}),
           text: typeof body === "string" ? body : body === null ? "" : JSON.stringify(body),
           ...(Object.keys(attrs).length > 0 ? { attrs } : {}),
         };

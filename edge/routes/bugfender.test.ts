@@ -2,6 +2,7 @@
 // X-App-Token, signed session ids that carry the device, content-derived batch ids, issues.
 import { describe, expect, it } from "vitest";
 import { parseBatch } from "../../shared/batch.ts";
+import { limits } from "../../shared/limits.ts";
 import { callWith, errorOf, newApp, received, regionsOf } from "../test/helpers.ts";
 
 function bf(path: string, key: string | null, body: unknown, headers: Record<string, string> = {}) {
@@ -121,6 +122,58 @@ describe("Bugfender-compatible ingest", () => {
         text: "slow",
         attrs: { "bugfender.session": "session-uid-1" },
       },
+    ]);
+  });
+
+  it("mints no session for a device no region can store, and cuts long fields between characters", async () => {
+    const keys = await newApp();
+    const long = await bf("/session", keys.ingest, {
+      device: { udid: `${"u".repeat(127)}😀`, name: `${"n".repeat(255)}😀` },
+    });
+    expect(long.status).toBe(200);
+    const line = await bf("/log/batch", keys.ingest, {
+      session_id: ((await long.json()) as { id: string }).id,
+      logs: [{ at: 1780315200000, t: "x" }],
+    });
+    expect(await line.json()).toEqual({ accepted: 1, rejected: 0 });
+    const [stored] = (await received(keys.appId)).filter((entry) => entry.method === "POST");
+    expect(parseBatch(JSON.parse(stored?.body ?? "")).device).toMatchObject({
+      id: "u".repeat(127),
+      name: "n".repeat(255),
+    });
+    for (const device of [{ udid: "udid\u0000" }, { udid: "udid-2", device_type: "\udc00Chrome" }]) {
+      const response = await bf("/session", keys.ingest, { device });
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).message).toMatch(/^body: device\.(id|model): contains/);
+    }
+  });
+
+  it("answers 413 past the lines or the batches one request may make, and splits lines by span", async () => {
+    const keys = await newApp();
+    const id = await session(keys.ingest);
+    const line = (at: number) => ({ at, ll: 4, t: `at ${at}` });
+    const start = 1780315200000;
+    const tooMany = await bf("/log/batch", keys.ingest, {
+      session_id: id,
+      logs: Array(limits.adapterLinesMax + 1).fill(line(start)),
+    });
+    expect(tooMany.status).toBe(413);
+    const spread = Array.from({ length: limits.adapterBatchesMax + 1 }, (_, i) =>
+      line(start + i * 2 * limits.batchSpanMsMax),
+    );
+    const fanOut = await bf("/log/batch", keys.ingest, { session_id: id, logs: spread });
+    expect(fanOut.status).toBe(413);
+    expect((await received(keys.appId)).filter((entry) => entry.method === "POST")).toEqual([]);
+
+    const twoDays = await bf("/log/batch", keys.ingest, {
+      session_id: id,
+      logs: [line(start), line(start + limits.batchSpanMsMax + 1), line(start + 1)],
+    });
+    expect(twoDays.status).toBe(200);
+    const posted = (await received(keys.appId)).filter((entry) => entry.method === "POST");
+    expect(posted.map((entry) => parseBatch(JSON.parse(entry.body ?? "")).logs.map((l) => l.ts - start))).toEqual([
+      [0, 1],
+      [limits.batchSpanMsMax + 1],
     ]);
   });
 

@@ -12,7 +12,8 @@
  *
  * The SDK resends a request until it gets a 200, so batch ids come from the content: a resent
  * `/log/batch` is stored once. Lines a batch would refuse are dropped alone (counted in the
- * request log), or the SDK would resend them forever.
+ * request log), or the SDK would resend them forever. A session is only minted for a device every
+ * region can store (400 otherwise), and one request takes at most so many lines and batches (413).
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
@@ -21,6 +22,7 @@ import { ApiError } from "../../shared/errors.ts";
 import { requireKey } from "../auth.ts";
 import { readJson } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
+import { checkDevice, checkRequestBatches, checkRequestLines } from "../ingest/batching.ts";
 import {
   deviceFromSession,
   issueSchema,
@@ -53,15 +55,17 @@ export const bugfender = new Hono<EdgeEnv>()
   .post("/app/device-status", ingestKey, (c) => c.json({ logger_enabled: true }, 200))
   .post("/session", ingestKey, async (c) => {
     const request = parseWith(sessionRequestSchema, await readJson(c.req.raw));
-    const device = deviceFromSession(request);
+    const device = checkDevice("body", deviceFromSession(request));
     const uid = request.session_uid ?? crypto.randomUUID();
     return c.json({ id: await mintSessionId(c.var.config.keySecret, c.var.appId, { uid, device }) }, 200);
   })
   .post("/log/batch", ingestKey, async (c) => {
     const request = parseWith(logBatchSchema, await readJson(c.req.raw));
+    checkRequestLines("logs", request.logs.length);
     const session = await sessionOf(c.var.config.keySecret, c.var.appId, request.session_id);
     const checked = checkLines(session.device, linesFromLogs(session, request.logs, Date.now()));
     const batches = await contentBatches(c.var.config.keySecret, "bf", c.var.appId, session.device, checked.lines);
+    checkRequestBatches(batches.length);
     await deliverBatches(c, batches);
     return c.json({ accepted: checked.lines.length, rejected: checked.rejected }, 200);
   })

@@ -116,6 +116,73 @@ describe("POST /v1/logs (OTLP)", () => {
     expect((await received(keys.appId)).filter((entry) => entry.method === "POST")).toEqual([]);
   });
 
+  it("refuses a resource whose device no region can store, naming the field, and asks no region", async () => {
+    const keys = await newApp();
+    for (const id of ["pod\u0000", "pod\ud800"]) {
+      const response = await otlp(keys.ingest, request([{ body: { stringValue: "x" } }], [attr("device.id", id)]));
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).message).toMatch(/^resourceLogs\[0\]\.resource: device\.id: contains/);
+    }
+    expect((await received(keys.appId)).filter((entry) => entry.method === "POST")).toEqual([]);
+  });
+
+  it("refuses an AnyValue nested deeper than the limit without overflowing, and takes one at the limit", async () => {
+    const keys = await newApp();
+    const nested = (levels: number) => {
+      let value: unknown = { intValue: "1" };
+      for (let level = 1; level < levels; level++) value = { arrayValue: { values: [value] } };
+      return value;
+    };
+    const record = (body: unknown) => ({ timeUnixNano: "1780315200000000000", body });
+    const atLimit = await otlp(keys.ingest, request([record(nested(limits.anyValueDepthMax))]));
+    expect(atLimit.status).toBe(200);
+    expect(await atLimit.json()).toEqual({});
+    const tooDeep = await otlp(keys.ingest, request([record(nested(limits.anyValueDepthMax + 1))]));
+    expect(tooDeep.status).toBe(400);
+    expect((await errorOf(tooDeep)).message).toMatch(
+      new RegExp(
+        `^resourceLogs\\[0\\]\\.scopeLogs\\[0\\]\\.logRecords\\[0\\]\\.body\\.arrayValue.*: nested deeper than ${limits.anyValueDepthMax} levels$`,
+      ),
+    );
+    const inAttribute = await otlp(keys.ingest, request([{ attributes: [attr("k", nested(3000))] }]));
+    expect(inAttribute.status).toBe(400);
+    const badList = await otlp(keys.ingest, request([record({ arrayValue: { values: "x" } })]));
+    expect(badList.status).toBe(400);
+    expect((await errorOf(badList)).message).toContain("arrayValue");
+  });
+
+  it("answers 413 past the records or the batches one request may make, storing none of them", async () => {
+    const keys = await newApp();
+    const record = { timeUnixNano: "1780315200000000000", body: { stringValue: "x" } };
+    const tooMany = await otlp(keys.ingest, request(Array(limits.adapterLinesMax + 1).fill(record)));
+    expect(tooMany.status).toBe(413);
+    expect((await errorOf(tooMany)).message).toContain(`logRecords: ${limits.adapterLinesMax + 1} in one request`);
+    const resources = Array.from({ length: limits.adapterBatchesMax + 1 }, (_, i) => ({
+      resource: { attributes: [attr("device.id", `device-${i}`)] },
+      scopeLogs: [{ logRecords: [record] }],
+    }));
+    const fanOut = await otlp(keys.ingest, { resourceLogs: resources });
+    expect(fanOut.status).toBe(413);
+    expect((await errorOf(fanOut)).code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await received(keys.appId)).filter((entry) => entry.method === "POST")).toEqual([]);
+  });
+
+  it("splits one resource's records into batches that each span at most the batch span", async () => {
+    const keys = await newApp();
+    const at = (ms: number) => ({ timeUnixNano: `${ms}000000`, body: { stringValue: `at ${ms}` } });
+    const start = 1780315200000;
+    const day = limits.batchSpanMsMax;
+    // Out of order on purpose: the runs are cut in time order.
+    const response = await otlp(
+      keys.ingest,
+      request([at(start + 2 * day + 5), at(start), at(start + day), at(start + 1)]),
+    );
+    expect(response.status).toBe(200);
+    const posted = (await received(keys.appId)).filter((entry) => entry.method === "POST");
+    const spans = posted.map((entry) => parseBatch(JSON.parse(entry.body ?? "")).logs.map((line) => line.ts - start));
+    expect(spans).toEqual([[0, 1, day], [2 * day + 5]]);
+  });
+
   it("answers 503 with Retry-After when no region and no spool can take it", async () => {
     const keys = await newApp();
     // The key check needs a region once (the revocation list); then every region goes away.

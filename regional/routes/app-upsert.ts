@@ -7,6 +7,7 @@ import { z } from "zod";
 import { parseWith } from "../../shared/batch.ts";
 import { keyKinds } from "../../shared/keys.ts";
 import { limits } from "../../shared/limits.ts";
+import { storableString } from "../../shared/storable.ts";
 import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 import { controlBodyBytesMax, parseAppId, parseJsonBody } from "../request.ts";
 import { readSignedBody } from "../signature.ts";
@@ -15,11 +16,11 @@ import { readSignedBody } from "../signature.ts";
 export const keyEntrySchema = z.strictObject({
   hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hash in lowercase hex"),
   kind: z.enum(keyKinds),
-  label: z.string().max(limits.shortFieldLengthMax),
+  label: storableString().max(limits.shortFieldLengthMax),
 });
 
 const upsertAppSchema = z.strictObject({
-  name: z.string().min(1).max(limits.shortFieldLengthMax),
+  name: storableString().min(1).max(limits.shortFieldLengthMax),
   keys: z.array(keyEntrySchema).max(100),
 });
 

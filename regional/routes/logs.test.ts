@@ -187,6 +187,24 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     }
   });
 
+  it("keeps the order when a page stops at its budget of stored bytes opened", async () => {
+    const codec = createBatchCodec(await Keyring.fromConfig(keyring));
+    // One byte: every page opens one batch past its start, then stops on the byte budget alone.
+    const store = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock, storedBytesOpenedMax: 1 });
+    const unbounded = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock });
+    for (const query of [{}, { device: "device-0" }]) {
+      const { keys, pages } = await pageThrough(async (cursor) => {
+        const page = await store.readLogs(appId, { limit: 1000, cursor, ...query });
+        if (!page.ok) throw new Error(page.error.message);
+        return page.value;
+      });
+      expect(keys).toEqual(expectedLines(stored, query));
+      const whole = await unbounded.readLogs(appId, { limit: 1000, ...query });
+      expect(whole.ok && whole.value.nextCursor).toBeNull();
+      expect(pages).toBeGreaterThan(2);
+    }
+  });
+
   it("answers an app with no logs with an empty page", async () => {
     expect(await readPage(testAppId())).toEqual({ logs: [], nextCursor: null, integrityErrors: [] });
   });

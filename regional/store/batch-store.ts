@@ -54,8 +54,9 @@ export type StoreDeps = {
   db: Database;
   codec: BatchCodec;
   clock: Clock;
-  /** Batches one log read may open past its start (see read-logs.ts); tests lower it. */
+  /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
+  storedBytesOpenedMax?: number;
 };
 
 export function createDrizzleStore(deps: StoreDeps): BatchStore {

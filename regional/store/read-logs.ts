@@ -5,22 +5,23 @@
  * of their first line, and opened one at a time. Their spans overlap, so lines wait in a heap and
  * one is emitted only when no batch still unopened can hold an earlier line, that is when its
  * time is before the next batch's first line. A page opens at most `batchesScannedMax` batches
- * past its start; when it stops there, its cursor says "everything before that batch is done",
- * so the next page goes on from there. A batch that does not open is reported, not returned.
+ * and `storedBytesOpenedMax` sealed bytes past its start (shared/limits.ts), so one read's work is
+ * bounded however large the batches; when it stops at either, its cursor says "everything before
+ * that batch is done", so the next page goes on from there. A batch that does not open is
+ * reported, not returned.
  */
 import { and, asc, eq, gt, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import { type LogLine, levelRank, levels } from "../../shared/batch.ts";
+import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "../../shared/cursor.ts";
+import { limits } from "../../shared/limits.ts";
 import type { IntegrityError, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { Database } from "../db/client.ts";
 import { batches } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
 import type { ReadFailure, StoreDeps } from "./batch-store.ts";
-import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "./cursor.ts";
 import { MinHeap } from "./line-heap.ts";
 
-/** Bounds the work of one request; a page cut short still carries a correct cursor. */
-const batchesScannedMaxDefault = 200;
 const batchesPerQuery = 16;
 
 /** Per-level line counts, in level order: a batch is a candidate if it counts any line at or above the minimum. */
@@ -29,7 +30,12 @@ const levelCounts = levels.map((level) => batches[`${level}Count`]);
 type Pending = { position: LogPosition; record: LogRecord };
 
 export async function readLogs(
-  { db, codec, batchesScannedMax = batchesScannedMaxDefault }: StoreDeps,
+  {
+    db,
+    codec,
+    batchesScannedMax = limits.readBatchesOpenedMax,
+    storedBytesOpenedMax = limits.readStoredBytesOpenedMax,
+  }: StoreDeps,
   appId: string,
   query: LogQuery,
 ): Promise<Result<LogPage, ReadFailure>> {
@@ -61,6 +67,7 @@ export async function readLogs(
   };
 
   let scanned = 0;
+  let openedBytes = 0;
   let stoppedBefore: number | undefined;
   let full = false;
   const candidates = candidateBatches(db, appId, { device: query.device, startTs, toTs: query.to, minRank });
@@ -72,11 +79,12 @@ export async function readLogs(
       break;
     }
     // Batches that reach back over the start must all be read, or a page could make no progress.
-    if (scanned >= batchesScannedMax && firstTs > startTs) {
+    if ((scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax) && firstTs > startTs) {
       stoppedBefore = firstTs;
       break;
     }
     scanned += 1;
+    openedBytes += row.ciphertext.byteLength + row.wrappedKey.byteLength;
     const opened = await codec.open(appId, row.batchId, storedFromRow(row));
     if (!opened.ok) {
       integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });

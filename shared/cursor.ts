@@ -1,21 +1,25 @@
 /**
  * Where a log read stopped. Lines are ordered by (time, batch id, index in the batch); a cursor
  * is the position of the last line a page covered, and the next page starts strictly after it.
- * Clients treat it as opaque (base64url of a small JSON array).
+ * Clients treat it as opaque (base64url of a small JSON array). Both tiers decode it: the edge to
+ * refuse a forged one before any region sees it, a region to read from it. Only positions a
+ * page can end at decode: a line time in the accepted range, a batch id (or "" for "before every
+ * line at this time") and an index within a batch (-1 with "").
  */
 import { z } from "zod";
-import { fromBase64Url, toBase64Url, utf8 } from "../../shared/encoding.ts";
-import { limits } from "../../shared/limits.ts";
+import { batchIdSchema, tsMsMax, tsMsMin } from "./batch.ts";
+import { fromBase64Url, toBase64Url, utf8 } from "./encoding.ts";
+import { limits } from "./limits.ts";
 
 export type LogPosition = { ts: number; batchId: string; index: number };
 
 const positionSchema = z.tuple([
-  z.int().min(0),
-  z.string().max(limits.idLengthMax),
+  z.int().min(tsMsMin).max(tsMsMax),
+  z.union([batchIdSchema, z.literal("")]),
   z
     .int()
     .min(-1)
-    .max(2 ** 31 - 1),
+    .max(limits.batchLinesMax - 1),
 ]);
 
 export function encodeCursor(position: LogPosition): string {
@@ -27,7 +31,9 @@ export function decodeCursor(cursor: string): LogPosition | null {
   const bytes = fromBase64Url(cursor);
   if (!bytes) return null;
   try {
-    const parsed = positionSchema.safeParse(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));
+    const parsed = positionSchema.safeParse(
+      JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)),
+    );
     if (!parsed.success) return null;
     const [ts, batchId, index] = parsed.data;
     return { ts, batchId, index };
