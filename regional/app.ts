@@ -79,11 +79,14 @@ function scaffold({ logger, lifecycle }: RegionDeps, signedPaths: string): Hono<
       ms: Math.round((performance.now() - startedMs) * 10) / 10,
       requestId: c.get("requestId"),
     };
-    // Probes arrive every few seconds from the edge and the orchestrator: keep them out of the
-    // info log unless they fail.
-    const probe = !c.req.path.startsWith("/internal/") && !c.req.path.startsWith("/admin/");
+    // Probes (every few seconds from the edge and the orchestrator) and anti-entropy rounds
+    // (every few seconds from each peer) are background traffic: keep them out of the info log
+    // unless they fail.
+    const background =
+      (!c.req.path.startsWith("/internal/") && !c.req.path.startsWith("/admin/")) ||
+      c.req.path.startsWith("/internal/v1/sync/");
     if (c.res.status >= 500) logger.warn(fields, "request");
-    else if (probe) logger.debug(fields, "request");
+    else if (background) logger.debug(fields, "request");
     else logger.info(fields, "request");
     // While draining, close each connection after its answer, so no caller sends its next
     // request down a keep-alive connection that shutdown is about to cut.
