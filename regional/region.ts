@@ -6,6 +6,7 @@
  */
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
 import { createAdminApp, createApp } from "./app.ts";
@@ -14,7 +15,7 @@ import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
-import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
+import { type BatchStore, createDrizzleStore } from "./store/batch-store.ts";
 import { createBatchCodec } from "./store/codec.ts";
 import { createReplicaStore, type ReplicaStore } from "./store/replica-store.ts";
 

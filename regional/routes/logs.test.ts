@@ -3,11 +3,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Batch, type Level, levelRank, levels, parseBatch } from "../../shared/batch.ts";
+import { systemClock } from "../../shared/clock.ts";
 import { Keyring } from "../../shared/envelope.ts";
 import type { DeviceRecord, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { batches } from "../db/schema/index.ts";
-import { createDrizzleStore, systemClock } from "../store/batch-store.ts";
+import { createDrizzleStore } from "../store/batch-store.ts";
 import { createBatchCodec } from "../store/codec.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";

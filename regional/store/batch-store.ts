@@ -4,6 +4,7 @@
  * `createDrizzleStore` is the one implementation, the same for PGlite and PostgreSQL.
  */
 import type { Batch } from "../../shared/batch.ts";
+import type { Clock } from "../../shared/clock.ts";
 import type { KeyKind } from "../../shared/keys.ts";
 import type { DeviceRecord, LogPage, LogQuery } from "../../shared/read.ts";
 import type { Result } from "../../shared/result.ts";
@@ -46,9 +47,6 @@ export interface BatchStore {
   revokeKey(key: RevokedKey): Promise<void>;
   revokedKeyHashes(): Promise<string[]>;
 }
-
-export type Clock = { now(): number };
-export const systemClock: Clock = { now: () => Date.now() };
 
 export type StoreDeps = {
   db: Database;

@@ -5,9 +5,9 @@
  * with jitter, capped, forever: an entry leaves only when the peer confirms it.
  */
 import { and, asc, count, eq, inArray, lte, min, sql } from "drizzle-orm";
+import type { BatchKey } from "../../shared/batch.ts";
 import { outbox } from "../db/schema/index.ts";
 import type { StoreDeps } from "./batch-store.ts";
-import type { BatchKey } from "./replica.ts";
 
 export type OutboxEntry = BatchKey & { attempts: number };
 export type PeerBacklog = { entries: number; oldestAgeMs: number | null };

@@ -2,6 +2,7 @@
  * The storage side of replication, behind one interface like BatchStore: sealed batches out and
  * in, the outbox, digests, and control-plane state. regional/replication/ is its only user.
  */
+import type { BatchKey } from "../../shared/batch.ts";
 import type {
   BatchVersion,
   Bucket,
@@ -24,7 +25,7 @@ import {
   type PeerBacklog,
   retryOutbox,
 } from "./outbox.ts";
-import { applyReplica, type BatchKey, loadSealed } from "./replica.ts";
+import { applyReplica, loadSealed } from "./replica.ts";
 
 export interface ReplicaStore {
   loadSealed(keys: BatchKey[]): Promise<SealedBatch[]>;

@@ -9,6 +9,7 @@
  * first wins, by (receivedAt, origin), so every region ends up holding the same one.
  */
 import { and, eq, or } from "drizzle-orm";
+import type { BatchKey } from "../../shared/batch.ts";
 import type { ReplicaOutcome, SealedBatch } from "../../shared/replication.ts";
 import { ok, type Result } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
@@ -16,8 +17,6 @@ import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { StoreDeps } from "./batch-store.ts";
 import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "./codec.ts";
 import { upsertDevice } from "./put-batch.ts";
-
-export type BatchKey = { appId: string; batchId: string };
 
 export async function loadSealed({ db }: StoreDeps, keys: BatchKey[]): Promise<SealedBatch[]> {
   if (keys.length === 0) return [];
