@@ -9,8 +9,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { Replicator } from "./replication/replicator.ts";
-import type { BatchStore } from "./store/batch-store.ts";
-import type { ReplicaStore } from "./store/replica-store.ts";
+import type { BatchStore, ReplicaStore } from "./store/types.ts";
 
 export type RegionEnv = { Variables: RequestIdVariables };
 

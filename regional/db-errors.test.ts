@@ -8,7 +8,7 @@ import { NonceCache } from "../shared/signing.ts";
 import { createApp } from "./app.ts";
 import { databaseFailure } from "./db/errors.ts";
 import { createLogger, serializeError } from "./log.ts";
-import type { BatchStore } from "./store/batch-store.ts";
+import type { BatchStore } from "./store/types.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testSecrets, useTestRegion } from "./testing/harness.ts";
 

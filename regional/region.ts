@@ -15,9 +15,9 @@ import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
-import { type BatchStore, createDrizzleStore } from "./store/batch-store.ts";
 import { createBatchCodec } from "./store/codec.ts";
-import { createReplicaStore, type ReplicaStore } from "./store/replica-store.ts";
+import { createBatchStore, createReplicaStore } from "./store/index.ts";
+import type { BatchStore, ReplicaStore } from "./store/types.ts";
 
 export type RegionOverrides = {
   logger?: Logger;
@@ -45,7 +45,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const storeDeps = { db: database.db, codec: createBatchCodec(keyring), clock };
-  const store = createDrizzleStore(storeDeps);
+  const store = createBatchStore(storeDeps);
   const replicas = createReplicaStore(storeDeps);
   const replicator = createReplicator({
     region: config.region,

@@ -20,7 +20,7 @@ import {
   replicateBatchesMax,
 } from "../../shared/replication.ts";
 import { versionWins } from "../store/replica.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { ReplicaStore } from "../store/types.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 
 export type RepairReport = { peer: string; bucketsDiffering: number; pushed: number; pulled: number };

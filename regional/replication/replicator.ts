@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { ReplicationConfig } from "../config.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { ReplicaStore } from "../store/types.ts";
 import { antiEntropy, type RepairReport } from "./anti-entropy.ts";
 import { createPeerClient, type PeerClient } from "./peers.ts";
 import { awaitQuorum, type QuorumOutcome } from "./quorum.ts";

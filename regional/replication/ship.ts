@@ -9,8 +9,7 @@ import type { BatchKey } from "../../shared/batch.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
 import type { ReplicateRequest, ReplicateResponse } from "../../shared/replication.ts";
 import { packReplicateCalls, replicateBatchesMax } from "../../shared/replication.ts";
-import type { Backoff } from "../store/outbox.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { Backoff, ReplicaStore } from "../store/types.ts";
 import type { PeerClient } from "./peers.ts";
 
 export type Shipper = {
