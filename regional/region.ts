@@ -1,7 +1,8 @@
 /**
  * Builds one regional worker from its configuration: opens (and migrates) the database, loads
- * the keyring, and wires the store, the logger and the two HTTP apps (the main one and the admin
- * one, see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
+ * the keyring, and wires the store (store/index.ts: one face for the routes, one for
+ * replication), the replicator, the logger and the two HTTP apps (the main one and the admin one,
+ * see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
  * `app.request()` / `adminApp.request()` or real ports.
  */
 import type { Hono } from "hono";

@@ -18,8 +18,8 @@ import {
   packReplicateCalls,
   type ReplicateResponse,
   replicateBatchesMax,
+  versionWins,
 } from "../../shared/replication.ts";
-import { versionWins } from "../store/replica.ts";
 import type { ReplicaStore } from "../store/types.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 

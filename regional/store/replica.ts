@@ -6,10 +6,11 @@
  *
  * Two versions of one batch id (two regions accepted different uploads under it at once, or the
  * same upload sealed twice after a failover) converge by one rule everywhere: the version received
- * first wins, by (receivedAt, origin), so every region ends up holding the same one.
+ * first wins, by (receivedAt, origin) (`versionWins`, shared/replication.ts, which anti-entropy
+ * plans its repairs by too), so every region ends up holding the same one.
  */
 import { and, eq, or } from "drizzle-orm";
-import type { ReplicaOutcome } from "../../shared/replication.ts";
+import { type ReplicaOutcome, versionWins } from "../../shared/replication.ts";
 import { ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
@@ -46,11 +47,6 @@ export function loadSealed({ db }: StoreDeps): ReplicaStore["loadSealed"] {
       };
     });
   };
-}
-
-/** True when version a wins over version b: received first, then the smaller origin name. */
-export function versionWins(a: { receivedAt: number; origin: string }, b: { receivedAt: number; origin: string }) {
-  return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : a.origin < b.origin;
 }
 
 /** `ReplicaStore.apply`. */
