@@ -7,13 +7,14 @@
  *   readLogs         read-logs.ts   a page of lines, merged in time order across batches
  *   devices          devices.ts     the device list (device rows are upserted with each batch)
  *   upsertApp …      apps.ts        apps, key hashes, revocations
- *   loadSealed/apply replica.ts     batches between regions, and the convergence rule
+ *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed
  *   digests/entries  digests.ts     per app-hour summaries for anti-entropy
  *   …Control         control.ts     apps and keys as anti-entropy exchanges them
  *
- * Under them: batch-row.ts (the `batches` row, built and read back in one place) and codec.ts
- * (how a batch is sealed). createRegion (regional/region.ts) calls these once per region.
+ * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
+ * a batch is sealed) and line-heap.ts (read-logs.ts's merge). createRegion (regional/region.ts)
+ * calls these once per region.
  */
 import { appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
 import { exportControl, mergeControl } from "./control.ts";
