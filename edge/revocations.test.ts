@@ -51,7 +51,7 @@ describe("revocation list", () => {
     const revokedEarly = await newRevokedHash();
     let nowMs = 1_000_000;
     const { client, state } = observedClient();
-    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    const list = createRevocationList({ regions: [regionsOf.eu], client, clock: { now: () => nowMs } });
 
     const first = await list.current(recordingContext());
     expect(first?.has(revokedEarly)).toBe(true);
@@ -74,7 +74,7 @@ describe("revocation list", () => {
     expect(trustedMs).toBeLessThanOrEqual(30_000);
     let nowMs = 0;
     const { client, state } = observedClient();
-    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    const list = createRevocationList({ regions: [regionsOf.eu], client, clock: { now: () => nowMs } });
     await list.current(recordingContext());
     const revokedSince = await newRevokedHash();
 
@@ -100,7 +100,7 @@ describe("revocation list", () => {
     const revoked = await newRevokedHash();
     let nowMs = 0;
     const { client, state } = observedClient();
-    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    const list = createRevocationList({ regions: [regionsOf.eu], client, clock: { now: () => nowMs } });
     expect((await list.current(recordingContext()))?.has(revoked)).toBe(true);
 
     state.down = true;
@@ -155,7 +155,7 @@ describe("revocation list", () => {
   it("makes the edge answer 503 + Retry-After once its list is too old to trust, and 401 once it has a fresh one", async () => {
     let nowMs = 0;
     const { client, state } = observedClient();
-    const list = createRevocationList({ regions: [regionsOf.eu], client, nowMs: () => nowMs });
+    const list = createRevocationList({ regions: [regionsOf.eu], client, clock: { now: () => nowMs } });
     const app = createApp((config, bindings) => ({ ...httpServices(config, bindings), revocations: list }));
     const keys = await newApp();
     const upload = () =>

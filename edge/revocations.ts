@@ -14,6 +14,7 @@
  *     revocation.
  */
 import { z } from "zod";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { internalPaths, type Region } from "../shared/regions.ts";
 import type { Result } from "../shared/result.ts";
 import type { ForwardOptions, RegionAnswer, RegionCall } from "./regions.ts";
@@ -44,9 +45,9 @@ export type RevocationSource = {
 export function createRevocationList(options: {
   regions: readonly Region[];
   client: RevocationSource;
-  nowMs?: () => number;
+  clock?: Clock;
 }): RevocationList {
-  const nowMs = options.nowMs ?? Date.now;
+  const clock = options.clock ?? systemClock;
   let known: { hashes: ReadonlySet<string>; fetchedAtMs: number } | null = null;
   let inFlight: Promise<void> | null = null;
 
@@ -64,7 +65,7 @@ export function createRevocationList(options: {
     }
     const parsed = revokedSchema.safeParse(await response.json().catch(() => null));
     if (!parsed.success) return;
-    known = { hashes: new Set(parsed.data.keyHashes), fetchedAtMs: nowMs() };
+    known = { hashes: new Set(parsed.data.keyHashes), fetchedAtMs: clock.now() };
   }
 
   function refresh(requestId: string): Promise<void> {
@@ -77,7 +78,7 @@ export function createRevocationList(options: {
     return inFlight;
   }
 
-  const ageMs = () => (known === null ? Number.POSITIVE_INFINITY : nowMs() - known.fetchedAtMs);
+  const ageMs = () => (known === null ? Number.POSITIVE_INFINITY : clock.now() - known.fetchedAtMs);
 
   return {
     async current(context) {

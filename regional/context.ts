@@ -5,11 +5,11 @@
 import type { MiddlewareHandler } from "hono";
 import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
+import type { Clock } from "../shared/clock.ts";
 import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { Replicator } from "./replication/replicator.ts";
-import type { BatchStore, Clock } from "./store/batch-store.ts";
-import type { ReplicaStore } from "./store/replica-store.ts";
+import type { BatchStore, ReplicaStore } from "./store/types.ts";
 
 export type RegionEnv = { Variables: RequestIdVariables };
 

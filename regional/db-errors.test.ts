@@ -3,11 +3,12 @@
 // parameters (device ids, wrapped keys, ciphertext) or the database's own message.
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../shared/clock.ts";
 import { NonceCache } from "../shared/signing.ts";
 import { createApp } from "./app.ts";
 import { databaseFailure } from "./db/errors.ts";
 import { createLogger, serializeError } from "./log.ts";
-import { type BatchStore, systemClock } from "./store/batch-store.ts";
+import type { BatchStore } from "./store/types.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testSecrets, useTestRegion } from "./testing/harness.ts";
 

@@ -1,11 +1,13 @@
 /**
  * Builds one regional worker from its configuration: opens (and migrates) the database, loads
- * the keyring, and wires the store, the logger and the two HTTP apps (the main one and the admin
- * one, see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
+ * the keyring, and wires the store (store/index.ts: one face for the routes, one for
+ * replication), the replicator, the logger and the two HTTP apps (the main one and the admin one,
+ * see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
  * `app.request()` / `adminApp.request()` or real ports.
  */
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
 import { createAdminApp, createApp } from "./app.ts";
@@ -14,9 +16,9 @@ import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
-import { type BatchStore, type Clock, createDrizzleStore, systemClock } from "./store/batch-store.ts";
 import { createBatchCodec } from "./store/codec.ts";
-import { createReplicaStore, type ReplicaStore } from "./store/replica-store.ts";
+import { createBatchStore, createReplicaStore } from "./store/index.ts";
+import type { BatchStore, ReplicaStore } from "./store/types.ts";
 
 export type RegionOverrides = {
   logger?: Logger;
@@ -44,7 +46,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const storeDeps = { db: database.db, codec: createBatchCodec(keyring), clock };
-  const store = createDrizzleStore(storeDeps);
+  const store = createBatchStore(storeDeps);
   const replicas = createReplicaStore(storeDeps);
   const replicator = createReplicator({
     region: config.region,

@@ -111,6 +111,13 @@ export const batchSchema = z.strictObject({
 export type Batch = z.infer<typeof batchSchema>;
 export type LogLine = Batch["logs"][number];
 
+/**
+ * A batch's identity everywhere past the upload: batch ids are the client's, unique only within
+ * an app, so the store's primary key, the outbox, replication and the edge's spool all name a
+ * batch by both.
+ */
+export type BatchKey = { appId: string; batchId: string };
+
 /** Parses a decoded JSON body into a normalized batch, or throws the ApiError the client should see. */
 export function parseUpload(body: unknown): Batch {
   if (Array.isArray((body as { logs?: unknown })?.logs)) {

@@ -132,6 +132,15 @@ export const bucketSchema = z.strictObject({
 export const entriesRequestSchema = z.strictObject({ buckets: z.array(bucketSchema).min(1).max(1000) });
 /** A stored version, without its bytes. */
 export type BatchVersion = { appId: string; batchId: string; origin: string; receivedAt: number };
+
+/**
+ * The convergence rule, the same in every region: of two versions of one batch id, the one
+ * received first wins, then the smaller origin name. Applying a replica (regional/store/replica.ts)
+ * and planning anti-entropy repairs both decide by it.
+ */
+export function versionWins(a: { receivedAt: number; origin: string }, b: { receivedAt: number; origin: string }) {
+  return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : a.origin < b.origin;
+}
 export type EntriesResponse = { entries: BatchVersion[] };
 
 export const fetchRequestSchema = z.strictObject({

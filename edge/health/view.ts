@@ -7,6 +7,7 @@
  * Without a REGION_HEALTH binding, or while the object cannot be reached, the view serves the last
  * table it had (or an empty one): routing then rests on the configured order and the breakers.
  */
+import { type Clock, systemClock } from "../../shared/clock.ts";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import type { FailureReport, HealthSetup, RegionHealth } from "./object.ts";
 import { type HealthSnapshot, markFailed } from "./status.ts";
@@ -29,9 +30,9 @@ export function createHealthView(options: {
   regions: readonly RoutedRegion[];
   probeIntervalMs: number;
   cacheMs?: number;
-  nowMs?: () => number;
+  clock?: Clock;
 }): HealthView {
-  const nowMs = options.nowMs ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const cacheMs = options.cacheMs ?? healthCacheMs;
   const setup: HealthSetup = {
     regions: options.regions.map(({ name, url }) => ({ name, url })),
@@ -48,12 +49,12 @@ export function createHealthView(options: {
 
   return {
     async snapshot({ fresh = false } = {}) {
-      if (!fresh && cached && nowMs() - cached.readAtMs < cacheMs) return cached.snapshot;
+      if (!fresh && cached && clock.now() - cached.readAtMs < cacheMs) return cached.snapshot;
       const stub = object();
       if (!stub) return { regions: [], probedAt: null };
       try {
         const snapshot = (await stub.snapshot(setup)) as HealthSnapshot;
-        cached = { snapshot, readAtMs: nowMs() };
+        cached = { snapshot, readAtMs: clock.now() };
         return snapshot;
       } catch {
         return cached?.snapshot ?? { regions: [], probedAt: null };

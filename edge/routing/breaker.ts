@@ -7,6 +7,7 @@
  * its failure opens it for another cool-down. Failures are also reported to the health object
  * (view.ts), which is how the other isolates learn of them.
  */
+import { type Clock, systemClock } from "../../shared/clock.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -23,16 +24,16 @@ export interface Breaker {
 
 type Entry = { openedAtMs: number; trialInFlight: boolean };
 
-export function createBreaker(options: { cooldownMs?: number; nowMs?: () => number } = {}): Breaker {
+export function createBreaker(options: { cooldownMs?: number; clock?: Clock } = {}): Breaker {
   const cooldownMs = options.cooldownMs ?? breakerCooldownMs;
-  const nowMs = options.nowMs ?? Date.now;
+  const clock = options.clock ?? systemClock;
   // Only regions whose breaker is not closed have an entry.
   const open = new Map<string, Entry>();
 
   function state(region: string): BreakerState {
     const entry = open.get(region);
     if (!entry) return "closed";
-    return nowMs() - entry.openedAtMs >= cooldownMs ? "half-open" : "open";
+    return clock.now() - entry.openedAtMs >= cooldownMs ? "half-open" : "open";
   }
 
   return {
@@ -50,7 +51,7 @@ export function createBreaker(options: { cooldownMs?: number; nowMs?: () => numb
       open.delete(region);
     },
     failure(region) {
-      open.set(region, { openedAtMs: nowMs(), trialInFlight: false });
+      open.set(region, { openedAtMs: clock.now(), trialInFlight: false });
     },
   };
 }

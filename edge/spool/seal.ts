@@ -9,12 +9,13 @@
  *   const sealed = await sealSpooled(secret, { appId, batchId, keyHash }, body);
  *   const opened = await openSpooled(secret, { appId, batchId, keyHash }, sealed); // body, or null
  */
+import type { BatchKey } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
 import { aesOpen, aesSeal } from "../../shared/envelope.ts";
 import type { CryptoKey } from "../../shared/hmac.ts";
 
 /** What a spooled batch belongs to; bound into its seal. */
-export type SpoolSealContext = { appId: string; batchId: string; keyHash: string };
+export type SpoolSealContext = BatchKey & { keyHash: string };
 
 const purpose = "stormlog/spool/v1";
 

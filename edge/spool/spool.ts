@@ -11,7 +11,7 @@ import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../shared/encoding.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { EdgeBindings } from "../config.ts";
-import { sealSpooled } from "./seal.ts";
+import { type SpoolSealContext, sealSpooled } from "./seal.ts";
 
 /** One spooled batch: its payload `sealed` here (base64url), or in R2 under `blobKey`. */
 export const spoolMessageSchema = z
@@ -38,7 +38,7 @@ export const queueMessageBytesMax = 128 * 1024;
 /** Room left for the message's other fields and its serialization. */
 const envelopeBytes = 1024;
 
-export type SpoolUpload = { appId: string; batchId: string; keyHash: string; requestId: string; body: string };
+export type SpoolUpload = SpoolSealContext & { requestId: string; body: string };
 
 export async function spoolUpload(
   bindings: EdgeBindings,

@@ -5,6 +5,7 @@
  * region lacks. A region restored from an old backup, or one whose outbox was lost, converges by
  * this alone. Repairs are applied like replicas, never queued in the outbox, so nothing loops.
  */
+import type { BatchKey } from "../../shared/batch.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
 import {
   type BatchVersion,
@@ -17,10 +18,9 @@ import {
   packReplicateCalls,
   type ReplicateResponse,
   replicateBatchesMax,
+  versionWins,
 } from "../../shared/replication.ts";
-import type { BatchKey } from "../store/replica.ts";
-import { versionWins } from "../store/replica.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { ReplicaStore } from "../store/types.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 
 export type RepairReport = { peer: string; bucketsDiffering: number; pushed: number; pulled: number };

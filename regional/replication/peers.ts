@@ -4,10 +4,10 @@
  * peer: when it last answered, and whether its last call or probe got through. Failures are
  * values with a `retryable` flag; the outbox and anti-entropy decide by type.
  */
+import type { Clock } from "../../shared/clock.ts";
 import type { Region } from "../../shared/regions.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import { signedFetch } from "../../shared/signed-fetch.ts";
-import type { Clock } from "../store/batch-store.ts";
 
 export type PeerFailure = { kind: "unreachable" | "timeout" | "refused"; retryable: boolean; message: string };
 export type PeerState = { name: string; reachable: boolean; lastContactAt: number | null };

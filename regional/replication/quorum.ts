@@ -4,7 +4,7 @@
  * quorum cannot be reached within `quorumTimeoutMs`. Sends still in flight carry on after the
  * answer; what none of them confirms stays in the outbox.
  */
-import type { BatchKey } from "../store/replica.ts";
+import type { BatchKey } from "../../shared/batch.ts";
 import type { PeerClient } from "./peers.ts";
 import type { Shipper } from "./ship.ts";
 

@@ -5,10 +5,10 @@
  * themselves so every step is deterministic.
  */
 import type { Logger } from "pino";
+import type { BatchKey } from "../../shared/batch.ts";
+import type { Clock } from "../../shared/clock.ts";
 import type { ReplicationConfig } from "../config.ts";
-import type { Clock } from "../store/batch-store.ts";
-import type { BatchKey } from "../store/replica.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { ReplicaStore } from "../store/types.ts";
 import { antiEntropy, type RepairReport } from "./anti-entropy.ts";
 import { createPeerClient, type PeerClient } from "./peers.ts";
 import { awaitQuorum, type QuorumOutcome } from "./quorum.ts";

@@ -5,12 +5,11 @@
  * version or a winning one) leaves the outbox; the rest back off. Both the upload path (at once,
  * for the quorum) and the outbox worker (later, for everything else) send through here.
  */
+import type { BatchKey } from "../../shared/batch.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
 import type { ReplicateRequest, ReplicateResponse } from "../../shared/replication.ts";
 import { packReplicateCalls, replicateBatchesMax } from "../../shared/replication.ts";
-import type { Backoff } from "../store/outbox.ts";
-import type { BatchKey } from "../store/replica.ts";
-import type { ReplicaStore } from "../store/replica-store.ts";
+import type { Backoff, ReplicaStore } from "../store/types.ts";
 import type { PeerClient } from "./peers.ts";
 
 export type Shipper = {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { keyHash, mintKey } from "../../shared/keys.ts";
 import { adminPaths, internalPaths } from "../../shared/regions.ts";
-import type { AppRecord, KeyRecord } from "../store/batch-store.ts";
+import type { AppRecord, KeyRecord } from "../store/types.ts";
 import { adminRequest, drivers, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
 
 const keySecret = "admin-test-key-secret-0123456789abcdef";

@@ -5,23 +5,16 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseWith } from "../../shared/batch.ts";
-import { keyKinds } from "../../shared/keys.ts";
 import { limits } from "../../shared/limits.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 import { controlBodyBytesMax, parseAppId, parseJsonBody } from "../request.ts";
 import { readSignedBody } from "../signature.ts";
-
-/** A key as regions know it: its SHA-256 hash, never the key. */
-export const keyEntrySchema = z.strictObject({
-  hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hash in lowercase hex"),
-  kind: z.enum(keyKinds),
-  label: storableString().max(limits.shortFieldLengthMax),
-});
+import { newKeySchema } from "../store/types.ts";
 
 const upsertAppSchema = z.strictObject({
   name: storableString().min(1).max(limits.shortFieldLengthMax),
-  keys: z.array(keyEntrySchema).max(100),
+  keys: z.array(newKeySchema).max(100),
 });
 
 export function appUpsertRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {

@@ -8,9 +8,9 @@ import { parseWith } from "../../shared/batch.ts";
 import type { Guarded, RegionDeps, RegionEnv } from "../context.ts";
 import { appIdPattern, controlBodyBytesMax, parseJsonBody } from "../request.ts";
 import { readSignedBody } from "../signature.ts";
-import { keyEntrySchema } from "./app-upsert.ts";
+import { newKeySchema } from "../store/types.ts";
 
-const revokeSchema = keyEntrySchema.extend({ appId: z.string().regex(appIdPattern, "expected an app id") });
+const revokeSchema = newKeySchema.extend({ appId: z.string().regex(appIdPattern, "expected an app id") });
 
 export function keyRevokeRoute({ store, guard }: Pick<RegionDeps, "store"> & Guarded) {
   return new Hono<RegionEnv>().post("/keys/revoke", guard, async (c) => {

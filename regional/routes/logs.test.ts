@@ -3,12 +3,13 @@
 import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Batch, type Level, levelRank, levels, parseBatch } from "../../shared/batch.ts";
+import { systemClock } from "../../shared/clock.ts";
 import { Keyring } from "../../shared/envelope.ts";
 import type { DeviceRecord, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { batches } from "../db/schema/index.ts";
-import { createDrizzleStore, systemClock } from "../store/batch-store.ts";
 import { createBatchCodec } from "../store/codec.ts";
+import { createBatchStore } from "../store/index.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
 
@@ -169,7 +170,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   it("keeps the order when a page stops at its bound on batches opened", async () => {
     const codec = createBatchCodec(await Keyring.fromConfig(keyring));
     for (const batchesScannedMax of [1, 3]) {
-      const store = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock, batchesScannedMax });
+      const store = createBatchStore({ db: t.region.database.db, codec, clock: systemClock, batchesScannedMax });
       for (const [limit, query] of [
         [1000, {}],
         [5, { device: "device-0" }],
@@ -190,8 +191,8 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   it("keeps the order when a page stops at its budget of stored bytes opened", async () => {
     const codec = createBatchCodec(await Keyring.fromConfig(keyring));
     // One byte: every page opens one batch past its start, then stops on the byte budget alone.
-    const store = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock, storedBytesOpenedMax: 1 });
-    const unbounded = createDrizzleStore({ db: t.region.database.db, codec, clock: systemClock });
+    const store = createBatchStore({ db: t.region.database.db, codec, clock: systemClock, storedBytesOpenedMax: 1 });
+    const unbounded = createBatchStore({ db: t.region.database.db, codec, clock: systemClock });
     for (const query of [{}, { device: "device-0" }]) {
       const { keys, pages } = await pageThrough(async (cursor) => {
         const page = await store.readLogs(appId, { limit: 1000, cursor, ...query });

@@ -5,15 +5,11 @@
  * rebuild the seal with `storedFromRow`, selecting `storedColumns`.
  */
 import { levels } from "../../shared/batch.ts";
+import type { BatchVersion } from "../../shared/replication.ts";
 import { batches } from "../db/schema/index.ts";
 import type { BatchMeta, SealFormat, StoredSeal } from "./codec.ts";
 
-export type BatchVersionOf = { appId: string; batchId: string; origin: string; receivedAt: number };
-
-export function batchRow(
-  version: BatchVersionOf,
-  stored: StoredSeal & { meta: BatchMeta },
-): typeof batches.$inferInsert {
+export function batchRow(version: BatchVersion, stored: StoredSeal & { meta: BatchMeta }): typeof batches.$inferInsert {
   const { meta } = stored;
   return {
     appId: version.appId,

@@ -5,52 +5,57 @@
  * a revocation is kept with the earliest time any region recorded, so revocations always win.
  */
 import { sql } from "drizzle-orm";
-import type { ControlState } from "../../shared/replication.ts";
 import { apiKeys, apps } from "../db/schema/index.ts";
-import type { StoreDeps } from "./batch-store.ts";
+import type { ReplicaStore, StoreDeps } from "./types.ts";
 
-export async function exportControl({ db }: StoreDeps): Promise<ControlState> {
-  const appRows = await db.select().from(apps);
-  const keyRows = await db.select().from(apiKeys);
-  return {
-    apps: appRows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.getTime() })),
-    keys: keyRows.map((row) => ({
-      hash: row.hash,
-      appId: row.appId,
-      kind: row.kind,
-      label: row.label,
-      createdAt: row.createdAt.getTime(),
-      revokedAt: row.revokedAt?.getTime() ?? null,
-    })),
+/** `ReplicaStore.exportControl`. */
+export function exportControl({ db }: StoreDeps): ReplicaStore["exportControl"] {
+  return async () => {
+    const appRows = await db.select().from(apps);
+    const keyRows = await db.select().from(apiKeys);
+    return {
+      apps: appRows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.getTime() })),
+      keys: keyRows.map((row) => ({
+        hash: row.hash,
+        appId: row.appId,
+        kind: row.kind,
+        label: row.label,
+        createdAt: row.createdAt.getTime(),
+        revokedAt: row.revokedAt?.getTime() ?? null,
+      })),
+    };
   };
 }
 
-export async function mergeControl({ db }: StoreDeps, state: ControlState): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (state.apps.length > 0) {
-      await tx
-        .insert(apps)
-        .values(state.apps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
-        .onConflictDoNothing();
-    }
-    if (state.keys.length > 0) {
-      await tx
-        .insert(apiKeys)
-        .values(
-          state.keys.map((key) => ({
-            ...key,
-            createdAt: new Date(key.createdAt),
-            revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt),
-          })),
-        )
-        .onConflictDoUpdate({
-          target: apiKeys.hash,
-          set: {
-            revokedAt: sql`case when ${apiKeys.revokedAt} is null then excluded.revoked_at
-              when excluded.revoked_at is null then ${apiKeys.revokedAt}
-              else least(${apiKeys.revokedAt}, excluded.revoked_at) end`,
-          },
-        });
-    }
-  });
+/** `ReplicaStore.mergeControl`. */
+export function mergeControl({ db }: StoreDeps): ReplicaStore["mergeControl"] {
+  return async (state) => {
+    await db.transaction(async (tx) => {
+      if (state.apps.length > 0) {
+        await tx
+          .insert(apps)
+          .values(state.apps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
+          .onConflictDoNothing();
+      }
+      if (state.keys.length > 0) {
+        await tx
+          .insert(apiKeys)
+          .values(
+            state.keys.map((key) => ({
+              ...key,
+              createdAt: new Date(key.createdAt),
+              revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt),
+            })),
+          )
+          .onConflictDoUpdate({
+            target: apiKeys.hash,
+            set: {
+              revokedAt: sql`case when ${apiKeys.revokedAt} is null then excluded.revoked_at
+                when excluded.revoked_at is null then ${apiKeys.revokedAt}
+                else least(${apiKeys.revokedAt}, excluded.revoked_at) end`,
+            },
+          });
+      }
+    });
+  };
 }

@@ -5,43 +5,53 @@
  * over ids and times only, never over log content.
  */
 import { and, asc, eq, gte, lt, or, sql } from "drizzle-orm";
-import type { BatchVersion, Bucket, BucketDigest } from "../../shared/replication.ts";
 import { batches } from "../db/schema/index.ts";
-import type { StoreDeps } from "./batch-store.ts";
+import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 const hourMs = 3_600_000;
 const hourOf = sql<number>`floor(extract(epoch from ${batches.receivedAt}) / 3600)::int`;
 
-export async function bucketDigests({ db }: StoreDeps): Promise<BucketDigest[]> {
-  const version = sql`${batches.batchId} || ':' || ${batches.origin} || ':' || floor(extract(epoch from ${batches.receivedAt}) * 1000)::bigint`;
-  const rows = await db
-    .select({
-      appId: batches.appId,
-      hour: hourOf,
-      count: sql<number>`count(*)::int`,
-      hash: sql<string>`md5(string_agg(${version}, ',' order by ${batches.batchId}))`,
-    })
-    .from(batches)
-    .groupBy(batches.appId, hourOf)
-    .orderBy(asc(batches.appId), asc(hourOf));
-  return rows.map((row) => ({ ...row, hour: Number(row.hour), count: Number(row.count) }));
+/** `ReplicaStore.digests`. */
+export function bucketDigests({ db }: StoreDeps): ReplicaStore["digests"] {
+  return async () => {
+    const version = sql`${batches.batchId} || ':' || ${batches.origin} || ':' || floor(extract(epoch from ${batches.receivedAt}) * 1000)::bigint`;
+    const rows = await db
+      .select({
+        appId: batches.appId,
+        hour: hourOf,
+        count: sql<number>`count(*)::int`,
+        hash: sql<string>`md5(string_agg(${version}, ',' order by ${batches.batchId}))`,
+      })
+      .from(batches)
+      .groupBy(batches.appId, hourOf)
+      .orderBy(asc(batches.appId), asc(hourOf));
+    return rows.map((row) => ({ ...row, hour: Number(row.hour), count: Number(row.count) }));
+  };
 }
 
-export async function bucketEntries({ db }: StoreDeps, buckets: Bucket[]): Promise<BatchVersion[]> {
-  if (buckets.length === 0) return [];
-  const rows = await db
-    .select({ appId: batches.appId, batchId: batches.batchId, origin: batches.origin, receivedAt: batches.receivedAt })
-    .from(batches)
-    .where(
-      or(
-        ...buckets.map((bucket) =>
-          and(
-            eq(batches.appId, bucket.appId),
-            gte(batches.receivedAt, new Date(bucket.hour * hourMs)),
-            lt(batches.receivedAt, new Date((bucket.hour + 1) * hourMs)),
+/** `ReplicaStore.entries`: the versions in the given buckets. */
+export function bucketEntries({ db }: StoreDeps): ReplicaStore["entries"] {
+  return async (buckets) => {
+    if (buckets.length === 0) return [];
+    const rows = await db
+      .select({
+        appId: batches.appId,
+        batchId: batches.batchId,
+        origin: batches.origin,
+        receivedAt: batches.receivedAt,
+      })
+      .from(batches)
+      .where(
+        or(
+          ...buckets.map((bucket) =>
+            and(
+              eq(batches.appId, bucket.appId),
+              gte(batches.receivedAt, new Date(bucket.hour * hourMs)),
+              lt(batches.receivedAt, new Date((bucket.hour + 1) * hourMs)),
+            ),
           ),
         ),
-      ),
-    );
-  return rows.map((row) => ({ ...row, receivedAt: row.receivedAt.getTime() }));
+      );
+    return rows.map((row) => ({ ...row, receivedAt: row.receivedAt.getTime() }));
+  };
 }

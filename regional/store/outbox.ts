@@ -5,76 +5,75 @@
  * with jitter, capped, forever: an entry leaves only when the peer confirms it.
  */
 import { and, asc, count, eq, inArray, lte, min, sql } from "drizzle-orm";
+import type { BatchKey } from "../../shared/batch.ts";
 import { outbox } from "../db/schema/index.ts";
-import type { StoreDeps } from "./batch-store.ts";
-import type { BatchKey } from "./replica.ts";
+import type { ReplicaStore, StoreDeps } from "./types.ts";
 
-export type OutboxEntry = BatchKey & { attempts: number };
-export type PeerBacklog = { entries: number; oldestAgeMs: number | null };
-export type Backoff = { baseMs: number; maxMs: number };
-
-export async function claimOutbox(
-  { db, clock }: StoreDeps,
-  peer: string,
-  limit: number,
-  leaseMs: number,
-): Promise<OutboxEntry[]> {
-  const now = clock.now();
-  const due = db
-    .select({ peer: outbox.peer, appId: outbox.appId, batchId: outbox.batchId })
-    .from(outbox)
-    .where(and(eq(outbox.peer, peer), lte(outbox.nextAttemptAt, new Date(now))))
-    .orderBy(asc(outbox.nextAttemptAt))
-    .limit(limit)
-    .for("update", { skipLocked: true });
-  return db
-    .update(outbox)
-    .set({ nextAttemptAt: new Date(now + leaseMs) })
-    .where(sql`(${outbox.peer}, ${outbox.appId}, ${outbox.batchId}) in ${due}`)
-    .returning({ appId: outbox.appId, batchId: outbox.batchId, attempts: outbox.attempts });
-}
-
-/** The peer holds these: they leave the outbox. */
-export async function completeOutbox({ db }: StoreDeps, peer: string, keys: BatchKey[]): Promise<void> {
-  for (const [appId, batchIds] of groupByApp(keys)) {
-    await db
-      .delete(outbox)
-      .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
-  }
-}
-
-/** The send failed: try again after base·2^attempts (capped), scaled by a random 50-100 %. */
-export async function retryOutbox(
-  { db, clock }: StoreDeps,
-  peer: string,
-  keys: BatchKey[],
-  backoff: Backoff,
-): Promise<void> {
-  const now = new Date(clock.now()).toISOString();
-  const delayMs = sql`least(${backoff.maxMs}::float8, ${backoff.baseMs}::float8 * power(2, least(${outbox.attempts}, 30))) * (0.5 + random() * 0.5)`;
-  for (const [appId, batchIds] of groupByApp(keys)) {
-    await db
+/** `ReplicaStore.claim`. */
+export function claimOutbox({ db, clock }: StoreDeps): ReplicaStore["claim"] {
+  return async (peer, limit, leaseMs) => {
+    const now = clock.now();
+    const due = db
+      .select({ peer: outbox.peer, appId: outbox.appId, batchId: outbox.batchId })
+      .from(outbox)
+      .where(and(eq(outbox.peer, peer), lte(outbox.nextAttemptAt, new Date(now))))
+      .orderBy(asc(outbox.nextAttemptAt))
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    return db
       .update(outbox)
-      .set({
-        attempts: sql`${outbox.attempts} + 1`,
-        nextAttemptAt: sql`${now}::timestamptz + ${delayMs} * interval '1 millisecond'`,
-      })
-      .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
-  }
+      .set({ nextAttemptAt: new Date(now + leaseMs) })
+      .where(sql`(${outbox.peer}, ${outbox.appId}, ${outbox.batchId}) in ${due}`)
+      .returning({ appId: outbox.appId, batchId: outbox.batchId, attempts: outbox.attempts });
+  };
 }
 
-export async function outboxBacklog({ db, clock }: StoreDeps): Promise<Map<string, PeerBacklog>> {
-  const rows = await db
-    .select({ peer: outbox.peer, entries: count(), oldest: min(outbox.createdAt) })
-    .from(outbox)
-    .groupBy(outbox.peer);
-  const now = clock.now();
-  return new Map(
-    rows.map((row) => [
-      row.peer,
-      { entries: row.entries, oldestAgeMs: row.oldest ? Math.max(0, now - new Date(row.oldest).getTime()) : null },
-    ]),
-  );
+/** `ReplicaStore.complete`: the peer holds these, they leave the outbox. */
+export function completeOutbox({ db }: StoreDeps): ReplicaStore["complete"] {
+  return async (peer, keys) => {
+    for (const [appId, batchIds] of groupByApp(keys)) {
+      await db
+        .delete(outbox)
+        .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
+    }
+  };
+}
+
+/**
+ * `ReplicaStore.retry`: the send failed, try again after base·2^attempts (capped), scaled by a
+ * random 50-100 %.
+ */
+export function retryOutbox({ db, clock }: StoreDeps): ReplicaStore["retry"] {
+  return async (peer, keys, backoff) => {
+    const now = new Date(clock.now()).toISOString();
+    const delayMs = sql`least(${backoff.maxMs}::float8, ${backoff.baseMs}::float8 * power(2, least(${outbox.attempts}, 30))) * (0.5 + random() * 0.5)`;
+    for (const [appId, batchIds] of groupByApp(keys)) {
+      await db
+        .update(outbox)
+        .set({
+          attempts: sql`${outbox.attempts} + 1`,
+          nextAttemptAt: sql`${now}::timestamptz + ${delayMs} * interval '1 millisecond'`,
+        })
+        .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
+    }
+  };
+}
+
+/** `ReplicaStore.backlog`: entries owed to each peer, and the age of its oldest. */
+export function outboxBacklog({ db, clock }: StoreDeps): ReplicaStore["backlog"] {
+  return async () => {
+    const rows = await db
+      .select({ peer: outbox.peer, entries: count(), oldest: min(outbox.createdAt) })
+      .from(outbox)
+      .groupBy(outbox.peer);
+    const now = clock.now();
+    return new Map(
+      rows.map((row) => [
+        row.peer,
+        { entries: row.entries, oldestAgeMs: row.oldest ? Math.max(0, now - new Date(row.oldest).getTime()) : null },
+      ]),
+    );
+  };
 }
 
 function groupByApp(keys: BatchKey[]): Map<string, string[]> {

@@ -10,43 +10,44 @@
  * forgotten by replication. The outbox rows start leased to the request that wrote them, which
  * sends them at once; whatever that request does not confirm, the outbox worker sends later.
  */
-import { and, eq, sql } from "drizzle-orm";
-import { type Batch, canonicalJson, type Device } from "../../shared/batch.ts";
+import { and, eq } from "drizzle-orm";
+import { type Batch, canonicalJson } from "../../shared/batch.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
-import { batches, devices, outbox } from "../db/schema/index.ts";
+import { batches, outbox } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
-import type { Placement, PutFailure, PutResult, StoreDeps } from "./batch-store.ts";
-import type { BatchMeta } from "./codec.ts";
+import { upsertDevice } from "./devices.ts";
+import type { BatchStore, Placement, PutFailure, PutResult, StoreDeps } from "./types.ts";
 
-export async function putBatch(
-  deps: StoreDeps,
-  appId: string,
-  batch: Batch,
-  placement: Placement = { origin: "", outboxPeers: [], leaseMs: 0 },
-): Promise<Result<PutResult, PutFailure>> {
+/** A batch stored with no placement (tests, tools) has no origin and is owed to no peer. */
+const unplaced: Placement = { origin: "", outboxPeers: [], leaseMs: 0 };
+
+/** `BatchStore.put`. */
+export function putBatch(deps: StoreDeps): BatchStore["put"] {
   const { db, codec, clock } = deps;
-  const nowMs = clock.now();
-  const stored = await codec.seal(appId, batch);
-  const row = batchRow({ appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs }, stored);
-  const inserted = await db.transaction(async (tx) => {
-    const rows = await tx.insert(batches).values(row).onConflictDoNothing().returning({ batchId: batches.batchId });
-    if (rows.length === 0) return false;
-    await upsertDevice(tx, appId, batch.device, stored.meta);
-    if (placement.outboxPeers.length > 0) {
-      await tx.insert(outbox).values(
-        placement.outboxPeers.map((peer) => ({
-          peer,
-          appId,
-          batchId: batch.batchId,
-          createdAt: new Date(nowMs),
-          nextAttemptAt: new Date(nowMs + placement.leaseMs),
-        })),
-      );
-    }
-    return true;
-  });
-  if (inserted) return ok({ duplicate: false });
-  return compareWithStored(deps, appId, batch);
+  return async (appId, batch, placement = unplaced) => {
+    const nowMs = clock.now();
+    const stored = await codec.seal(appId, batch);
+    const row = batchRow({ appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs }, stored);
+    const inserted = await db.transaction(async (tx) => {
+      const rows = await tx.insert(batches).values(row).onConflictDoNothing().returning({ batchId: batches.batchId });
+      if (rows.length === 0) return false;
+      await upsertDevice(tx, appId, batch.device, stored.meta);
+      if (placement.outboxPeers.length > 0) {
+        await tx.insert(outbox).values(
+          placement.outboxPeers.map((peer) => ({
+            peer,
+            appId,
+            batchId: batch.batchId,
+            createdAt: new Date(nowMs),
+            nextAttemptAt: new Date(nowMs + placement.leaseMs),
+          })),
+        );
+      }
+      return true;
+    });
+    if (inserted) return ok({ duplicate: false });
+    return compareWithStored(deps, appId, batch);
+  };
 }
 
 async function compareWithStored(
@@ -66,48 +67,4 @@ async function compareWithStored(
   }
   if (stored.value === canonicalJson(batch)) return ok({ duplicate: true });
   return err({ kind: "conflict", message: `batchId ${batch.batchId} was already stored with different content` });
-}
-
-export type Transaction = Parameters<Parameters<StoreDeps["db"]["transaction"]>[0]>[0];
-
-/**
- * A device's span comes from line times, not arrival times, so every region that stores the same
- * batches holds the same device rows. Its info is the one sent with its latest lines.
- */
-export async function upsertDevice(tx: Transaction, appId: string, device: Device, span: BatchMeta): Promise<void> {
-  const info = {
-    name: device.name ?? null,
-    model: device.model ?? null,
-    os: device.os ?? null,
-    osVersion: device.osVersion ?? null,
-    appVersion: device.appVersion ?? null,
-    appBuild: device.appBuild ?? null,
-    locale: device.locale ?? null,
-  };
-  const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
-  const latest = (column: (typeof devices)[keyof typeof info]) =>
-    sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
-  await tx
-    .insert(devices)
-    .values({
-      appId,
-      deviceId: device.id,
-      ...info,
-      firstSeen: new Date(span.firstTs),
-      lastSeen: new Date(span.lastTs),
-    })
-    .onConflictDoUpdate({
-      target: [devices.appId, devices.deviceId],
-      set: {
-        name: latest(devices.name),
-        model: latest(devices.model),
-        os: latest(devices.os),
-        osVersion: latest(devices.osVersion),
-        appVersion: latest(devices.appVersion),
-        appBuild: latest(devices.appBuild),
-        locale: latest(devices.locale),
-        firstSeen: sql`least(${devices.firstSeen}, excluded.first_seen)`,
-        lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
-      },
-    });
 }

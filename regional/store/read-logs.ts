@@ -14,13 +14,13 @@ import { and, asc, eq, gt, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import { type LogLine, levelRank, levels } from "../../shared/batch.ts";
 import { comparePositions, decodeCursor, encodeCursor, type LogPosition, positionBefore } from "../../shared/cursor.ts";
 import { limits } from "../../shared/limits.ts";
-import type { IntegrityError, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
-import { err, ok, type Result } from "../../shared/result.ts";
+import type { IntegrityError, LogRecord } from "../../shared/read.ts";
+import { err, ok } from "../../shared/result.ts";
 import type { Database } from "../db/client.ts";
 import { batches } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
-import type { ReadFailure, StoreDeps } from "./batch-store.ts";
 import { MinHeap } from "./line-heap.ts";
+import type { BatchStore, StoreDeps } from "./types.ts";
 
 const batchesPerQuery = 16;
 
@@ -29,81 +29,80 @@ const levelCounts = levels.map((level) => batches[`${level}Count`]);
 
 type Pending = { position: LogPosition; record: LogRecord };
 
-export async function readLogs(
-  {
-    db,
-    codec,
-    batchesScannedMax = limits.readBatchesOpenedMax,
-    storedBytesOpenedMax = limits.readStoredBytesOpenedMax,
-  }: StoreDeps,
-  appId: string,
-  query: LogQuery,
-): Promise<Result<LogPage, ReadFailure>> {
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  if (after === null) return err({ kind: "bad_cursor", message: "cursor: not a cursor this API returned" });
-  const minRank = query.level === undefined ? 0 : levelRank(query.level);
-  const needle = query.q?.toLowerCase();
-  // No line before this time can be on the page.
-  const startTs = Math.max(query.from ?? Number.NEGATIVE_INFINITY, after?.ts ?? Number.NEGATIVE_INFINITY);
+/** `BatchStore.readLogs`. */
+export function readLogs({
+  db,
+  codec,
+  batchesScannedMax = limits.readBatchesOpenedMax,
+  storedBytesOpenedMax = limits.readStoredBytesOpenedMax,
+}: StoreDeps): BatchStore["readLogs"] {
+  return async (appId, query) => {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (after === null) return err({ kind: "bad_cursor", message: "cursor: not a cursor this API returned" });
+    const minRank = query.level === undefined ? 0 : levelRank(query.level);
+    const needle = query.q?.toLowerCase();
+    // No line before this time can be on the page.
+    const startTs = Math.max(query.from ?? Number.NEGATIVE_INFINITY, after?.ts ?? Number.NEGATIVE_INFINITY);
 
-  const wanted = (line: LogLine, position: LogPosition): boolean =>
-    line.ts >= startTs &&
-    (query.to === undefined || line.ts < query.to) &&
-    (after === undefined || comparePositions(position, after) > 0) &&
-    levelRank(line.level) >= minRank &&
-    (needle === undefined || line.text.toLowerCase().includes(needle));
+    const wanted = (line: LogLine, position: LogPosition): boolean =>
+      line.ts >= startTs &&
+      (query.to === undefined || line.ts < query.to) &&
+      (after === undefined || comparePositions(position, after) > 0) &&
+      levelRank(line.level) >= minRank &&
+      (needle === undefined || line.text.toLowerCase().includes(needle));
 
-  const pending = new MinHeap<Pending>((a, b) => comparePositions(a.position, b.position));
-  const logs: LogRecord[] = [];
-  const integrityErrors: IntegrityError[] = [];
-  let lastEmitted: LogPosition | undefined;
-  const emitBefore = (boundaryTs: number) => {
-    for (let top = pending.peek(); top && top.position.ts < boundaryTs && logs.length < query.limit; ) {
-      pending.pop();
-      logs.push(top.record);
-      lastEmitted = top.position;
-      top = pending.peek();
+    const pending = new MinHeap<Pending>((a, b) => comparePositions(a.position, b.position));
+    const logs: LogRecord[] = [];
+    const integrityErrors: IntegrityError[] = [];
+    let lastEmitted: LogPosition | undefined;
+    const emitBefore = (boundaryTs: number) => {
+      for (let top = pending.peek(); top && top.position.ts < boundaryTs && logs.length < query.limit; ) {
+        pending.pop();
+        logs.push(top.record);
+        lastEmitted = top.position;
+        top = pending.peek();
+      }
+    };
+
+    let scanned = 0;
+    let openedBytes = 0;
+    let stoppedBefore: number | undefined;
+    let full = false;
+    const candidates = candidateBatches(db, appId, { device: query.device, startTs, toTs: query.to, minRank });
+    for await (const row of candidates) {
+      const firstTs = row.firstTs.getTime();
+      emitBefore(firstTs);
+      if (logs.length === query.limit) {
+        full = true;
+        break;
+      }
+      // Batches that reach back over the start must all be read, or a page could make no progress.
+      if ((scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax) && firstTs > startTs) {
+        stoppedBefore = firstTs;
+        break;
+      }
+      scanned += 1;
+      openedBytes += row.ciphertext.byteLength + row.wrappedKey.byteLength;
+      const opened = await codec.open(appId, row.batchId, storedFromRow(row));
+      if (!opened.ok) {
+        integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });
+        continue;
+      }
+      opened.value.logs.forEach((line, index) => {
+        const position = { ts: line.ts, batchId: row.batchId, index };
+        if (wanted(line, position)) pending.push({ position, record: toRecord(line, row.deviceId, row.batchId) });
+      });
     }
+
+    let next: LogPosition | null;
+    if (full) next = lastEmitted ?? null;
+    else if (stoppedBefore !== undefined) next = positionBefore(stoppedBefore);
+    else {
+      emitBefore(Number.POSITIVE_INFINITY);
+      next = pending.size > 0 ? (lastEmitted ?? null) : null;
+    }
+    return ok({ logs, nextCursor: next && encodeCursor(next), integrityErrors });
   };
-
-  let scanned = 0;
-  let openedBytes = 0;
-  let stoppedBefore: number | undefined;
-  let full = false;
-  const candidates = candidateBatches(db, appId, { device: query.device, startTs, toTs: query.to, minRank });
-  for await (const row of candidates) {
-    const firstTs = row.firstTs.getTime();
-    emitBefore(firstTs);
-    if (logs.length === query.limit) {
-      full = true;
-      break;
-    }
-    // Batches that reach back over the start must all be read, or a page could make no progress.
-    if ((scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax) && firstTs > startTs) {
-      stoppedBefore = firstTs;
-      break;
-    }
-    scanned += 1;
-    openedBytes += row.ciphertext.byteLength + row.wrappedKey.byteLength;
-    const opened = await codec.open(appId, row.batchId, storedFromRow(row));
-    if (!opened.ok) {
-      integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });
-      continue;
-    }
-    opened.value.logs.forEach((line, index) => {
-      const position = { ts: line.ts, batchId: row.batchId, index };
-      if (wanted(line, position)) pending.push({ position, record: toRecord(line, row.deviceId, row.batchId) });
-    });
-  }
-
-  let next: LogPosition | null;
-  if (full) next = lastEmitted ?? null;
-  else if (stoppedBefore !== undefined) next = positionBefore(stoppedBefore);
-  else {
-    emitBefore(Number.POSITIVE_INFINITY);
-    next = pending.size > 0 ? (lastEmitted ?? null) : null;
-  }
-  return ok({ logs, nextCursor: next && encodeCursor(next), integrityErrors });
 }
 
 type CandidateFilter = { device: string | undefined; startTs: number; toTs: number | undefined; minRank: number };

@@ -6,88 +6,85 @@
  *
  * Two versions of one batch id (two regions accepted different uploads under it at once, or the
  * same upload sealed twice after a failover) converge by one rule everywhere: the version received
- * first wins, by (receivedAt, origin), so every region ends up holding the same one.
+ * first wins, by (receivedAt, origin) (`versionWins`, shared/replication.ts, which anti-entropy
+ * plans its repairs by too), so every region ends up holding the same one.
  */
 import { and, eq, or } from "drizzle-orm";
-import type { ReplicaOutcome, SealedBatch } from "../../shared/replication.ts";
-import { ok, type Result } from "../../shared/result.ts";
+import { type ReplicaOutcome, versionWins } from "../../shared/replication.ts";
+import { ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
-import type { StoreDeps } from "./batch-store.ts";
-import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "./codec.ts";
-import { upsertDevice } from "./put-batch.ts";
+import { type BatchMeta, metaOf, type StoredSeal } from "./codec.ts";
+import { upsertDevice } from "./devices.ts";
+import type { ReplicaStore, StoreDeps } from "./types.ts";
 
-export type BatchKey = { appId: string; batchId: string };
-
-export async function loadSealed({ db }: StoreDeps, keys: BatchKey[]): Promise<SealedBatch[]> {
-  if (keys.length === 0) return [];
-  const rows = await db
-    .select({
-      appId: batches.appId,
-      batchId: batches.batchId,
-      origin: batches.origin,
-      receivedAt: batches.receivedAt,
-      ...storedColumns,
-    })
-    .from(batches)
-    .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
-  return rows.map((row) => {
-    const stored = storedFromRow(row);
-    return {
-      appId: row.appId,
-      batchId: row.batchId,
-      origin: row.origin,
-      receivedAt: row.receivedAt.getTime(),
-      format: stored.format,
-      meta: stored.meta,
-      keyId: stored.keyId,
-      wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
-      ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
-    };
-  });
-}
-
-/** True when version a wins over version b: received first, then the smaller origin name. */
-export function versionWins(a: { receivedAt: number; origin: string }, b: { receivedAt: number; origin: string }) {
-  return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : a.origin < b.origin;
-}
-
-export async function applyReplica(
-  { db, codec }: StoreDeps,
-  sealed: SealedBatch,
-): Promise<Result<ReplicaOutcome, IntegrityFailure>> {
-  const bytes = {
-    keyId: sealed.keyId,
-    wrappedKey: new Uint8Array(Buffer.from(sealed.wrappedKey, "base64")),
-    ciphertext: new Uint8Array(Buffer.from(sealed.ciphertext, "base64")),
-  };
-  const stored: StoredSeal =
-    sealed.format === 2 ? { ...bytes, format: 2, meta: sealed.meta as BatchMeta } : { ...bytes, format: 1 };
-  // Opening proves the bytes (and, from format 2, the metadata sent with them) are this batch's.
-  const opened = await codec.open(sealed.appId, sealed.batchId, stored);
-  if (!opened.ok) return opened;
-  const batch = opened.value;
-  const meta = stored.meta ?? metaOf(batch);
-  const row = batchRow(sealed, { ...stored, meta });
-  const outcome = await db.transaction(async (tx): Promise<ReplicaOutcome> => {
-    const inserted = await tx.insert(batches).values(row).onConflictDoNothing().returning({ id: batches.batchId });
-    if (inserted.length > 0) {
-      await upsertDevice(tx, sealed.appId, batch.device, meta);
-      return "stored";
-    }
-    const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
-    const [held] = await tx
-      .select({ origin: batches.origin, receivedAt: batches.receivedAt })
+/** `ReplicaStore.loadSealed`. */
+export function loadSealed({ db }: StoreDeps): ReplicaStore["loadSealed"] {
+  return async (keys) => {
+    if (keys.length === 0) return [];
+    const rows = await db
+      .select({
+        appId: batches.appId,
+        batchId: batches.batchId,
+        origin: batches.origin,
+        receivedAt: batches.receivedAt,
+        ...storedColumns,
+      })
       .from(batches)
-      .where(where)
-      .for("update");
-    if (!held) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
-    const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
-    if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
-    if (!versionWins(sealed, storedVersion)) return "kept";
-    await tx.update(batches).set(row).where(where);
-    await upsertDevice(tx, sealed.appId, batch.device, meta);
-    return "replaced";
-  });
-  return ok(outcome);
+      .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
+    return rows.map((row) => {
+      const stored = storedFromRow(row);
+      return {
+        appId: row.appId,
+        batchId: row.batchId,
+        origin: row.origin,
+        receivedAt: row.receivedAt.getTime(),
+        format: stored.format,
+        meta: stored.meta,
+        keyId: stored.keyId,
+        wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
+        ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
+      };
+    });
+  };
+}
+
+/** `ReplicaStore.apply`. */
+export function applyReplica({ db, codec }: StoreDeps): ReplicaStore["apply"] {
+  return async (sealed) => {
+    const bytes = {
+      keyId: sealed.keyId,
+      wrappedKey: new Uint8Array(Buffer.from(sealed.wrappedKey, "base64")),
+      ciphertext: new Uint8Array(Buffer.from(sealed.ciphertext, "base64")),
+    };
+    const stored: StoredSeal =
+      sealed.format === 2 ? { ...bytes, format: 2, meta: sealed.meta as BatchMeta } : { ...bytes, format: 1 };
+    // Opening proves the bytes (and, from format 2, the metadata sent with them) are this batch's.
+    const opened = await codec.open(sealed.appId, sealed.batchId, stored);
+    if (!opened.ok) return opened;
+    const batch = opened.value;
+    const meta = stored.meta ?? metaOf(batch);
+    const row = batchRow(sealed, { ...stored, meta });
+    const outcome = await db.transaction(async (tx): Promise<ReplicaOutcome> => {
+      const inserted = await tx.insert(batches).values(row).onConflictDoNothing().returning({ id: batches.batchId });
+      if (inserted.length > 0) {
+        await upsertDevice(tx, sealed.appId, batch.device, meta);
+        return "stored";
+      }
+      const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
+      const [held] = await tx
+        .select({ origin: batches.origin, receivedAt: batches.receivedAt })
+        .from(batches)
+        .where(where)
+        .for("update");
+      if (!held) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
+      const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
+      if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
+      if (!versionWins(sealed, storedVersion)) return "kept";
+      await tx.update(batches).set(row).where(where);
+      await upsertDevice(tx, sealed.appId, batch.device, meta);
+      return "replaced";
+    });
+    return ok(outcome);
+  };
 }

@@ -1,0 +1,58 @@
+/**
+ * The store's wiring: builds the two faces of types.ts over one database. Each method is the
+ * function that implements it, given the store's dependencies; nothing here forwards or adapts,
+ * so this file is also the map from a method to the file that holds its SQL.
+ *
+ *   put              put-batch.ts   seal, then insert the batch, its device and its outbox rows
+ *   readLogs         read-logs.ts   a page of lines, merged in time order across batches
+ *   devices          devices.ts     the device list (device rows are upserted with each batch)
+ *   upsertApp …      apps.ts        apps, key hashes, revocations
+ *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
+ *   claim …          outbox.ts      what each peer is still owed
+ *   digests/entries  digests.ts     per app-hour summaries for anti-entropy
+ *   …Control         control.ts     apps and keys as anti-entropy exchanges them
+ *
+ * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
+ * a batch is sealed) and line-heap.ts (read-logs.ts's merge). createRegion (regional/region.ts)
+ * calls these once per region.
+ */
+import { appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
+import { exportControl, mergeControl } from "./control.ts";
+import { listDevices } from "./devices.ts";
+import { bucketDigests, bucketEntries } from "./digests.ts";
+import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
+import { putBatch } from "./put-batch.ts";
+import { readLogs } from "./read-logs.ts";
+import { applyReplica, loadSealed } from "./replica.ts";
+import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
+
+/** What the routes use. */
+export function createBatchStore(deps: StoreDeps): BatchStore {
+  return {
+    put: putBatch(deps),
+    readLogs: readLogs(deps),
+    devices: listDevices(deps),
+    upsertApp: upsertApp(deps),
+    listApps: listApps(deps),
+    appKeys: appKeys(deps),
+    keyByHash: keyByHash(deps),
+    revokeKey: revokeKey(deps),
+    revokedKeyHashes: revokedKeyHashes(deps),
+  };
+}
+
+/** What replication uses. */
+export function createReplicaStore(deps: StoreDeps): ReplicaStore {
+  return {
+    loadSealed: loadSealed(deps),
+    apply: applyReplica(deps),
+    claim: claimOutbox(deps),
+    complete: completeOutbox(deps),
+    retry: retryOutbox(deps),
+    backlog: outboxBacklog(deps),
+    digests: bucketDigests(deps),
+    entries: bucketEntries(deps),
+    exportControl: exportControl(deps),
+    mergeControl: mergeControl(deps),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The store's contract: everything the rest of the region may ask of its database, so routes and
+ * replication never touch SQL. Two faces over the same tables:
+ *
+ * - `BatchStore`, for the routes (regional/routes/): batches in, sealed; log pages and device
+ *   lists out; the small admin surface (apps, key hashes, revocations).
+ * - `ReplicaStore`, for regional/replication/ only: sealed batches out and in, the outbox,
+ *   digests and control-plane state.
+ *
+ * Both are built from `StoreDeps` by index.ts, the one implementation (drizzle, the same on PGlite
+ * and PostgreSQL); each file beside it implements a few methods. This file imports no
+ * implementation, so nothing in the store imports in a circle: implementations take their types
+ * from here, and index.ts takes the implementations. A new read or write is a method here, a
+ * function in the file it belongs to, and one line in index.ts.
+ */
+import { z } from "zod";
+import type { Batch, BatchKey } from "../../shared/batch.ts";
+import type { Clock } from "../../shared/clock.ts";
+import { type KeyKind, keyKinds } from "../../shared/keys.ts";
+import { limits } from "../../shared/limits.ts";
+import type { DeviceRecord, LogPage, LogQuery } from "../../shared/read.ts";
+import type {
+  BatchVersion,
+  Bucket,
+  BucketDigest,
+  ControlState,
+  ReplicaOutcome,
+  SealedBatch,
+} from "../../shared/replication.ts";
+import type { Result } from "../../shared/result.ts";
+import { storableString } from "../../shared/storable.ts";
+import type { Database } from "../db/client.ts";
+import type { BatchCodec, IntegrityFailure } from "./codec.ts";
+
+// ---- Batches, as the routes store and read them ----
+
+export type PutResult = { duplicate: boolean };
+/**
+ * Where a batch accepted from the edge comes from and goes: this region as its origin, and the
+ * peers owed a copy (an outbox row each, leased for `leaseMs` to the caller that sends it now).
+ */
+export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
+/** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
+export type PutFailure = { kind: "conflict"; message: string } | { kind: "integrity"; message: string };
+export type ReadFailure = { kind: "bad_cursor"; message: string };
+
+// ---- Apps and keys, as the admin CLI registers them ----
+
+export type AppRecord = { id: string; name: string; createdAt: string };
+export type KeyRecord = { hash: string; kind: KeyKind; label: string; createdAt: string; revokedAt: string | null };
+
+/** A key as regions know it: its SHA-256 hash, never the key. The admin routes parse bodies with it. */
+export const newKeySchema = z.strictObject({
+  hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hash in lowercase hex"),
+  kind: z.enum(keyKinds),
+  label: storableString().max(limits.shortFieldLengthMax),
+});
+export type NewKey = z.infer<typeof newKeySchema>;
+export type RevokedKey = NewKey & { appId: string };
+
+export interface BatchStore {
+  /** Stores a batch and updates its device in one transaction; a repeat of the same content is a duplicate. */
+  put(appId: string, batch: Batch, placement?: Placement): Promise<Result<PutResult, PutFailure>>;
+  readLogs(appId: string, query: LogQuery): Promise<Result<LogPage, ReadFailure>>;
+  /** Devices by most recent activity first. */
+  devices(appId: string): Promise<DeviceRecord[]>;
+  /** Creates the app or renames it; keys already known are left as they are. */
+  upsertApp(app: { id: string; name: string; keys: NewKey[] }): Promise<AppRecord>;
+  listApps(): Promise<AppRecord[]>;
+  /** The app's keys, or null when the app is unknown here. */
+  appKeys(appId: string): Promise<KeyRecord[] | null>;
+  /** A key by its hash: whose it is, its kind, whether it is revoked; null when unknown here. */
+  keyByHash(hash: string): Promise<{ appId: string; kind: KeyKind; revoked: boolean } | null>;
+  /** Marks a key revoked, recording it even if this region never saw it. */
+  revokeKey(key: RevokedKey): Promise<void>;
+  revokedKeyHashes(): Promise<string[]>;
+}
+
+// ---- Replication's side ----
+
+/** An outbox entry: a batch owed to one peer, and how often sending it has failed. */
+export type OutboxEntry = BatchKey & { attempts: number };
+export type PeerBacklog = { entries: number; oldestAgeMs: number | null };
+/** How a failed send waits: base·2^attempts, capped at max (outbox.ts). */
+export type Backoff = { baseMs: number; maxMs: number };
+
+export interface ReplicaStore {
+  /** The batches as stored, sealed, for a peer; keys not held here are left out. */
+  loadSealed(keys: BatchKey[]): Promise<SealedBatch[]>;
+  /** Stores a peer's batch by the convergence rule (replica.ts), or says why it does not open. */
+  apply(batch: SealedBatch): Promise<Result<ReplicaOutcome, IntegrityFailure>>;
+  /** Leases up to `limit` due entries of one peer for `leaseMs`. */
+  claim(peer: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
+  /** The peer holds these: they leave its outbox. */
+  complete(peer: string, keys: BatchKey[]): Promise<void>;
+  /** The send failed: these wait for the backoff. */
+  retry(peer: string, keys: BatchKey[], backoff: Backoff): Promise<void>;
+  backlog(): Promise<Map<string, PeerBacklog>>;
+  digests(): Promise<BucketDigest[]>;
+  entries(buckets: Bucket[]): Promise<BatchVersion[]>;
+  exportControl(): Promise<ControlState>;
+  mergeControl(state: ControlState): Promise<void>;
+}
+
+// ---- What an implementation is built from ----
+
+export type StoreDeps = {
+  db: Database;
+  codec: BatchCodec;
+  clock: Clock;
+  /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
+  batchesScannedMax?: number;
+  storedBytesOpenedMax?: number;
+};
