@@ -22,7 +22,7 @@ import {
   spawnRegion,
   stubs,
   virginia,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 
 const cooldownMs = 300;
 /** Nothing revoked, the health table read on every request, a short breaker cool-down. */
