@@ -12,6 +12,7 @@ export default defineConfig({
       "sdk/vitest.config.ts",
       "scripts/vitest.config.ts",
       "test/vitest.config.ts",
+      "test/one-system/vitest.config.ts",
       "deploy/vitest.config.ts",
     ],
   },

@@ -15,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { verify } from "../regional/admin/cluster.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
-import { freePort } from "../test/harness.ts";
+import { freePort } from "../scripts/ports.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type Holdings, holdings, percentile } from "./holdings.ts";
 

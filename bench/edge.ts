@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../scripts/ports.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -47,12 +48,6 @@ async function startStub(port = 0, mode: "region" | "silent" = "region"): Promis
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
-}
-
-async function freePort(): Promise<number> {
-  const stub = await startStub();
-  await new Promise((resolve) => stub.server.close(resolve));
-  return Number(new URL(stub.url).port);
 }
 
 /** `wrangler dev` on a config, in its own process group, with these vars; resolves when it answers. */

@@ -15,9 +15,9 @@ import { batches } from "../regional/db/schema/index.ts";
 import { batchRow } from "../regional/store/batch-row.ts";
 import { createBatchCodec } from "../regional/store/codec.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
+import { freePort } from "../scripts/ports.ts";
 import { type Batch, parseUpload } from "../shared/batch.ts";
 import { Keyring } from "../shared/envelope.ts";
-import { freePort } from "../test/harness.ts";
 import { percentile } from "./holdings.ts";
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "./app.ts";
-import { callWith, errorOf, regionsOf } from "./test/helpers.ts";
+import { callWith, errorOf, regionsOf } from "./testing/helpers.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -2,7 +2,7 @@
 // refused request never reaches a region.
 import { describe, expect, inject, it } from "vitest";
 import { mintKey } from "../shared/keys.ts";
-import { errorOf, getWithKey, newApp, postBatch, received, sampleUpload } from "./test/helpers.ts";
+import { errorOf, getWithKey, newApp, postBatch, received, sampleUpload } from "./testing/helpers.ts";
 
 async function expectRefused(response: Response, status: number, code: string, message: string): Promise<void> {
   expect(response.status).toBe(status);

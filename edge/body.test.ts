@@ -2,7 +2,7 @@
 // content coding, size on the wire and inflated, gzip bombs, broken gzip, bad JSON, bad fields.
 import { describe, expect, it } from "vitest";
 import { limits } from "../shared/limits.ts";
-import { compress, errorOf, newApp, postBatch, received, sampleUpload } from "./test/helpers.ts";
+import { compress, errorOf, newApp, postBatch, received, sampleUpload } from "./testing/helpers.ts";
 
 async function expectRejected(
   response: Response,

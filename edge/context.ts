@@ -41,12 +41,12 @@ export type EdgeEnv = {
 export const httpServices: ServicesFactory = (config, bindings) =>
   routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }));
 
-/** Services over any region client; tests pass one with a shorter timeout, or other breakers. */
+/** Services over any region client; tests pass one with a shorter timeout, or other breakers and their clock. */
 export function routedServices(
   config: EdgeConfig,
   bindings: EdgeBindings,
   client: RegionClient,
-  options: { cooldownMs?: number; healthCacheMs?: number } = {},
+  options: { cooldownMs?: number; nowMs?: () => number; healthCacheMs?: number } = {},
 ): Services {
   const health = createHealthView({
     namespace: bindings.health,
@@ -58,7 +58,7 @@ export function routedServices(
     regions: config.regions,
     client,
     health,
-    breaker: createBreaker({ cooldownMs: options.cooldownMs }),
+    breaker: createBreaker({ cooldownMs: options.cooldownMs, nowMs: options.nowMs }),
   });
   // The revocation list comes from whichever region the router prefers, like everything else. Its
   // fetch has no request of its own to extend, so a failure report it makes is best effort (the

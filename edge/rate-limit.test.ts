@@ -4,8 +4,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { rateLimitPeriodSeconds } from "./rate-limit.ts";
-import { testRateLimit } from "./test/fixtures.ts";
-import { callWith, errorOf, newApp, received, regionsOf, sampleUpload } from "./test/helpers.ts";
+import { testRateLimit } from "./testing/fixtures.ts";
+import { callWith, errorOf, newApp, received, regionsOf, sampleUpload } from "./testing/helpers.ts";
 
 /** Bindings only the tests have (vitest.config.ts). */
 const testLimits = env as unknown as { TEST_UPLOAD_RATE_LIMIT: RateLimit; TEST_READ_RATE_LIMIT: RateLimit };

@@ -8,7 +8,7 @@ import type { RoutedRegion } from "../shared/regions.ts";
 import { createApp } from "./app.ts";
 import { httpServices } from "./context.ts";
 import { attemptTimeoutMs, createRegionClient } from "./regions.ts";
-import { testEdgeSecret } from "./test/fixtures.ts";
+import { testEdgeSecret } from "./testing/fixtures.ts";
 import {
   callWith,
   errorOf,
@@ -19,7 +19,7 @@ import {
   sampleUpload,
   setMode,
   spawnRegion,
-} from "./test/helpers.ts";
+} from "./testing/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
 const appWithoutRevocations = createApp((config, bindings) => ({

@@ -15,8 +15,8 @@ import {
   revocationsGraceMs,
   revocationsWaitMs,
 } from "./revocations.ts";
-import { testEdgeSecret } from "./test/fixtures.ts";
-import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./test/helpers.ts";
+import { testEdgeSecret } from "./testing/fixtures.ts";
+import { callWith, errorOf, newApp, received, regionsOf, revokeAtStubs, sampleUpload } from "./testing/helpers.ts";
 
 /** The real client, counting calls (and their options), and able to be cut off from every region. */
 function observedClient() {

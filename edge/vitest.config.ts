@@ -1,10 +1,10 @@
 // The edge's tests run inside workerd (@cloudflare/vitest-plugin) against the real Worker config;
-// the regions they forward to are real HTTP servers started in Node by test/global-setup.ts, and
-// what reaches the spool's dead-letter queue is read back through test/dead-letter-inbox.js.
+// the regions they forward to are real HTTP servers started in Node by testing/global-setup.ts, and
+// what reaches the spool's dead-letter queue is read back through testing/dead-letter-inbox.js.
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testEdgeSecret, testKeySecret, testRateLimit, testSpoolSecret } from "./test/fixtures.ts";
+import { testEdgeSecret, testKeySecret, testRateLimit, testSpoolSecret } from "./testing/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -33,7 +33,7 @@ export default defineConfig({
             {
               name: "dead-letter-inbox",
               modules: true,
-              scriptPath: fileURLToPath(new URL("./test/dead-letter-inbox.js", import.meta.url)),
+              scriptPath: fileURLToPath(new URL("./testing/dead-letter-inbox.js", import.meta.url)),
               compatibilityDate: "2026-11-01",
               queueConsumers: { "stormlog-spool-dead": { maxBatchTimeout: 0 } },
             },
@@ -46,7 +46,7 @@ export default defineConfig({
     name: "edge",
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["edge/**/*.test.ts"],
-    globalSetup: ["edge/test/global-setup.ts"],
+    globalSetup: ["edge/testing/global-setup.ts"],
     testTimeout: 15_000,
     // Every request logs a line; show them only for tests that fail.
     silent: "passed-only",

@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { launchChromium, type StaticSite, serveStatic } from "../test/browser.ts";
 import { gapTag } from "./queue.ts";
-import { type EdgeStub, startEdgeStub } from "./test/edge-stub.ts";
+import { type EdgeStub, startEdgeStub } from "./testing/edge-stub.ts";
 
 let browser: Browser;
 let site: StaticSite;

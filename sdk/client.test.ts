@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { journalFileName } from "./file-journal.ts";
 import { init, type NodeOptions } from "./node.ts";
 import { gapTag } from "./queue.ts";
-import { type EdgeStub, startEdgeStub } from "./test/edge-stub.ts";
+import { type EdgeStub, startEdgeStub } from "./testing/edge-stub.ts";
 import { backoffMs, retryAfterMs } from "./upload.ts";
 
 let edge: EdgeStub;
@@ -315,7 +315,12 @@ describe("process exit", () => {
   // Not spawnSync: the stand-in edge runs in this process and must keep answering.
   const run = (mode: string) =>
     new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(import.meta.dirname, "test/exit-app.ts"), dir, edge.url, mode]);
+      const child = spawn(process.execPath, [
+        path.join(import.meta.dirname, "testing/exit-app.ts"),
+        dir,
+        edge.url,
+        mode,
+      ]);
       let stderr = "";
       child.stderr.on("data", (chunk) => {
         stderr += chunk;

@@ -2,7 +2,7 @@
  * The bad-input corpus: every request content that once made a region answer 5xx, and its
  * neighbours, as data. Each upload case is the JSON text of one batch with one thing wrong
  * (a field × NUL, lone surrogate, wrong type, too long, out of range, too deep, …), sent as is to
- * a region (regional/bad-input.test.ts, signed) and through the edge (test/bad-input.e2e.test.ts);
+ * a region (regional/bad-input.test.ts, signed) and through the edge (test/one-system/bad-input.e2e.test.ts);
  * reads, OTLP and Bugfender cases go where they apply. Every case must get a 4xx with an error
  * code (the edge's adapters may instead answer 200 with every line rejected) and store nothing.
  *

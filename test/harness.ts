@@ -1,41 +1,35 @@
 /** Helpers for cross-tier tests: a whole local system in a temp folder, on free ports. */
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type LocalInfo, LocalSystem, type LocalSystemOptions } from "../scripts/local-system.ts";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { withFreePorts } from "../scripts/ports.ts";
 
 export type TestSystem = { system: LocalSystem; dir: string; output: string[]; options: LocalSystemOptions };
 
-/** Starts three regions and the edge; their output is kept and printed only if a test fails. */
-export async function startTestSystem(overrides: Partial<LocalSystemOptions> = {}): Promise<TestSystem> {
-  const dir = await mkdtemp(path.join(tmpdir(), "stormlog-e2e-"));
-  const output: string[] = [];
-  const options: LocalSystemOptions = {
-    dir,
-    edgePort: await freePort(),
-    inspectorPort: await freePort(),
-    regionPorts: [await freePort(), await freePort(), await freePort()],
-    adminPorts: [await freePort(), await freePort(), await freePort()],
-    output: (source, line) => output.push(`[${source}] ${line}`),
-    ...overrides,
-  };
-  const system = await LocalSystem.start(options).catch((error: unknown) => {
-    console.error(output.join("\n"));
-    throw error;
+/**
+ * Starts three regions and the edge on free ports; their output is kept and printed only if a test
+ * fails. A start that lost a port to another process is tried again on fresh ports.
+ */
+export function startTestSystem(overrides: Partial<LocalSystemOptions> = {}): Promise<TestSystem> {
+  return withFreePorts(8, async ([edgePort, inspectorPort, ...regional]) => {
+    const dir = await mkdtemp(path.join(tmpdir(), "stormlog-e2e-"));
+    const output: string[] = [];
+    const options: LocalSystemOptions = {
+      dir,
+      edgePort,
+      inspectorPort,
+      regionPorts: regional.slice(0, 3),
+      adminPorts: regional.slice(3),
+      output: (source, line) => output.push(`[${source}] ${line}`),
+      ...overrides,
+    };
+    const system = await LocalSystem.start(options).catch((error: unknown) => {
+      console.error(output.join("\n"));
+      throw error;
+    });
+    return { system, dir, output, options };
   });
-  return { system, dir, output, options };
 }
 
 /** Polls `check` until it returns a value; fails naming `what` after `timeoutMs`. */

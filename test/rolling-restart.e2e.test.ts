@@ -11,12 +11,12 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../regional/admin/cluster.ts";
+import { freePort } from "../scripts/ports.ts";
 import { parseUpload } from "../shared/batch.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
 import type { LogPage } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
-import { freePort } from "./harness.ts";
 import { RoundRobinProxy } from "./round-robin-proxy.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");

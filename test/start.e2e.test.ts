@@ -17,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { processStatusSchema } from "../scripts/control.ts";
 import type { LocalInfo } from "../scripts/local-system.ts";
+import { freePort } from "../scripts/ports.ts";
 import type { ProcessStatus } from "../scripts/supervisor.ts";
-import { freePort, type SentUpload, uploadStream, waitFor } from "./harness.ts";
+import { type SentUpload, uploadStream, waitFor } from "./harness.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 let dir: string;

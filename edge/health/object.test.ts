@@ -5,7 +5,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
-import { setMode, spawnRegion, stubs } from "../test/helpers.ts";
+import { setMode, spawnRegion, stubs } from "../testing/helpers.ts";
 import type { HealthSetup } from "./object.ts";
 import { healthObjectName } from "./view.ts";
 

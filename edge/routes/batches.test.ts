@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../shared/batch.ts";
-import { compress, errorOf, newApp, normalized, postBatch, received, sampleUpload } from "../test/helpers.ts";
+import { compress, errorOf, newApp, normalized, postBatch, received, sampleUpload } from "../testing/helpers.ts";
 
 describe("POST /v1/batches", () => {
   it("forwards the normalized batch, signed, to the first region and answers its receipt", async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseBatch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
-import { callWith, errorOf, newApp, received, regionsOf } from "../test/helpers.ts";
+import { callWith, errorOf, newApp, received, regionsOf } from "../testing/helpers.ts";
 
 function bf(path: string, key: string | null, body: unknown, headers: Record<string, string> = {}) {
   return callWith({ regions: [regionsOf.eu] }, `/bugfender${path}`, {

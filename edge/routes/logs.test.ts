@@ -1,7 +1,7 @@
 // GET /v1/logs and GET /v1/devices: the query is validated at the edge (a bad one never reaches
 // a region) and forwarded normalized; the region's page is passed through.
 import { describe, expect, it } from "vitest";
-import { errorOf, getWithKey, newApp, postBatch, received, sampleUpload } from "../test/helpers.ts";
+import { errorOf, getWithKey, newApp, postBatch, received, sampleUpload } from "../testing/helpers.ts";
 
 async function appWithLogs() {
   const keys = await newApp();

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
-import { callWith, errorOf, newApp, received, regionsOf } from "../test/helpers.ts";
+import { callWith, errorOf, newApp, received, regionsOf } from "../testing/helpers.ts";
 
 function otlp(key: string | null, body: unknown, headers: Record<string, string> = {}, regions = [regionsOf.eu]) {
   return callWith({ regions, env: { SPOOL: undefined } }, "/v1/logs", {

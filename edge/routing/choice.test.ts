@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { type HealthSnapshot, initialState, type RegionHealthState, type RegionStatus } from "../health/status.ts";
-import { dublin, mumbai, virginia } from "../test/helpers.ts";
+import { dublin, mumbai, virginia } from "../testing/helpers.ts";
 import type { BreakerState } from "./breaker.ts";
 import { attemptOrder, clientLocation, greatCircleKm, planRoute } from "./choice.ts";
 

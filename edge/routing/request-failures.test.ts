@@ -10,7 +10,7 @@ import { createApp } from "../app.ts";
 import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
 import { createRegionClient } from "../regions.ts";
-import { poisonMarker } from "../test/fixtures.ts";
+import { poisonMarker } from "../testing/fixtures.ts";
 import {
   callWith,
   dublin,
@@ -23,7 +23,7 @@ import {
   spawnRegion,
   stubs,
   virginia,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 
 /** Nothing revoked, the health table read on every request, breakers that stay open for the test. */
 const app = createApp((config, bindings) => ({

@@ -22,13 +22,16 @@ import {
   spawnRegion,
   stubs,
   virginia,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 
 const cooldownMs = 300;
+/** How far the breakers' clock runs ahead of the real one: tests move it past a cool-down instead of sleeping. */
+let breakerClockAheadMs = 0;
 /** Nothing revoked, the health table read on every request, a short breaker cool-down. */
 const routingApp = createApp((config, bindings) => ({
   ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     cooldownMs,
+    nowMs: () => Date.now() + breakerClockAheadMs,
     healthCacheMs: 0,
   }),
   revocations: { current: async () => new Set<string>() },
@@ -128,7 +131,7 @@ describe("failing over within the request", () => {
     expect((await upload(regions, null, noTable)).calls.map((call) => call.stub)).toEqual([steady.name]);
 
     await setMode(flaky, "region");
-    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 50));
+    breakerClockAheadMs += cooldownMs + 50;
     const recovered = await upload(regions, null, noTable);
     expect(recovered.region).toBe(flaky.name);
     expect(recovered.calls.map((call) => call.stub)).toEqual([flaky.name]);
@@ -146,7 +149,7 @@ describe("failing over within the request", () => {
 
     await setMode(regions[0] as RoutedRegion, "region");
     await probe(regions);
-    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 50));
+    breakerClockAheadMs += cooldownMs + 50;
     const cleared = await healthOf(regions);
     expect(cleared.regions[0]).toMatchObject({ status: "up" });
     expect(cleared.order).toEqual([regions[0]?.name, regions[1]?.name]);

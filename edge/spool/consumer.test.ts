@@ -1,14 +1,14 @@
 // The spool consumer never lets one bad message block or re-trip anything: a batch a region
 // rejects (4xx), one every region fails on 3 times, one whose key was revoked since, one that is
 // not a spool message or does not open, each goes to the real dead-letter queue with its cause
-// and is acknowledged; read back from that queue by test/dead-letter-inbox.js.
+// and is acknowledged; read back from that queue by testing/dead-letter-inbox.js.
 import { describe, expect, it, vi } from "vitest";
 import { keyHash } from "../../shared/keys.ts";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { createApp } from "../app.ts";
 import { routedServices, type ServicesFactory } from "../context.ts";
 import { createRegionClient } from "../regions.ts";
-import { poisonMarker } from "../test/fixtures.ts";
+import { poisonMarker } from "../testing/fixtures.ts";
 import {
   deadLetters,
   deliverSpooled,
@@ -22,7 +22,7 @@ import {
   setMode,
   spawnRegion,
   uploadWith,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 import { createQueueHandler, requestFailuresMax } from "./consumer.ts";
 import type { SpoolMessage } from "./spool.ts";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../app.ts";
 import { routedServices, type ServicesFactory } from "../context.ts";
 import { createRegionClient } from "../regions.ts";
-import { testSpoolSecret } from "../test/fixtures.ts";
+import { testSpoolSecret } from "../testing/fixtures.ts";
 import {
   deliverSpooled,
   newApp,
@@ -15,7 +15,7 @@ import {
   setMode,
   spawnRegion,
   uploadWith,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 import { createQueueHandler } from "./consumer.ts";
 import { openSpooled, sealSpooled } from "./seal.ts";
 import type { SpoolMessage } from "./spool.ts";

@@ -20,7 +20,7 @@ import {
   sampleUpload,
   setMode,
   spawnRegion,
-} from "../test/helpers.ts";
+} from "../testing/helpers.ts";
 import { createQueueHandler, retryDelaySeconds } from "./consumer.ts";
 import type { SpoolMessage } from "./spool.ts";
 

@@ -1,33 +1,26 @@
 /**
  * The whole ingest path with real processes: SDK-shaped uploads through the edge on workerd
- * (wrangler dev) to regional workers on PGlite, read back through the edge; then a restart on
- * the same folder keeps data and keys, and the data folder never holds a log line in clear.
+ * (wrangler dev) to regional workers on PGlite, read back through the edge, and apps and keys
+ * managed with the admin CLI. A restart on the same folder is test/shutdown.e2e.test.ts's.
  */
 import { spawnSync } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../regional/admin/cluster.ts";
-import { LocalSystem } from "../scripts/local-system.ts";
-import type { ErrorBody } from "../shared/errors.ts";
-import type { BatchReceipt, DeviceRecord, LogPage } from "../shared/read.ts";
-import { startTestSystem, type TestSystem } from "./harness.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../regional/admin/cluster.ts";
+import type { ErrorBody } from "../../shared/errors.ts";
+import type { BatchReceipt, DeviceRecord, LogPage } from "../../shared/read.ts";
+import { type JoinedSystem, joinSystem } from "./system.ts";
 
 const marker = `marker-${crypto.randomUUID()}`;
-let t: TestSystem;
+let system: JoinedSystem;
 
 beforeAll(async () => {
-  t = await startTestSystem();
-});
-
-afterAll(async () => {
-  await t?.system.stop();
+  system = await joinSystem("ingest");
 });
 
 function upload(body: unknown, key: string, init: { gzip?: boolean } = {}) {
   const json = JSON.stringify(body);
-  return fetch(`${t.system.info.edgeUrl}/v1/batches`, {
+  return fetch(`${system.edgeUrl}/v1/batches`, {
     method: "POST",
     headers: {
       authorization: `Bearer ${key}`,
@@ -39,7 +32,7 @@ function upload(body: unknown, key: string, init: { gzip?: boolean } = {}) {
 }
 
 function read(pathAndQuery: string, key: string) {
-  return fetch(`${t.system.info.edgeUrl}${pathAndQuery}`, { headers: { authorization: `Bearer ${key}` } });
+  return fetch(`${system.edgeUrl}${pathAndQuery}`, { headers: { authorization: `Bearer ${key}` } });
 }
 
 async function json<T>(response: Response | Promise<Response>): Promise<T> {
@@ -57,12 +50,12 @@ const batch = (batchId: string, text: string, ts: string) => ({
 
 describe("ingest through the edge into a region and back", () => {
   it("accepts an upload, stores it in a region and reads it back in order", async () => {
-    const { ingestKey, readKey } = t.system.info.app;
+    const { ingestKey, readKey } = system.app;
     const response = await upload(batch(crypto.randomUUID(), marker, "2026-05-01T10:00:00Z"), ingestKey);
     expect(response.status).toBe(202);
     const receipt = await json<BatchReceipt>(response);
     expect(receipt).toMatchObject({ accepted: 2, duplicate: false });
-    expect(t.system.info.regions.map((region) => region.name)).toContain(receipt.region);
+    expect(system.regions.map((region) => region.name)).toContain(receipt.region);
     // Acknowledged only once two regions hold it (the ack quorum).
     expect(receipt.regions.length).toBeGreaterThanOrEqual(2);
     expect(receipt.regions).toContain(receipt.region);
@@ -98,7 +91,7 @@ describe("ingest through the edge into a region and back", () => {
   });
 
   it("answers a retried batch as a duplicate and a reused id with other content as a conflict", async () => {
-    const { ingestKey } = t.system.info.app;
+    const { ingestKey } = system.app;
     const body = batch(crypto.randomUUID(), "once", "2026-05-02T10:00:00Z");
     expect((await upload(body, ingestKey)).status).toBe(202);
     const retry = await upload(body, ingestKey);
@@ -110,7 +103,7 @@ describe("ingest through the edge into a region and back", () => {
   });
 
   it("keeps keys to their purpose and apps apart", async () => {
-    const { ingestKey, readKey } = t.system.info.app;
+    const { ingestKey, readKey } = system.app;
     expect((await read("/v1/logs", ingestKey)).status).toBe(403);
     expect((await upload(batch(crypto.randomUUID(), "x", "2026-05-03T10:00:00Z"), readKey)).status).toBe(403);
     const bad = await upload(
@@ -120,14 +113,14 @@ describe("ingest through the edge into a region and back", () => {
     expect(bad.status).toBe(401);
     expect((await json<ErrorBody>(bad)).error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
 
-    const other = await createApp(t.system.adminCluster(), "other");
+    const other = await createApp(system.cluster, "other");
     const otherLogs = await json<LogPage>(read("/v1/logs", other.readKey));
     expect(otherLogs.logs).toEqual([]);
     expect((await json<{ devices: DeviceRecord[] }>(read("/v1/devices", other.readKey))).devices).toEqual([]);
   });
 
   it("rejects bad input at the edge with a clear error", async () => {
-    const { ingestKey } = t.system.info.app;
+    const { ingestKey } = system.app;
     const response = await upload({ batchId: "short", device: {}, logs: [] }, ingestKey);
     expect(response.status).toBe(400);
     const { error } = await json<ErrorBody>(response);
@@ -136,7 +129,7 @@ describe("ingest through the edge into a region and back", () => {
   });
 
   it("manages apps and keys with the admin CLI", async () => {
-    const cluster = t.system.adminCluster();
+    const cluster = system.cluster;
     const env = {
       ...process.env,
       STORMLOG_REGIONS: JSON.stringify(cluster.regions),
@@ -182,22 +175,4 @@ describe("ingest through the edge into a region and back", () => {
     expect(new Set(counts).size).toBe(1);
     expect(counts[0]).toBeGreaterThanOrEqual(3);
   });
-
-  it("keeps data and keys across a restart, and never stores a log line in clear", async () => {
-    const info = t.system.info;
-    await t.system.stop();
-    const files = await listFiles(path.join(t.dir, "data"));
-    expect(files.length).toBeGreaterThan(0);
-    for (const file of files) expect((await readFile(file)).includes(marker), file).toBe(false);
-
-    t.system = await LocalSystem.start(t.options);
-    expect(t.system.info.app).toEqual(info.app);
-    const page = await json<LogPage>(read(`/v1/logs?q=${marker}`, info.app.readKey));
-    expect(page.logs).toHaveLength(2);
-  });
 });
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
-}

@@ -1,11 +1,18 @@
 /**
- * Graceful drain with real processes: three regions and the edge (wrangler dev). During a burst
- * of concurrent uploads through the edge, the region the edge prefers gets SIGTERM. It must turn
- * `draining` (readiness 503) at once, finish what it holds, and exit 0 within
- * STORMLOG_SHUTDOWN_TIMEOUT_MS; every upload must be acknowledged, by it or by the region the
- * edge fails over to, and every acknowledged batch must read back through the edge.
+ * Shutting down with real processes: three regions and the edge (wrangler dev).
+ *
+ * Graceful drain: during a burst of concurrent uploads through the edge, the region the edge
+ * prefers gets SIGTERM. It must turn `draining` (readiness 503) at once, finish what it holds, and
+ * exit 0 within STORMLOG_SHUTDOWN_TIMEOUT_MS; every upload must be acknowledged, by it or by the
+ * region the edge fails over to, and every acknowledged batch must read back through the edge.
+ *
+ * Restart: the whole system stopped and started again on the same folder keeps data and keys, and
+ * the data folder never holds a log line in clear.
  */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalSystem } from "../scripts/local-system.ts";
 import type { LogPage } from "../shared/read.ts";
 import { startTestSystem, type TestSystem, uploadStream, waitFor } from "./harness.ts";
 
@@ -104,3 +111,41 @@ describe("SIGTERM during a burst of uploads", () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe("a restart of the whole system on the same folder", () => {
+  it("keeps data and keys across a restart, and never stores a log line in clear", async () => {
+    const marker = `marker-${crypto.randomUUID()}`;
+    const info = t.system.info;
+    const uploaded = await fetch(`${info.edgeUrl}/v1/batches`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${info.app.ingestKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        batchId: crypto.randomUUID(),
+        device: { id: "restart-device" },
+        logs: [
+          { ts: "2026-05-01T10:00:00Z", level: "info", text: marker },
+          { ts: "2026-05-01T10:00:01Z", level: "error", text: `${marker} failed` },
+        ],
+      }),
+    });
+    expect(uploaded.status).toBe(202);
+
+    await t.system.stop();
+    const files = await listFiles(path.join(t.dir, "data"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect((await readFile(file)).includes(marker), file).toBe(false);
+
+    t.system = await LocalSystem.start(t.options);
+    expect(t.system.info.app).toEqual(info.app);
+    const read = await fetch(`${t.system.info.edgeUrl}/v1/logs?q=${marker}`, {
+      headers: { authorization: `Bearer ${info.app.readKey}` },
+    });
+    const page = (await read.json()) as LogPage;
+    expect(page.logs).toHaveLength(2);
+  });
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}

@@ -8,31 +8,27 @@ import { SeverityNumber } from "@opentelemetry/api-logs";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeviceRecord, LogPage } from "../shared/read.ts";
-import { startTestSystem, type TestSystem } from "./harness.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { DeviceRecord, LogPage } from "../../shared/read.ts";
+import { type JoinedSystem, joinSystem } from "./system.ts";
 
-let t: TestSystem;
+let system: JoinedSystem;
 
 beforeAll(async () => {
-  t = await startTestSystem();
-});
-
-afterAll(async () => {
-  await t?.system.stop();
+  system = await joinSystem("otlp");
 });
 
 function read(pathAndQuery: string) {
-  return fetch(`${t.system.info.edgeUrl}${pathAndQuery}`, {
-    headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+  return fetch(`${system.edgeUrl}${pathAndQuery}`, {
+    headers: { authorization: `Bearer ${system.app.readKey}` },
   });
 }
 
 function postOtlp(body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${t.system.info.edgeUrl}/v1/logs`, {
+  return fetch(`${system.edgeUrl}/v1/logs`, {
     method: "POST",
     headers: {
-      authorization: `Bearer ${t.system.info.app.ingestKey}`,
+      authorization: `Bearer ${system.app.ingestKey}`,
       "content-type": "application/json",
       ...headers,
     },
@@ -62,8 +58,8 @@ describe("OTLP/HTTP JSON logs", () => {
       processors: [
         new BatchLogRecordProcessor({
           exporter: new OTLPLogExporter({
-            url: `${t.system.info.edgeUrl}/v1/logs`,
-            headers: { Authorization: `Bearer ${t.system.info.app.ingestKey}` },
+            url: `${system.edgeUrl}/v1/logs`,
+            headers: { Authorization: `Bearer ${system.app.ingestKey}` },
           }),
         }),
       ],

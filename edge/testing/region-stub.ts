@@ -14,6 +14,9 @@
  * answers), draining (health says so, calls get 503) and slow (answers after `delayMs`).
  * Any answering stub fails with its own 500 INTERNAL on a call whose path or body holds `poisonMarker`:
  * a request that sets off a bug in every region alike.
+ *
+ * test/region-contract.test.ts runs one suite of the region's HTTP contract on an answering stub
+ * and on a real region: what the edge tests rely on here must be what a region does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
@@ -78,11 +81,19 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       if (behaviour === "silent") return;
       if (behaviour === "broken") return sendText(res, 500, "stub region is broken");
       const status = behaviour === "draining" ? "draining" : "up";
-      const health = { region: name, status, database: { kind: "pglite", ok: true }, inFlight: 0 };
+      const health = {
+        region: name,
+        status,
+        database: { kind: "pglite", ok: true },
+        inFlight: 0,
+        ackQuorum: 1,
+        peers: [],
+      };
       return send(res, status === "up" ? 200 : 503, health);
     }
 
     const pathAndQuery = req.url ?? "/";
+    const requestId = headerValue(req, "x-request-id") ?? crypto.randomUUID();
     const headers = { get: (header: string) => headerValue(req, header) };
     const target = { role: "edge" as const, audience: name, method: req.method ?? "GET", pathAndQuery };
     const signed = await verifyRequest(world.edgeSecret, target, headers, nonces);
@@ -99,17 +110,17 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     if (behaviour === "silent") return; // never answers; the edge's timeout must fire
     if (behaviour === "slow") await sleep(delayMs); // recorded on arrival, answered late
     if (behaviour === "broken") return sendText(res, 500, "stub region is broken");
-    if (behaviour === "draining") return send(res, 503, errorBody("REGION_UNAVAILABLE", "draining", "stub"));
-    if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, "stub"));
+    if (behaviour === "draining") return send(res, 503, errorBody("REGION_UNAVAILABLE", "draining", requestId));
+    if (!verified.ok) return send(res, 401, errorBody("UNAUTHORIZED", `signature: ${verified.error}`, requestId));
     const poisoned = pathAndQuery.includes(poisonMarker) || new TextDecoder().decode(body).includes(poisonMarker);
     if (behaviour === "failing" || poisoned) {
-      return send(res, 500, errorBody("INTERNAL", "internal error", headerValue(req, "x-request-id") ?? ""));
+      return send(res, 500, errorBody("INTERNAL", "internal error", requestId));
     }
     try {
       return send(res, ...(await answer(req.method ?? "GET", url, body, headerValue(req, signatureHeaders.appKey))));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      return send(res, error.status, errorBody(error.code, error.message, headerValue(req, "x-request-id") ?? ""));
+      return send(res, error.status, errorBody(error.code, error.message, requestId));
     }
   });
 
@@ -120,7 +131,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
     if (method === "GET" && (resource === "logs" || resource === "devices")) await checkReadKey(appId, appKey);
     if (method === "POST" && resource === "batches") {
-      const batch = parseBatch(JSON.parse(new TextDecoder().decode(body)));
+      const batch = parseBatch(parseJson(body));
       const canonical = canonicalJson(batch);
       const known = batches.get(`${appId}/${batch.batchId}`);
       if (known && known.canonical !== canonical) {
@@ -177,6 +188,15 @@ export async function refusedUrl(): Promise<string> {
   const port = portOf(server);
   await closeServer(server);
   return `http://127.0.0.1:${port}`;
+}
+
+/** As a region parses a body: malformed JSON is the caller's fault (400), not a crash. */
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new ApiError("INVALID_BODY", "body: malformed JSON");
+  }
 }
 
 function sleep(ms: number): Promise<void> {

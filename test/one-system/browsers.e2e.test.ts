@@ -11,18 +11,18 @@ import { createRequire } from "node:module";
 import { build } from "esbuild";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeviceRecord, LogPage, LogRecord } from "../shared/read.ts";
-import { launchChromium, type StaticSite, serveStatic } from "./browser.ts";
-import { startTestSystem, type TestSystem } from "./harness.ts";
+import type { DeviceRecord, LogPage, LogRecord } from "../../shared/read.ts";
+import { launchChromium, type StaticSite, serveStatic } from "../browser.ts";
+import { type JoinedSystem, joinSystem } from "./system.ts";
 
 const require = createRequire(import.meta.url);
-let t: TestSystem;
+let system: JoinedSystem;
 let browser: Browser;
 let site: StaticSite;
 
 beforeAll(async () => {
-  [t, browser, site] = await Promise.all([
-    startTestSystem(),
+  [system, browser, site] = await Promise.all([
+    joinSystem("browsers"),
     launchChromium(),
     serveStatic({
       "/": { html: '<!doctype html><title>shop</title><script src="/bugfender.js"></script>' },
@@ -33,13 +33,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([browser?.close(), site?.close(), t?.system.stop()]);
+  await Promise.all([browser?.close(), site?.close()]);
 });
 
 /** The Stormlog SDK's browser entry as one script that defines `globalThis.Stormlog`. */
 async function stormlogBundle(): Promise<string> {
   const bundle = await build({
-    entryPoints: [new URL("../sdk/browser.ts", import.meta.url).pathname],
+    entryPoints: [new URL("../../sdk/browser.ts", import.meta.url).pathname],
     bundle: true,
     format: "iife",
     globalName: "Stormlog",
@@ -49,8 +49,8 @@ async function stormlogBundle(): Promise<string> {
 }
 
 async function readMarked(marker: string): Promise<LogRecord[]> {
-  const response = await fetch(`${t.system.info.edgeUrl}/v1/logs?q=${marker}&limit=1000`, {
-    headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+  const response = await fetch(`${system.edgeUrl}/v1/logs?q=${marker}&limit=1000`, {
+    headers: { authorization: `Bearer ${system.app.readKey}` },
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as LogPage).logs;
@@ -112,7 +112,7 @@ describe("the Bugfender web SDK against Stormlog", () => {
         Bugfender.forceSendOnce();
         return Object.values({ ...page.localStorage }).join(",");
       },
-      { apiURL: `${t.system.info.edgeUrl}/bugfender`, appKey: t.system.info.app.ingestKey, marker },
+      { apiURL: `${system.edgeUrl}/bugfender`, appKey: system.app.ingestKey, marker },
     );
 
     // The SDK uploads on its own timer (every 15 s); wait for everything to arrive.
@@ -153,8 +153,8 @@ describe("the Bugfender web SDK against Stormlog", () => {
     expect(lines.length).toBe(new Set(lines.map((line) => `${line.text}|${line.tag ?? ""}`)).size);
 
     const devices = (await (
-      await fetch(`${t.system.info.edgeUrl}/v1/devices`, {
-        headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+      await fetch(`${system.edgeUrl}/v1/devices`, {
+        headers: { authorization: `Bearer ${system.app.readKey}` },
       })
     ).json()) as { devices: DeviceRecord[] };
     const device = devices.devices.find((candidate) => candidate.id === lines[0]?.deviceId);
@@ -184,7 +184,7 @@ describe("the Stormlog SDK in a browser against the edge", () => {
         log.fatal(`${marker} bye`);
         return { ...(await log.flush()), device: log.deviceInfo.id };
       },
-      { endpoint: t.system.info.edgeUrl, appKey: t.system.info.app.ingestKey, marker },
+      { endpoint: system.edgeUrl, appKey: system.app.ingestKey, marker },
     );
     await page.close();
     expect(result).toMatchObject({ delivered: 2, pending: 0 });
