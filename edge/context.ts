@@ -4,6 +4,7 @@
  * Also where the services are built: one place, from the validated config, once per isolate.
  */
 import type { RequestIdVariables } from "hono/request-id";
+import type { Clock } from "../shared/clock.ts";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
 import { createHealthView } from "./health/view.ts";
 import { createRegionClient, type RegionClient } from "./regions.ts";
@@ -46,7 +47,7 @@ export function routedServices(
   config: EdgeConfig,
   bindings: EdgeBindings,
   client: RegionClient,
-  options: { cooldownMs?: number; nowMs?: () => number; healthCacheMs?: number } = {},
+  options: { cooldownMs?: number; clock?: Clock; healthCacheMs?: number } = {},
 ): Services {
   const health = createHealthView({
     namespace: bindings.health,
@@ -58,7 +59,7 @@ export function routedServices(
     regions: config.regions,
     client,
     health,
-    breaker: createBreaker({ cooldownMs: options.cooldownMs, nowMs: options.nowMs }),
+    breaker: createBreaker({ cooldownMs: options.cooldownMs, clock: options.clock }),
   });
   // The revocation list comes from whichever region the router prefers, like everything else. Its
   // fetch has no request of its own to extend, so a failure report it makes is best effort (the

@@ -31,7 +31,7 @@ let breakerClockAheadMs = 0;
 const routingApp = createApp((config, bindings) => ({
   ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     cooldownMs,
-    nowMs: () => Date.now() + breakerClockAheadMs,
+    clock: { now: () => Date.now() + breakerClockAheadMs },
     healthCacheMs: 0,
   }),
   revocations: { current: async () => new Set<string>() },
