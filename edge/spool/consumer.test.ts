@@ -106,7 +106,7 @@ describe("the spool consumer", () => {
       cause: "internal_error",
       // Routing tries the regions by measured latency, so either may come first.
       reason: expect.stringMatching(
-        /^every region that answered failed on it \(\w+: answered 500; \w+: answered 500\)$/,
+        /^every region that answered failed on it \([\w-]+: answered 500; [\w-]+: answered 500\)$/,
       ),
       attempts: requestFailuresMax,
     });
