@@ -52,7 +52,9 @@ describe.each(drivers.filter((kind) => kind === "postgres"))("outbox worked by t
   const appId = testAppId();
 
   beforeAll(async () => {
-    cluster = await startTestCluster(kind, ["a", "b"]);
+    // 300 entries in calls of 64, each opened by the receiver: on a loaded machine one call can
+    // take seconds, and a timed-out call would back off and leave entries unsent.
+    cluster = await startTestCluster(kind, ["a", "b"], { peerTimeoutMs: 20_000 });
   });
   afterAll(async () => {
     await cluster?.close();
