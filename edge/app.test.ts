@@ -2,7 +2,7 @@
 // not validate (BAD_ENVIRONMENT) and unexpected errors (INTERNAL, nothing leaked).
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "./app.ts";
+import { createEdgeApp } from "./app.ts";
 import { callWith, errorOf, regionsOf } from "./testing/helpers.ts";
 
 afterEach(() => {
@@ -86,7 +86,7 @@ describe("edge app", () => {
   });
 
   it("answers 500 INTERNAL for a bug, without leaking it", async () => {
-    const broken = createApp(() => {
+    const broken = createEdgeApp(() => {
       throw new Error("database password is hunter2");
     });
     const response = await callWith({}, "/v1/health", {}, broken);

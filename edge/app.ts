@@ -1,7 +1,7 @@
 /**
  * The edge's Hono app: request id, one structured log line per request, validated bindings and
  * services, the v1 routes, and the one error handler. `index.ts` only hands it to the runtime;
- * tests build it with other services through `createApp`.
+ * tests build it with other services through `createEdgeApp`.
  *
  *   POST /v1/batches  ingest key  bound, validate, route (or spool)      routes/batches.ts
  *   GET  /v1/logs     read key    validate the query, route              routes/logs.ts
@@ -23,7 +23,7 @@ import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
 
-export function createApp(makeServices: ServicesFactory = httpServices) {
+export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   // Services hold per-isolate state (the revocation cache), so build them once per config.
   const built = new WeakMap<EdgeConfig, Services>();
 
@@ -83,4 +83,4 @@ export function createApp(makeServices: ServicesFactory = httpServices) {
   return app;
 }
 
-export const app = createApp();
+export const app = createEdgeApp();

@@ -10,7 +10,7 @@ import { ApiError } from "../shared/errors.ts";
 import { type KeyKind, keyHash, verifyKey } from "../shared/keys.ts";
 import type { EdgeEnv } from "./context.ts";
 import { enforceRateLimit } from "./rate-limit.ts";
-import { regionRetryAfterSeconds } from "./regions.ts";
+import { unavailable } from "./routing/region-answer.ts";
 
 const kindName = { ingest: "an ingest key", read: "a read key" } as const satisfies Record<KeyKind, string>;
 
@@ -34,9 +34,7 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
     if (revoked === null) {
       // Never checked a revocation list yet (no region answered): refuse rather than let a
       // revoked key in. Any route behind a key needs a region anyway.
-      throw new ApiError("REGION_UNAVAILABLE", "cannot check the app key: no region answered", {
-        retryAfterSeconds: regionRetryAfterSeconds,
-      });
+      throw unavailable("cannot check the app key: no region answered");
     }
     const hash = await keyHash(key);
     if (revoked.has(hash)) throw unauthorized("app key has been revoked");

@@ -7,7 +7,7 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { Clock } from "../shared/clock.ts";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
 import { createHealthView } from "./health/view.ts";
-import { createRegionClient, type RegionClient } from "./regions.ts";
+import { createRegionClient, type RegionClient } from "./region-client.ts";
 import { createRevocationList, type RevocationList, type RevocationSource } from "./revocations.ts";
 import { createBreaker } from "./routing/breaker.ts";
 import { createRouter, type Router } from "./routing/router.ts";

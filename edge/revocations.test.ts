@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { keyHash, mintKey, newAppId } from "../shared/keys.ts";
 import type { Region } from "../shared/regions.ts";
-import { createApp } from "./app.ts";
+import { createEdgeApp } from "./app.ts";
 import { httpServices } from "./context.ts";
-import { createRegionClient, type ForwardOptions, type RegionClient } from "./regions.ts";
+import { createRegionClient, type ForwardOptions, type RegionClient } from "./region-client.ts";
 import {
   createRevocationList,
   type RefreshContext,
@@ -156,7 +156,7 @@ describe("revocation list", () => {
     let nowMs = 0;
     const { client, state } = observedClient();
     const list = createRevocationList({ regions: [regionsOf.eu], client, clock: { now: () => nowMs } });
-    const app = createApp((config, bindings) => ({ ...httpServices(config, bindings), revocations: list }));
+    const app = createEdgeApp((config, bindings) => ({ ...httpServices(config, bindings), revocations: list }));
     const keys = await newApp();
     const upload = () =>
       callWith(

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { internalPaths, type Region } from "../shared/regions.ts";
 import type { Result } from "../shared/result.ts";
-import type { ForwardOptions, RegionAnswer, RegionCall } from "./regions.ts";
+import type { ForwardOptions, RegionAnswer, RegionCall } from "./region-client.ts";
 
 export const revocationsFreshMs = 20_000;
 export const revocationsGraceMs = 10_000;

@@ -2,7 +2,7 @@
  * The regional worker's HTTP apps, apart from its runtime entry (server.ts) so tests can call
  * them in-process. Two listeners, two apps:
  *
- * - `createApp` (STORMLOG_PORT): the unsigned probes, the edge's routes (uploads, reads, the
+ * - `createRegionApp` (STORMLOG_PORT): the unsigned probes, the edge's routes (uploads, reads, the
  *   revocation list; signed as `edge`) and the peers' routes (replicate, sync; signed as `peer`).
  * - `createAdminApp` (STORMLOG_ADMIN_PORT, loopback by default): apps, keys, revocations and the
  *   digests of `admin verify`, signed as `admin`. No path of it exists on the main port.
@@ -34,7 +34,7 @@ import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
 import { callerGuard } from "./signature.ts";
 
-export function createApp(deps: RegionDeps): Hono<RegionEnv> {
+export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
   const app = scaffold(deps, "/internal/*");
   app.route("/", healthRoute(deps));
 

@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../shared/clock.ts";
 import { NonceCache } from "../shared/signing.ts";
-import { createApp } from "./app.ts";
+import { createRegionApp } from "./app.ts";
 import { databaseFailure } from "./db/errors.ts";
 import { createLogger, serializeError } from "./log.ts";
 import type { BatchStore } from "./store/types.ts";
@@ -24,7 +24,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
   function appWith(devices: BatchStore["devices"]) {
     const lines: string[] = [];
     const logger = createLogger({ level: "info", region: "eu-west" }, { write: (line: string) => lines.push(line) });
-    const app = createApp({
+    const app = createRegionApp({
       region: "eu-west",
       secrets: testSecrets,
       store: { ...t.region.store, devices },

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
-import { createAdminApp, createApp } from "./app.ts";
+import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
@@ -70,7 +70,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     clock,
   };
   return {
-    app: createApp(deps),
+    app: createRegionApp(deps),
     adminApp: createAdminApp(deps),
     store,
     replicas,

@@ -12,7 +12,7 @@ import type { BatchReceipt, LogPage } from "../shared/read.ts";
 import { adminPaths, internalPaths } from "../shared/regions.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
 import { type CallerRole, signRequest } from "../shared/signing.ts";
-import { createApp } from "./admin/cluster.ts";
+import { provisionApp } from "./admin/cluster.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { createTestDatabase, drivers, type TestDatabase, testAppId, testSecrets } from "./testing/harness.ts";
 
@@ -142,7 +142,7 @@ describe.each(drivers)("regional server process on %s", (kind) => {
     const health = await fetch(`${running.url}/v1/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ region: "eu-west", status: "up", database: { kind, ok: true } });
-    const created = await createApp(
+    const created = await provisionApp(
       {
         regions: [{ name: "eu-west", url: running.adminUrl }],
         keySecret: "k".repeat(40),

@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type Cluster, createApp } from "../regional/admin/cluster.ts";
+import { type Cluster, provisionApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
@@ -115,7 +115,7 @@ export class LocalSystem {
     try {
       await Promise.all(regions.map((region) => system.startRegion(region.name)));
       if (!previous?.app) {
-        const app = await createApp(system.adminCluster(), "demo");
+        const app = await provisionApp(system.adminCluster(), "demo");
         const failed = app.outcomes.filter((outcome) => !outcome.ok);
         if (failed.length > 0) throw new Error(`could not provision the demo app: ${JSON.stringify(failed)}`);
         system.info.app = { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey };

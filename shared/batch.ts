@@ -4,7 +4,7 @@
  * The edge parses what an SDK sends with `uploadSchema`, checks the size limits, and forwards the
  * result of `normalizeUpload`: timestamps as epoch milliseconds, attrs with sorted keys. Regions
  * accept only the normalized form (`batchSchema`), so both tiers validate the same contract, and
- * `canonicalJson(batch)` is byte-for-byte stable: it is what gets encrypted and compared when a
+ * `batchJson(batch)` is byte-for-byte stable: it is what gets encrypted and compared when a
  * batch id is seen twice.
  */
 import { z } from "zod";
@@ -131,7 +131,7 @@ export function parseBatch(body: unknown): Batch {
   const batch = parseWith(batchSchema, body);
   checkSizes(batch);
   checkSpan(batch);
-  // Attrs keys are sorted as normalizeUpload sorts them, so canonicalJson gives the same bytes
+  // Attrs keys are sorted as normalizeUpload sorts them, so batchJson gives the same bytes
   // whoever serialized the batch (a duplicate is recognised by those bytes).
   for (const line of batch.logs) {
     if (line.attrs !== undefined) line.attrs = sortKeys(line.attrs) as Record<string, JsonValue>;
@@ -139,8 +139,11 @@ export function parseBatch(body: unknown): Batch {
   return batch;
 }
 
-/** JSON with a fixed key order: equal batches give equal bytes. */
-export function canonicalJson(batch: Batch): string {
+/**
+ * A batch as JSON text. Plain `JSON.stringify`: the fixed key order comes from how a batch is
+ * built (normalizeUpload, parseBatch sort attrs keys), so equal batches give equal bytes.
+ */
+export function batchJson(batch: Batch): string {
   return JSON.stringify(batch);
 }
 

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../regional/admin/cluster.ts";
+import { provisionApp } from "../regional/admin/cluster.ts";
 import { freePort } from "../scripts/ports.ts";
 import { parseUpload } from "../shared/batch.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
@@ -101,7 +101,7 @@ beforeAll(async () => {
   // One after another: the first applies the migrations the others then find applied.
   for (let i = 0; i < 3; i++) processes.push(await startProcess());
   // The processes share one database: registering through one admin listener is enough.
-  const app = await createApp(
+  const app = await provisionApp(
     {
       regions: [{ name: "eu-west", url: processes[0]?.adminUrl as string }],
       keySecret: "k".repeat(40),

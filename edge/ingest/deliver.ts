@@ -8,13 +8,13 @@
  * never spooled.
  */
 import type { Context } from "hono";
-import { type Batch, canonicalJson, type Device, parseUpload } from "../../shared/batch.ts";
+import { type Batch, batchJson, type Device, parseUpload } from "../../shared/batch.ts";
 import { ApiError, errorCodes, isErrorBody } from "../../shared/errors.ts";
 import { hmacHex } from "../../shared/hmac.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import type { EdgeEnv } from "../context.ts";
-import { describeUnavailable, type RegionAnswer } from "../regions.ts";
-import { routeContext, routeError, unavailable } from "../routes/region-answer.ts";
+import { describeUnavailable, type RegionAnswer } from "../region-client.ts";
+import { routeContext, routeError, unavailable } from "../routing/region-answer.ts";
 import { spoolUpload } from "../spool/spool.ts";
 import { batchRuns } from "./batching.ts";
 
@@ -25,8 +25,8 @@ export type Delivery = { kind: "region"; answer: RegionAnswer } | { kind: "spool
  * Routes one normalized batch to the healthiest region, failing over within the request, and
  * spools it when no region can take it. Throws 503 (with Retry-After) when neither works.
  */
-export async function deliver(c: Context<EdgeEnv>, batch: Batch): Promise<Delivery> {
-  const body = canonicalJson(batch);
+export async function routeOrSpool(c: Context<EdgeEnv>, batch: Batch): Promise<Delivery> {
+  const body = batchJson(batch);
   const answer = await c.var.services.router.forward(
     { method: "POST", pathAndQuery: internalPaths.batches(c.var.appId), body, requestId: c.var.requestId },
     routeContext(c),
@@ -60,7 +60,7 @@ export async function deliverBatches(c: Context<EdgeEnv>, batches: Batch[]): Pro
 }
 
 async function deliverOne(c: Context<EdgeEnv>, batch: Batch): Promise<Delivered> {
-  const delivery = await deliver(c, batch);
+  const delivery = await routeOrSpool(c, batch);
   const lines = batch.logs.length;
   if (delivery.kind === "spooled") return { batchId: batch.batchId, lines, region: "spool", duplicate: false };
   const { region, response } = delivery.answer;

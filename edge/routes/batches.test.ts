@@ -2,7 +2,7 @@
 // the receipt the SDK gets back, and a region's 409 passed through without failover.
 
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../shared/batch.ts";
+import { batchJson } from "../../shared/batch.ts";
 import { compress, errorOf, newApp, normalized, postBatch, received, sampleUpload } from "../testing/helpers.ts";
 
 describe("POST /v1/batches", () => {
@@ -33,7 +33,7 @@ describe("POST /v1/batches", () => {
     });
     // Epoch-millisecond timestamps and sorted attrs: the canonical bytes, nothing else.
     const expected = normalized(upload);
-    expect(calls[0]?.body).toBe(canonicalJson(expected));
+    expect(calls[0]?.body).toBe(batchJson(expected));
     expect(expected.logs[0]?.ts).toBe(Date.UTC(2026, 10, 1, 10, 0, 0, 250));
     expect(Object.keys(expected.logs[0]?.attrs ?? {})).toEqual(["alpha", "zeta"]);
   });
@@ -47,7 +47,7 @@ describe("POST /v1/batches", () => {
     expect(response.status).toBe(202);
     expect(await response.json()).toMatchObject({ batchId: upload.batchId, accepted: 5 });
     const calls = await received(keys.appId);
-    expect(calls.map((call) => call.body)).toEqual([canonicalJson(normalized(upload))]);
+    expect(calls.map((call) => call.body)).toEqual([batchJson(normalized(upload))]);
   });
 
   it("accepts a deflate body and a charset on the media type", async () => {

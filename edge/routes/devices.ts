@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion, routeContext } from "./region-answer.ts";
+import { answerFromRegion, routeContext } from "../routing/region-answer.ts";
 
 export const devices = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
   const answer = await c.var.services.router.forward(

@@ -12,7 +12,7 @@ import { logQuerySchema, queryToInput, queryToParams } from "../../shared/read.t
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion, routeContext } from "./region-answer.ts";
+import { answerFromRegion, routeContext } from "../routing/region-answer.ts";
 
 export const logs = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
   const parsed = logQuerySchema.safeParse(queryToInput(c.req.query()));

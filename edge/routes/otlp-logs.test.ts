@@ -1,7 +1,7 @@
 // POST /v1/logs (OTLP/HTTP JSON) in workerd against the stand-in regions: the mapping onto a
 // normalized batch, content-derived batch ids, partial success, and the OTLP error answers.
 import { describe, expect, it } from "vitest";
-import { canonicalJson, parseBatch } from "../../shared/batch.ts";
+import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
 import { callWith, errorOf, newApp, received, regionsOf } from "../testing/helpers.ts";
 
@@ -74,7 +74,7 @@ describe("POST /v1/logs (OTLP)", () => {
       },
       { ts: 1780315200200, level: "fatal", tag: "http", text: "down", attrs: { severity_text: "CRITICAL" } },
     ]);
-    expect(call?.body).toBe(canonicalJson(batch));
+    expect(call?.body).toBe(batchJson(batch));
   });
 
   it("gives a resent request the same batch ids", async () => {

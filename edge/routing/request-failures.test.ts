@@ -6,10 +6,10 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
-import { createApp } from "../app.ts";
+import { createEdgeApp } from "../app.ts";
 import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
-import { createRegionClient } from "../regions.ts";
+import { createRegionClient } from "../region-client.ts";
 import { poisonMarker } from "../testing/fixtures.ts";
 import {
   callWith,
@@ -26,7 +26,7 @@ import {
 } from "../testing/helpers.ts";
 
 /** Nothing revoked, the health table read on every request, breakers that stay open for the test. */
-const app = createApp((config, bindings) => ({
+const app = createEdgeApp((config, bindings) => ({
   ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     healthCacheMs: 0,
   }),

@@ -22,7 +22,7 @@ import type {
   RegionsUnavailable,
   SkipCause,
   SkippedRegion,
-} from "../regions.ts";
+} from "../region-client.ts";
 import type { Breaker } from "./breaker.ts";
 import { attemptOrder, type PlannedRegion, planRoute } from "./choice.ts";
 

@@ -6,10 +6,10 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Location, RoutedRegion } from "../../shared/regions.ts";
-import { createApp } from "../app.ts";
+import { createEdgeApp } from "../app.ts";
 import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
-import { createRegionClient } from "../regions.ts";
+import { createRegionClient } from "../region-client.ts";
 import {
   callWith,
   dublin,
@@ -28,7 +28,7 @@ const cooldownMs = 300;
 /** How far the breakers' clock runs ahead of the real one: tests move it past a cool-down instead of sleeping. */
 let breakerClockAheadMs = 0;
 /** Nothing revoked, the health table read on every request, a short breaker cool-down. */
-const routingApp = createApp((config, bindings) => ({
+const routingApp = createEdgeApp((config, bindings) => ({
   ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
     cooldownMs,
     clock: { now: () => Date.now() + breakerClockAheadMs },

@@ -5,9 +5,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { keyHash } from "../../shared/keys.ts";
 import type { RoutedRegion } from "../../shared/regions.ts";
-import { createApp } from "../app.ts";
+import { createEdgeApp } from "../app.ts";
 import { routedServices, type ServicesFactory } from "../context.ts";
-import { createRegionClient } from "../regions.ts";
+import { createRegionClient } from "../region-client.ts";
 import { poisonMarker } from "../testing/fixtures.ts";
 import {
   deadLetters,
@@ -38,7 +38,7 @@ function servicesWith(options: { cooldownMs?: number; revoked?: ReadonlySet<stri
     return { ...services, revocations: { current: async () => revoked } };
   };
 }
-const spoolingApp = createApp(servicesWith({ revoked: new Set() }));
+const spoolingApp = createEdgeApp(servicesWith({ revoked: new Set() }));
 
 /** Uploads `batch` while every region drains, so it is spooled; returns the message. */
 async function spooled(regions: readonly RoutedRegion[], key: string, batch = sampleUpload()) {

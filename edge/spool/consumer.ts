@@ -24,7 +24,7 @@
 import { internalPaths } from "../../shared/regions.ts";
 import { bindingsOf, type EdgeBindings, type EdgeConfig, loadConfig } from "../config.ts";
 import { httpServices, type Services, type ServicesFactory } from "../context.ts";
-import { describeSkipped } from "../regions.ts";
+import { describeSkipped } from "../region-client.ts";
 import { openSpooled } from "./seal.ts";
 import { spooledPayload, spoolMessageSchema } from "./spool.ts";
 
@@ -68,7 +68,7 @@ export function createQueueHandler(makeServices: ServicesFactory = httpServices)
     for (const message of batch.messages) {
       const delivery = { message, services, bindings, config };
       try {
-        await deliver(delivery, ctx);
+        await deliverSpooled(delivery, ctx);
       } catch (error) {
         // A failure of our own (R2 or the queue erring): this message waits, the others go on.
         log(message, { outcome: "retry", error: String(error) });
@@ -78,7 +78,7 @@ export function createQueueHandler(makeServices: ServicesFactory = httpServices)
   };
 }
 
-async function deliver(delivery: Delivery, ctx: ExecutionContext): Promise<void> {
+async function deliverSpooled(delivery: Delivery, ctx: ExecutionContext): Promise<void> {
   const { message, services, bindings, config } = delivery;
   const parsed = spoolMessageSchema.safeParse(message.body);
   if (!parsed.success) return deadLetter(delivery, "unreadable", "not a spool message");

@@ -2,9 +2,9 @@
 // bound to its app, batch and key hash) before it is sent or stored, and opened by the consumer.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../app.ts";
+import { createEdgeApp } from "../app.ts";
 import { routedServices, type ServicesFactory } from "../context.ts";
-import { createRegionClient } from "../regions.ts";
+import { createRegionClient } from "../region-client.ts";
 import { testSpoolSecret } from "../testing/fixtures.ts";
 import {
   deliverSpooled,
@@ -27,7 +27,7 @@ const services: ServicesFactory = (config, bindings) => ({
   }),
   revocations: { current: async () => new Set<string>() },
 });
-const app = createApp(services);
+const app = createEdgeApp(services);
 const queue = createQueueHandler(services);
 
 describe("sealed spool", () => {

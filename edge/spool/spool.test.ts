@@ -6,9 +6,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
-import { createApp } from "../app.ts";
+import { createEdgeApp } from "../app.ts";
 import { routedServices, type ServicesFactory } from "../context.ts";
-import { createRegionClient } from "../regions.ts";
+import { createRegionClient } from "../region-client.ts";
 import {
   callWith,
   errorOf,
@@ -32,7 +32,7 @@ const services: ServicesFactory = (config, bindings) => ({
   }),
   revocations: { current: async () => new Set<string>() },
 });
-const spoolingApp = createApp(services);
+const spoolingApp = createEdgeApp(services);
 const queue = createQueueHandler(services);
 
 async function upload(regions: readonly RoutedRegion[], bindings: object, lines = 2, textBytes = 10) {
@@ -52,7 +52,7 @@ async function upload(regions: readonly RoutedRegion[], bindings: object, lines 
   return { response, keys, batch };
 }
 
-async function deliver(regions: readonly RoutedRegion[], message: SpoolMessage, attempts: number) {
+async function consume(regions: readonly RoutedRegion[], message: SpoolMessage, attempts: number) {
   const batch = createMessageBatch<SpoolMessage>("stormlog-spool", [
     { id: `msg-${message.batchId}`, timestamp: new Date(), attempts, body: message },
   ]);
@@ -86,20 +86,20 @@ describe("spooling uploads no region can take", () => {
     expect(message).toMatchObject({ v: 2, appId: keys.appId, batchId: batch.batchId });
 
     const log = vi.spyOn(console, "log");
-    const stillDown = await deliver(regions, message, 1);
+    const stillDown = await consume(regions, message, 1);
     expect(stillDown.explicitAcks).toEqual([]);
     expect(stillDown.retryMessages).toEqual([{ msgId: `msg-${batch.batchId}` }]);
-    expect((await deliver(regions, message, 4)).retryMessages).toHaveLength(1);
+    expect((await consume(regions, message, 4)).retryMessages).toHaveLength(1);
     expect(deliveryEvents(log, batch.batchId)).toMatchObject([
       { outcome: "retry", attempts: 1, delaySeconds: 10 },
       { outcome: "retry", attempts: 4, delaySeconds: 80 },
     ]);
 
     await setMode(regions[1] as RoutedRegion, "region");
-    const delivered = await deliver(regions, message, 5);
+    const delivered = await consume(regions, message, 5);
     expect(delivered.explicitAcks).toEqual([`msg-${batch.batchId}`]);
     // Redelivered (an ack lost on the way): acknowledged again, stored once.
-    expect((await deliver(regions, message, 6)).explicitAcks).toEqual([`msg-${batch.batchId}`]);
+    expect((await consume(regions, message, 6)).explicitAcks).toEqual([`msg-${batch.batchId}`]);
     expect(deliveryEvents(log, batch.batchId).slice(2)).toMatchObject([
       { outcome: "delivered", region: regions[1]?.name, status: 202, duplicate: false },
       { outcome: "delivered", region: regions[1]?.name, status: 202, duplicate: true },
@@ -132,7 +132,7 @@ describe("spooling uploads no region can take", () => {
     expect((await blob?.text())?.length).toBeGreaterThan(96_000);
 
     await setMode(region, "region");
-    expect((await deliver([region], message, 2)).explicitAcks).toHaveLength(1);
+    expect((await consume([region], message, 2)).explicitAcks).toHaveLength(1);
     expect((await received(batch.batchId)).filter((call) => call.stub === region.name).at(-1)?.body).toContain(
       "x".repeat(7000),
     );

@@ -19,7 +19,7 @@
  * and on a real region: what the edge tests rely on here must be what a region does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { canonicalJson, parseBatch } from "../../shared/batch.ts";
+import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
 import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
@@ -132,7 +132,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     if (method === "GET" && (resource === "logs" || resource === "devices")) await checkReadKey(appId, appKey);
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));
-      const canonical = canonicalJson(batch);
+      const canonical = batchJson(batch);
       const known = batches.get(`${appId}/${batch.batchId}`);
       if (known && known.canonical !== canonical) {
         throw new ApiError("BATCH_CONFLICT", `batch ${batch.batchId} was already stored with other content`);

@@ -3,7 +3,7 @@
  * region of the cluster. Keys are printed once, at creation; regions store only their hashes.
  */
 import { parseArgs } from "node:util";
-import { createApp, listApps, listKeys, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
+import { listApps, listKeys, provisionApp, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
 
 const usage = `Usage: npm run admin -- <command>
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const print = (human: string, json: unknown) => console.log(values.json ? JSON.stringify(json, null, 2) : human);
 
   if (group === "apps" && command === "create" && argument) {
-    const app = await createApp(cluster, argument);
+    const app = await provisionApp(cluster, argument);
     print(
       `app ${app.id} (${app.name})\n  ingest key: ${app.ingestKey}\n  read key:   ${app.readKey}\nKeep these keys: they are not stored and cannot be shown again.`,
       { id: app.id, name: app.name, ingestKey: app.ingestKey, readKey: app.readKey },

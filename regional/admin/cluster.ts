@@ -45,7 +45,7 @@ function everyRegion(cluster: Cluster, method: "GET" | "POST" | "PUT", path: str
 
 export type CreatedApp = { id: string; name: string; ingestKey: string; readKey: string; outcomes: RegionOutcome[] };
 
-export async function createApp(cluster: Cluster, name: string): Promise<CreatedApp> {
+export async function provisionApp(cluster: Cluster, name: string): Promise<CreatedApp> {
   const id = newAppId();
   const ingestKey = await mintKey(cluster.keySecret, id, "ingest");
   const readKey = await mintKey(cluster.keySecret, id, "read");

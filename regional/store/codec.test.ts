@@ -1,7 +1,7 @@
 // The stored form of a batch: it opens only under the right key, app and batch, and tells why not.
 import { zstdCompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, parseBatch } from "../../shared/batch.ts";
+import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, Keyring } from "../../shared/envelope.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
@@ -26,7 +26,7 @@ describe("batch codec", () => {
     expect(Buffer.from(sealed.ciphertext).includes("secret-marker-codec")).toBe(false);
     const opened = await codec.open(appId, batch.batchId, sealed);
     expect(opened).toEqual({ ok: true, value: batch });
-    expect(await codec.openJson(appId, batch.batchId, sealed)).toEqual({ ok: true, value: canonicalJson(batch) });
+    expect(await codec.openJson(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batchJson(batch) });
   });
 
   it("does not open under another app or batch id (AAD)", async () => {
@@ -84,7 +84,7 @@ describe("batch codec", () => {
       ok: false,
       error: { batchId: batch.batchId, message: "payload does not decompress" },
     });
-    const otherJson = zstdCompressSync(canonicalJson({ ...batch, batchId: "other-batch-id" }));
+    const otherJson = zstdCompressSync(batchJson({ ...batch, batchId: "other-batch-id" }));
     const misfiled = await keyring.seal(otherJson, { appId, batchId: batch.batchId });
     expect(await codec.open(appId, batch.batchId, { ...misfiled, format: 1 })).toEqual({
       ok: false,
@@ -116,7 +116,7 @@ describe("batch codec", () => {
 
   it("still opens batches sealed in the first format, which bound only the ids", async () => {
     const keyring = await Keyring.fromConfig({ active: "k1", keys: { k1 } });
-    const firstFormat = await keyring.seal(zstdCompressSync(canonicalJson(batch)), { appId, batchId: batch.batchId });
+    const firstFormat = await keyring.seal(zstdCompressSync(batchJson(batch)), { appId, batchId: batch.batchId });
     expect(await createBatchCodec(keyring).open(appId, batch.batchId, { ...firstFormat, format: 1 })).toEqual({
       ok: true,
       value: batch,

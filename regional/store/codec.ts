@@ -8,7 +8,7 @@
  */
 import { promisify } from "node:util";
 import { zstdCompress, zstdDecompress } from "node:zlib";
-import { type Batch, canonicalJson, type Level, levels } from "../../shared/batch.ts";
+import { type Batch, batchJson, type Level, levels } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
 import type { Keyring, SealContext, Sealed } from "../../shared/envelope.ts";
 import { limits } from "../../shared/limits.ts";
@@ -74,7 +74,7 @@ export function createBatchCodec(keyring: Keyring): BatchCodec {
 
     async seal(appId, batch) {
       const meta = metaOf(batch);
-      const packed = await compress(utf8(canonicalJson(batch)));
+      const packed = await compress(utf8(batchJson(batch)));
       const sealed = await keyring.seal(packed, { appId, batchId: batch.batchId, metadata: boundMetadata(meta) });
       return { ...sealed, format: 2, meta };
     },

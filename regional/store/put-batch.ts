@@ -11,7 +11,7 @@
  * sends them at once; whatever that request does not confirm, the outbox worker sends later.
  */
 import { and, eq } from "drizzle-orm";
-import { type Batch, canonicalJson } from "../../shared/batch.ts";
+import { type Batch, batchJson } from "../../shared/batch.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import { batches, outbox } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
@@ -65,6 +65,6 @@ async function compareWithStored(
   if (!stored.ok) {
     return err({ kind: "integrity", message: `batch ${batch.batchId} is stored but cannot be read back` });
   }
-  if (stored.value === canonicalJson(batch)) return ok({ duplicate: true });
+  if (stored.value === batchJson(batch)) return ok({ duplicate: true });
   return err({ kind: "conflict", message: `batchId ${batch.batchId} was already stored with different content` });
 }

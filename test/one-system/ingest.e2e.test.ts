@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../regional/admin/cluster.ts";
+import { provisionApp } from "../../regional/admin/cluster.ts";
 import type { ErrorBody } from "../../shared/errors.ts";
 import type { BatchReceipt, DeviceRecord, LogPage } from "../../shared/read.ts";
 import { type JoinedSystem, joinSystem } from "./system.ts";
@@ -113,7 +113,7 @@ describe("ingest through the edge into a region and back", () => {
     expect(bad.status).toBe(401);
     expect((await json<ErrorBody>(bad)).error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
 
-    const other = await createApp(system.cluster, "other");
+    const other = await provisionApp(system.cluster, "other");
     const otherLogs = await json<LogPage>(read("/v1/logs", other.readKey));
     expect(otherLogs.logs).toEqual([]);
     expect((await json<{ devices: DeviceRecord[] }>(read("/v1/devices", other.readKey))).devices).toEqual([]);

@@ -3,7 +3,7 @@
  * works in an app of its own, so no file reads another's logs, devices or keys.
  */
 import { inject } from "vitest";
-import { type Cluster, createApp } from "../../regional/admin/cluster.ts";
+import { type Cluster, provisionApp } from "../../regional/admin/cluster.ts";
 import type { LocalInfo } from "../../scripts/local-system.ts";
 
 /** Where the shared system is; handed from global-setup.ts to the files with provide/inject. */
@@ -28,7 +28,7 @@ declare module "vitest" {
  */
 export async function joinSystem(appName: string): Promise<JoinedSystem> {
   const shared = inject("system");
-  const app = await createApp(shared.cluster, appName);
+  const app = await provisionApp(shared.cluster, appName);
   const failed = app.outcomes.filter((outcome) => !outcome.ok);
   if (failed.length > 0) throw new Error(`could not provision app ${appName}: ${JSON.stringify(failed)}`);
   return { ...shared, app: { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey } };

@@ -1,5 +1,4 @@
 /**
-/**
  * How the edge reaches regional backends. `RegionClient.forward` sends one call, signed as the
  * edge for each region it tries (the region's name is the audience), to the regions in the order
  * it is given (routing/router.ts decides that order from health) and returns the first real
@@ -28,9 +27,6 @@ export const forwardDeadlineMs = 5000;
 
 /** An attempt with less time left than this is not started. */
 const attemptMinMs = 100;
-
-/** Seconds a client should wait when no region answered. */
-export const regionRetryAfterSeconds = 5;
 
 export type RegionCall = {
   method: "GET" | "POST";

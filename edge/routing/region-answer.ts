@@ -1,5 +1,5 @@
 /**
- * Turns what the router returned into the edge's answer. A region's answer (its
+ * Not a route: turns what the router returned into the edge's answer. A region's answer (its
  * status and JSON, a 202 receipt as well as a 409 conflict) is passed through as is, tagged with
  * `X-Stormlog-Region`; a region's refusal of the client's read key (401 APP_KEY_REJECTED, the only
  * 401 the router returns) reaches the client as the edge's own 401 UNAUTHORIZED. When no region
@@ -12,11 +12,14 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, parseErrorBody } from "../../shared/errors.ts";
 import type { Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
-import { describeSkipped, describeUnavailable, type RegionAnswer, regionRetryAfterSeconds } from "../regions.ts";
-import { clientLocation } from "../routing/choice.ts";
-import type { RouteContext, RouteFailure } from "../routing/router.ts";
+import { describeSkipped, describeUnavailable, type RegionAnswer } from "../region-client.ts";
+import { clientLocation } from "./choice.ts";
+import type { RouteContext, RouteFailure } from "./router.ts";
 
 export const regionHeader = "X-Stormlog-Region";
+
+/** Seconds a client should wait when no region answered. */
+export const regionRetryAfterSeconds = 5;
 
 /** What the router needs from the request: where the client is, and how to work after the answer. */
 export function routeContext(c: Context<EdgeEnv>): RouteContext {
@@ -56,6 +59,7 @@ export function routeError(failure: RouteFailure): ApiError {
   return unavailable(describeUnavailable(failure));
 }
 
+/** 503 REGION_UNAVAILABLE with Retry-After: no region gave a verdict, so the client keeps its data and retries. */
 export function unavailable(message: string): ApiError {
   return new ApiError("REGION_UNAVAILABLE", message, { retryAfterSeconds: regionRetryAfterSeconds });
 }

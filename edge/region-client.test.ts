@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { keyHash } from "../shared/keys.ts";
 import type { RoutedRegion } from "../shared/regions.ts";
-import { createApp } from "./app.ts";
+import { createEdgeApp } from "./app.ts";
 import { httpServices } from "./context.ts";
-import { attemptTimeoutMs, createRegionClient } from "./regions.ts";
+import { attemptTimeoutMs, createRegionClient } from "./region-client.ts";
 import { testEdgeSecret } from "./testing/fixtures.ts";
 import {
   callWith,
@@ -22,7 +22,7 @@ import {
 } from "./testing/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
-const appWithoutRevocations = createApp((config, bindings) => ({
+const appWithoutRevocations = createEdgeApp((config, bindings) => ({
   ...httpServices(config, bindings),
   revocations: { current: async () => new Set<string>() },
 }));
