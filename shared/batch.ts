@@ -11,6 +11,7 @@ import { z } from "zod";
 import { utf8Length } from "./encoding.ts";
 import { ApiError } from "./errors.ts";
 import { limits } from "./limits.ts";
+import { err, ok, type Result } from "./result.ts";
 import { jsonValueProblem, storableString } from "./storable.ts";
 
 export const levels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -85,11 +86,13 @@ function lineSchema<T extends z.ZodType>(ts: T) {
   });
 }
 
+const uploadLineSchema = lineSchema(timestampSchema);
+
 /** What an SDK sends to `POST /v1/batches`. */
 export const uploadSchema = z.strictObject({
   batchId: batchIdSchema,
   device: deviceSchema,
-  logs: z.array(lineSchema(timestampSchema)).min(1),
+  logs: z.array(uploadLineSchema).min(1),
 });
 export type Upload = z.infer<typeof uploadSchema>;
 
@@ -147,6 +150,21 @@ export function batchJson(batch: Batch): string {
   return JSON.stringify(batch);
 }
 
+/**
+ * Checks one line alone against the upload contract and normalizes it, so an adapter can drop a
+ * line a batch would refuse instead of failing every line sent with it. The refusal is a value,
+ * its message naming the line as `at` ("line 3.text: …").
+ *
+ * @example checkLine({ ts: 1780315200000, level: "info", text: "hi" }, "line 0") // { ok: true, value: {…} }
+ */
+export function checkLine(candidate: unknown, at: string): Result<LogLine, string> {
+  const parsed = uploadLineSchema.safeParse(candidate);
+  if (!parsed.success) return err(describeIssues(parsed.error, at, [at]));
+  const line = normalizeLine(parsed.data);
+  const problem = lineSizeProblem(line);
+  return problem === null ? ok(line) : err(`${at}.${problem.field}: ${problem.message}`);
+}
+
 function normalizeUpload(upload: Upload): Batch {
   const batch: Batch = {
     batchId: upload.batchId,
@@ -160,22 +178,24 @@ function normalizeUpload(upload: Upload): Batch {
       appBuild: upload.device.appBuild,
       locale: upload.device.locale,
     }),
-    logs: upload.logs.map((line) =>
-      pickDefined({
-        ts: line.ts,
-        level: line.level,
-        tag: line.tag,
-        method: line.method,
-        file: line.file,
-        line: line.line,
-        text: line.text,
-        attrs: line.attrs === undefined ? undefined : (sortKeys(line.attrs) as Record<string, JsonValue>),
-      }),
-    ),
+    logs: upload.logs.map(normalizeLine),
   };
   checkSizes(batch);
   checkSpan(batch);
   return batch;
+}
+
+function normalizeLine(line: Upload["logs"][number]): LogLine {
+  return pickDefined({
+    ts: line.ts,
+    level: line.level,
+    tag: line.tag,
+    method: line.method,
+    file: line.file,
+    line: line.line,
+    text: line.text,
+    attrs: line.attrs === undefined ? undefined : (sortKeys(line.attrs) as Record<string, JsonValue>),
+  });
 }
 
 function checkLineCount(count: number): void {
@@ -187,23 +207,25 @@ function checkLineCount(count: number): void {
 function checkSizes(batch: Batch): void {
   checkLineCount(batch.logs.length);
   batch.logs.forEach((line, index) => {
-    const textBytes = utf8Length(line.text);
-    if (textBytes > limits.lineTextBytesMax) {
-      throw new ApiError(
-        "PAYLOAD_TOO_LARGE",
-        `logs[${index}].text: ${textBytes} bytes, at most ${limits.lineTextBytesMax}`,
-      );
-    }
-    if (line.attrs !== undefined) {
-      const attrsBytes = utf8Length(JSON.stringify(line.attrs));
-      if (attrsBytes > limits.lineAttrsBytesMax) {
-        throw new ApiError(
-          "PAYLOAD_TOO_LARGE",
-          `logs[${index}].attrs: ${attrsBytes} bytes as JSON, at most ${limits.lineAttrsBytesMax}`,
-        );
-      }
-    }
+    const problem = lineSizeProblem(line);
+    if (problem !== null)
+      throw new ApiError("PAYLOAD_TOO_LARGE", `logs[${index}].${problem.field}: ${problem.message}`);
   });
+}
+
+/** A line's text or attrs past its byte limit, or null. */
+function lineSizeProblem(line: LogLine): { field: "text" | "attrs"; message: string } | null {
+  const textBytes = utf8Length(line.text);
+  if (textBytes > limits.lineTextBytesMax) {
+    return { field: "text", message: `${textBytes} bytes, at most ${limits.lineTextBytesMax}` };
+  }
+  if (line.attrs !== undefined) {
+    const attrsBytes = utf8Length(JSON.stringify(line.attrs));
+    if (attrsBytes > limits.lineAttrsBytesMax) {
+      return { field: "attrs", message: `${attrsBytes} bytes as JSON, at most ${limits.lineAttrsBytesMax}` };
+    }
+  }
+  return null;
 }
 
 /** The time from a batch's first line to its last, in milliseconds. */
@@ -235,9 +257,14 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.out
   throw new ApiError("INVALID_BODY", describeIssues(result.error));
 }
 
-/** "logs[0].level: …; device: …"; `root` names what an issue about the whole value is about. */
-export function describeIssues(error: z.ZodError, root = "body"): string {
-  const shown = error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path) || root}: ${issue.message}`);
+/**
+ * "logs[0].level: …; device: …"; `root` names what an issue about the whole value is about, and
+ * `prefix` is put before every issue's path (a line checked alone is named as its place).
+ */
+export function describeIssues(error: z.ZodError, root = "body", prefix: PropertyKey[] = []): string {
+  const shown = error.issues
+    .slice(0, 5)
+    .map((issue) => `${formatPath([...prefix, ...issue.path]) || root}: ${issue.message}`);
   const more = error.issues.length - shown.length;
   return more > 0 ? `${shown.join("; ")} (and ${more} more)` : shown.join("; ");
 }

@@ -2,7 +2,9 @@
  * One error vocabulary for the edge and the regions. Every failure a client can see has a code
  * here; `codeToStatus` is the only place that maps codes to HTTP statuses, and `errorBody` the only
  * place that shapes the JSON. Handlers throw `ApiError`; each app's `onError` answers with it.
+ * `errorBodySchema` is how a tier reads another's error answer.
  */
+import { z } from "zod";
 
 export const errorCodes = [
   "BAD_REQUEST",
@@ -51,7 +53,11 @@ export const codeToStatus = {
 
 export type ErrorStatus = (typeof codeToStatus)[ErrorCode];
 
-export type ErrorBody = { error: { code: ErrorCode; message: string; requestId: string } };
+/** `{error: {code, message, requestId}}`, as every tier answers a failure (`errorBody`). */
+export const errorBodySchema = z.object({
+  error: z.object({ code: z.enum(errorCodes), message: z.string(), requestId: z.string() }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** An error meant for the client: its code decides the status, its message says what is wrong. */
 export class ApiError extends Error {
@@ -77,17 +83,17 @@ export function errorBody(code: ErrorCode, message: string, requestId: string): 
 
 /** The error a tier answered, or null when the text is not a Stormlog error body (a proxy's page, say). */
 export function parseErrorBody(text: string): ErrorBody | null {
+  let body: unknown;
   try {
-    const body: unknown = JSON.parse(text);
-    return isErrorBody(body) && (errorCodes as readonly unknown[]).includes(body.error.code) ? body : null;
+    body = JSON.parse(text);
   } catch {
     return null;
   }
+  const parsed = errorBodySchema.safeParse(body);
+  return parsed.success ? parsed.data : null;
 }
 
 /** Is this a well-formed error body, as answered by any Stormlog tier? */
 export function isErrorBody(value: unknown): value is ErrorBody {
-  if (typeof value !== "object" || value === null || !("error" in value)) return false;
-  const error = (value as { error: unknown }).error;
-  return typeof error === "object" && error !== null && "code" in error && "message" in error;
+  return errorBodySchema.safeParse(value).success;
 }

@@ -77,10 +77,11 @@ export type DeviceRecord = {
  * What a region answers to an accepted batch: `region` is the one that answered, `regions` every
  * region known to hold the batch committed when it answered (at least the ack quorum).
  */
-export type BatchReceipt = {
-  batchId: string;
-  region: string;
-  regions: string[];
-  accepted: number;
-  duplicate: boolean;
-};
+export const batchReceiptSchema = z.object({
+  batchId: z.string(),
+  region: z.string(),
+  regions: z.array(z.string()),
+  accepted: z.int().min(0),
+  duplicate: z.boolean(),
+});
+export type BatchReceipt = z.infer<typeof batchReceiptSchema>;

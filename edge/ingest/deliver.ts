@@ -3,18 +3,22 @@
  * `POST /v1/batches` delivers an SDK's: routed, signed, to the healthiest region, and spooled when
  * no region can take them. The adapters derive each batch id from the batch's content, so a client
  * that retries a whole request after a partial failure stores nothing twice: a batch that already
- * arrived answers as a duplicate. A region's refusal (a 4xx) becomes the adapter's error; no region
- * and no spool is 503 with Retry-After; every region failing on the batch itself is 500 INTERNAL,
- * never spooled.
+ * arrived answers as a duplicate. Failures are values (`DeliveryFailure`): a region's refusal (a
+ * 4xx) with its code, so an adapter can tell a resent batch's conflict from an error; no region and
+ * no spool (503 with Retry-After); every region failing on the batch itself (500 INTERNAL), never
+ * spooled. `deliveryError` turns one into the client's answer.
  */
 import type { Context } from "hono";
-import { type Batch, batchJson, type Device, parseUpload } from "../../shared/batch.ts";
-import { ApiError, errorCodes, isErrorBody } from "../../shared/errors.ts";
+import { type Batch, batchJson, checkLine, type Device } from "../../shared/batch.ts";
+import { ApiError, type ErrorCode, errorBodySchema } from "../../shared/errors.ts";
 import { hmacHex } from "../../shared/hmac.ts";
+import { batchReceiptSchema } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
+import { err, ok, type Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeUnavailable, type RegionAnswer } from "../region-client.ts";
 import { routeContext, routeError, unavailable } from "../routing/region-answer.ts";
+import type { RequestFailed } from "../routing/router.ts";
 import { spoolUpload } from "../spool/spool.ts";
 import { batchRuns } from "./batching.ts";
 
@@ -22,22 +26,46 @@ import { batchRuns } from "./batching.ts";
 export type Delivery = { kind: "region"; answer: RegionAnswer } | { kind: "spooled" };
 
 /**
- * Routes one normalized batch to the healthiest region, failing over within the request, and
- * spools it when no region can take it. Throws 503 (with Retry-After) when neither works.
+ * Why a batch was not delivered, as a value so callers decide by type: a region's verdict on the
+ * batch (`refused`, with the region's error code: a 409 BATCH_CONFLICT is one), every region that
+ * answered failing on it (`request_failed`), or no region and no spool (`unavailable`, which the
+ * client should retry).
  */
-export async function routeOrSpool(c: Context<EdgeEnv>, batch: Batch): Promise<Delivery> {
+export type DeliveryFailure =
+  | { cause: "refused"; retryable: false; region: string; code: ErrorCode; message: string }
+  | { cause: "request_failed"; retryable: false; failure: RequestFailed }
+  | { cause: "unavailable"; retryable: true; message: string };
+
+/** The client's answer to a failed delivery. */
+export function deliveryError(failure: DeliveryFailure): ApiError {
+  if (failure.cause === "refused") return new ApiError(failure.code, `region ${failure.region}: ${failure.message}`);
+  if (failure.cause === "request_failed") return routeError(failure.failure);
+  return unavailable(failure.message);
+}
+
+function notDelivered(message: string): { ok: false; error: DeliveryFailure } {
+  return err({ cause: "unavailable", retryable: true, message });
+}
+
+/**
+ * Routes one normalized batch to the healthiest region, failing over within the request, and
+ * spools it when no region can take it; `unavailable` (503 with Retry-After) when neither works.
+ */
+export async function routeOrSpool(c: Context<EdgeEnv>, batch: Batch): Promise<Result<Delivery, DeliveryFailure>> {
   const body = batchJson(batch);
   const answer = await c.var.services.router.forward(
     { method: "POST", pathAndQuery: internalPaths.batches(c.var.appId), body, requestId: c.var.requestId },
     routeContext(c),
   );
-  if (answer.ok) return { kind: "region", answer: answer.value };
+  if (answer.ok) return ok({ kind: "region", answer: answer.value });
   // Every region that answered failed on this batch: spooling it would only fail again later.
-  if (answer.error.kind === "request_failed") throw routeError(answer.error);
+  if (answer.error.kind === "request_failed") {
+    return err({ cause: "request_failed", retryable: false, failure: answer.error });
+  }
 
   const because = describeUnavailable(answer.error);
   // A region that rejected our signature is a configuration error: spooling would only hide it.
-  if (answer.error.skipped.some((skip) => skip.cause === "signature_rejected")) throw unavailable(because);
+  if (answer.error.skipped.some((skip) => skip.cause === "signature_rejected")) return notDelivered(because);
   const spooled = await spoolUpload(c.var.bindings, c.var.config.spoolSecret, {
     appId: c.var.appId,
     batchId: batch.batchId,
@@ -45,34 +73,48 @@ export async function routeOrSpool(c: Context<EdgeEnv>, batch: Batch): Promise<D
     requestId: c.var.requestId,
     body,
   });
-  if (!spooled.ok) throw unavailable(`${because}; not spooled: ${spooled.error.message}`);
+  if (!spooled.ok) return notDelivered(`${because}; not spooled: ${spooled.error.message}`);
   c.set("region", "spool");
-  return { kind: "spooled" };
+  return ok({ kind: "spooled" });
 }
 
 export type Delivered = { batchId: string; lines: number; region: string; duplicate: boolean };
 
-/** Delivers the batches an adapter made, turning a region's refusal into the adapter's error. */
-export async function deliverBatches(c: Context<EdgeEnv>, batches: Batch[]): Promise<Delivered[]> {
+/** Delivers the batches an adapter made, stopping at the first that is not delivered. */
+export async function deliverBatches(
+  c: Context<EdgeEnv>,
+  batches: Batch[],
+): Promise<Result<Delivered[], DeliveryFailure>> {
   const delivered: Delivered[] = [];
-  for (const batch of batches) delivered.push(await deliverOne(c, batch));
-  return delivered;
+  for (const batch of batches) {
+    const one = await deliverOne(c, batch);
+    if (!one.ok) return one;
+    delivered.push(one.value);
+  }
+  return ok(delivered);
 }
 
-async function deliverOne(c: Context<EdgeEnv>, batch: Batch): Promise<Delivered> {
+async function deliverOne(c: Context<EdgeEnv>, batch: Batch): Promise<Result<Delivered, DeliveryFailure>> {
   const delivery = await routeOrSpool(c, batch);
+  if (!delivery.ok) return delivery;
   const lines = batch.logs.length;
-  if (delivery.kind === "spooled") return { batchId: batch.batchId, lines, region: "spool", duplicate: false };
-  const { region, response } = delivery.answer;
+  if (delivery.value.kind === "spooled")
+    return ok({ batchId: batch.batchId, lines, region: "spool", duplicate: false });
+  const { region, response } = delivery.value.answer;
   c.set("region", region.name);
-  const json = (await response.json().catch(() => null)) as { duplicate?: boolean } | null;
+  const json: unknown = await response.json().catch(() => null);
   if (response.status >= 200 && response.status < 300) {
-    return { batchId: batch.batchId, lines, region: region.name, duplicate: !!json?.duplicate };
+    const receipt = batchReceiptSchema.safeParse(json);
+    // Stored or not, the region did not say: the client retries, and the batch id makes that safe.
+    if (!receipt.success) return notDelivered(`region ${region.name} answered ${response.status} without a receipt`);
+    return ok({ batchId: batch.batchId, lines, region: region.name, duplicate: receipt.data.duplicate });
   }
-  if (isErrorBody(json) && (errorCodes as readonly string[]).includes(json.error.code)) {
-    throw new ApiError(json.error.code, `region ${region.name}: ${json.error.message}`);
+  const refusal = errorBodySchema.safeParse(json);
+  if (refusal.success) {
+    const { code, message } = refusal.data.error;
+    return err({ cause: "refused", retryable: false, region: region.name, code, message });
   }
-  throw unavailable(`region ${region.name} answered ${response.status}`);
+  return notDelivered(`region ${region.name} answered ${response.status}`);
 }
 
 /** Derives the content-id key from KEY_SECRET: its own key, never the one app keys are MACed with. */
@@ -94,21 +136,20 @@ export async function contentBatchId(secret: string, prefix: string, appId: stri
 export type CheckedLines = { lines: Batch["logs"]; rejected: number; firstError: string | null };
 
 /**
- * Checks lines one by one against the batch contract (shared `parseUpload`), so one line a batch
+ * Checks lines one by one against the batch contract (shared `checkLine`), so one line a batch
  * would refuse (too long, a time out of range) is dropped and counted instead of failing every
  * line sent with it, which protocols that retry until they get a 200 would resend forever.
  */
-export function checkLines(device: Device, candidates: unknown[]): CheckedLines {
+export function checkLines(candidates: unknown[]): CheckedLines {
   const lines: Batch["logs"] = [];
   let rejected = 0;
   let firstError: string | null = null;
   for (const [index, candidate] of candidates.entries()) {
-    try {
-      lines.push(parseUpload({ batchId: "line-check", device, logs: [candidate] }).logs[0] as Batch["logs"][number]);
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
+    const checked = checkLine(candidate, `line ${index}`);
+    if (checked.ok) lines.push(checked.value);
+    else {
       rejected += 1;
-      firstError ??= error.message.replace(/^logs\[0\]/, `line ${index}`);
+      firstError ??= checked.error;
     }
   }
   return { lines, rejected, firstError };

@@ -11,12 +11,13 @@ import { ok } from "../../shared/result.ts";
 import { requireKey } from "../auth.ts";
 import { readUpload } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
-import { routeOrSpool } from "../ingest/deliver.ts";
+import { deliveryError, routeOrSpool } from "../ingest/deliver.ts";
 import { answerFromRegion } from "../routing/region-answer.ts";
 
 export const batches = new Hono<EdgeEnv>().post("/", requireKey("ingest"), async (c) => {
   const batch = await readUpload(c.req.raw);
   const delivery = await routeOrSpool(c, batch);
-  if (delivery.kind === "region") return answerFromRegion(c, ok(delivery.answer));
+  if (!delivery.ok) throw deliveryError(delivery.error);
+  if (delivery.value.kind === "region") return answerFromRegion(c, ok(delivery.value.answer));
   return c.json({ spooled: true, batchId: batch.batchId }, 202);
 });

@@ -32,7 +32,7 @@ import {
   sessionRequestSchema,
 } from "../ingest/bugfender.ts";
 import { mintSessionId, openSessionId, type Session } from "../ingest/bugfender-session.ts";
-import { checkLines, contentBatches, contentBatchId, deliverBatches } from "../ingest/deliver.ts";
+import { checkLines, contentBatches, contentBatchId, deliverBatches, deliveryError } from "../ingest/deliver.ts";
 
 const ingestKey = requireKey("ingest", { keyHeader: "X-App-Token" });
 
@@ -63,10 +63,11 @@ export const bugfender = new Hono<EdgeEnv>()
     const request = parseWith(logBatchSchema, await readJson(c.req.raw));
     checkRequestLines("logs", request.logs.length);
     const session = await sessionOf(c.var.config.keySecret, c.var.appId, request.session_id);
-    const checked = checkLines(session.device, linesFromLogs(session, request.logs, Date.now()));
+    const checked = checkLines(linesFromLogs(session, request.logs, Date.now()));
     const batches = await contentBatches(c.var.config.keySecret, "bf", c.var.appId, session.device, checked.lines);
     checkRequestBatches(batches.length);
-    await deliverBatches(c, batches);
+    const delivered = await deliverBatches(c, batches);
+    if (!delivered.ok) throw deliveryError(delivered.error);
     return c.json({ accepted: checked.lines.length, rejected: checked.rejected }, 200);
   })
   .post("/issue", ingestKey, async (c) => {
@@ -75,12 +76,11 @@ export const bugfender = new Hono<EdgeEnv>()
     // One batch per issue id: a resent issue is the same batch (its time aside, see below).
     const batchId = await contentBatchId(c.var.config.keySecret, "bf-issue", c.var.appId, issue.uid);
     const batch = parseUpload({ batchId, device: session.device, logs: [lineFromIssue(session, issue, Date.now())] });
-    try {
-      await deliverBatches(c, [batch]);
-    } catch (error) {
-      // The issue was stored by an earlier attempt (with that attempt's receive time).
-      if (!(error instanceof ApiError && error.code === "BATCH_CONFLICT")) throw error;
-    }
+    const delivered = await deliverBatches(c, [batch]);
+    // A conflict: the issue was stored by an earlier attempt (with that attempt's receive time).
+    const storedBefore =
+      !delivered.ok && delivered.error.cause === "refused" && delivered.error.code === "BATCH_CONFLICT";
+    if (!delivered.ok && !storedBefore) throw deliveryError(delivered.error);
     return c.json({ id: issue.uid }, 200);
   })
   .post("/device/keyvalue", ingestKey, (c) => c.json({}, 200));

@@ -15,7 +15,7 @@ import { requireKey } from "../auth.ts";
 import { readJson } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
 import { checkDevice, checkRequestBatches, checkRequestLines } from "../ingest/batching.ts";
-import { checkLines, contentBatches, deliverBatches } from "../ingest/deliver.ts";
+import { checkLines, contentBatches, deliverBatches, deliveryError } from "../ingest/deliver.ts";
 import { mapOtlpLogs, otlpLogsSchema } from "../ingest/otlp.ts";
 
 export const otlpLogs = new Hono<EdgeEnv>().post("/", requireKey("ingest"), async (c) => {
@@ -32,13 +32,14 @@ export const otlpLogs = new Hono<EdgeEnv>().post("/", requireKey("ingest"), asyn
     const device = checkDevice(`resourceLogs[${index}].resource`, mapped.device);
     const lines = mapped.lines;
     // A record a batch would refuse is rejected alone and counted (OTLP partial success).
-    const checked = checkLines(device, lines);
+    const checked = checkLines(lines);
     rejected += checked.rejected;
     firstError ??= checked.firstError;
     batches.push(...(await contentBatches(c.var.config.keySecret, "otlp", c.var.appId, device, checked.lines)));
     checkRequestBatches(batches.length);
   }
-  await deliverBatches(c, batches);
+  const delivered = await deliverBatches(c, batches);
+  if (!delivered.ok) throw deliveryError(delivered.error);
   if (rejected === 0) return c.json({}, 200);
   return c.json({ partialSuccess: { rejectedLogRecords: rejected, errorMessage: firstError ?? "rejected" } }, 200);
 });

@@ -21,6 +21,8 @@
  * longest backoff instead, until the queue dead-letters it itself (`dead_letter_queue`).
  * The batch id makes every redelivery idempotent, so a batch is stored exactly once.
  */
+import { errorBodySchema } from "../../shared/errors.ts";
+import { batchReceiptSchema } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { bindingsOf, type EdgeBindings, type EdgeConfig, loadConfig } from "../config.ts";
 import { httpServices, type Services, type ServicesFactory } from "../context.ts";
@@ -113,17 +115,19 @@ async function deliverSpooled(delivery: Delivery, ctx: ExecutionContext): Promis
   }
   const { region, response } = answer.value;
   // The receipt says whether an earlier delivery already stored it; a 4xx body says why not.
-  const verdict = (await response.json().catch(() => null)) as { duplicate?: unknown; error?: { code?: unknown } };
+  const verdict: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    const code = typeof verdict?.error?.code === "string" ? ` ${verdict.error.code}` : "";
+    const refusal = errorBodySchema.safeParse(verdict);
+    const code = refusal.success ? ` ${refusal.data.error.code}` : "";
     return deadLetter(delivery, "rejected", `region ${region.name} answered ${response.status}${code}`);
   }
+  const receipt = batchReceiptSchema.safeParse(verdict);
   if (spooled.blobKey && bindings.spoolBlobs) await bindings.spoolBlobs.delete(spooled.blobKey);
   log(message, {
     outcome: "delivered",
     region: region.name,
     status: response.status,
-    duplicate: verdict?.duplicate === true,
+    duplicate: receipt.success && receipt.data.duplicate,
   });
   message.ack();
 }
