@@ -18,6 +18,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../scripts/ports.ts";
+import { edgeHealthSchema } from "../shared/health.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
     HEALTH_PROBE_INTERVAL_MS: "1000",
   });
   const statusOfVictim = async () => {
-    const health = (await (await fetch(`${probing.url}/v1/health`)).json()) as { regions: { status: string }[] };
+    const health = edgeHealthSchema.parse(await (await fetch(`${probing.url}/v1/health`)).json());
     return health.regions[0]?.status;
   };
   while ((await statusOfVictim()) !== "up") await sleep(100);

@@ -13,7 +13,7 @@
  *     then refuses the request (503 + Retry-After) rather than trust a list that may miss a
  *     revocation.
  */
-import { z } from "zod";
+import { revokedKeysAnswerSchema } from "../shared/admin.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { internalPaths, type Region } from "../shared/regions.ts";
 import type { Result } from "../shared/result.ts";
@@ -23,8 +23,6 @@ export const revocationsFreshMs = 20_000;
 export const revocationsGraceMs = 10_000;
 /** The longest a request waits for a list it must have. */
 export const revocationsWaitMs = 2_000;
-
-const revokedSchema = z.object({ keyHashes: z.array(z.string()) });
 
 export type RefreshContext = { requestId: string; waitUntil(promise: Promise<unknown>): void };
 
@@ -63,7 +61,7 @@ export function createRevocationList(options: {
       await response.body?.cancel();
       return;
     }
-    const parsed = revokedSchema.safeParse(await response.json().catch(() => null));
+    const parsed = revokedKeysAnswerSchema.safeParse(await response.json().catch(() => null));
     if (!parsed.success) return;
     known = { hashes: new Set(parsed.data.keyHashes), fetchedAtMs: clock.now() };
   }

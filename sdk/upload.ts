@@ -84,11 +84,16 @@ export function backoffMs(
   return Math.max(jittered, options.retryAfterMs ?? 0);
 }
 
+/**
+ * The edge's `{error: {code, message}}`, checked field by field rather than cast: the SDK ships no
+ * schema library (its bundle stays small), so it narrows the parsed JSON by hand.
+ */
 function errorOf(text: string, status: number): { code: string; message: string } {
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.code === "string") {
-      return { code: body.error.code, message: String(body.error.message ?? "") };
+    const body: unknown = JSON.parse(text);
+    const error = typeof body === "object" && body !== null && "error" in body ? body.error : null;
+    if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") {
+      return { code: error.code, message: String(("message" in error ? error.message : undefined) ?? "") };
     }
   } catch {
     // not an error body (a proxy's HTML page, say)

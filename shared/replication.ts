@@ -115,12 +115,24 @@ export type ReplicateRequest = z.infer<typeof replicateRequestSchema>;
  */
 export const replicaOutcomes = ["stored", "held", "replaced", "kept"] as const;
 export type ReplicaOutcome = (typeof replicaOutcomes)[number];
-export type ReplicateResponse = { results: { appId: string; batchId: string; outcome: ReplicaOutcome }[] };
+/** A peer's answer to `/replicate`: what it did with each batch it holds now. */
+export const replicateResponseSchema = z.object({
+  results: z.array(z.object({ appId: z.string(), batchId: z.string(), outcome: z.enum(replicaOutcomes) })),
+});
+export type ReplicateResponse = z.infer<typeof replicateResponseSchema>;
 
 export type Bucket = { appId: string; hour: number };
 /** One app-hour: how many batches and an MD5 of their sorted `batchId:origin:receivedAt`. */
-export type BucketDigest = Bucket & { count: number; hash: string };
-export type DigestsResponse = { buckets: BucketDigest[] };
+const bucketDigestSchema = z.object({
+  appId: z.string(),
+  hour: z.int().min(0),
+  count: z.int().min(0),
+  hash: z.string(),
+});
+export type BucketDigest = z.infer<typeof bucketDigestSchema>;
+/** A region's answer to `sync/digests` (peers' anti-entropy, the admin CLI's `verify`). */
+export const digestsResponseSchema = z.object({ buckets: z.array(bucketDigestSchema) });
+export type DigestsResponse = z.infer<typeof digestsResponseSchema>;
 
 export const bucketSchema = z.strictObject({
   appId: appIdSchema,
@@ -131,7 +143,13 @@ export const bucketSchema = z.strictObject({
 });
 export const entriesRequestSchema = z.strictObject({ buckets: z.array(bucketSchema).min(1).max(1000) });
 /** A stored version, without its bytes. */
-export type BatchVersion = { appId: string; batchId: string; origin: string; receivedAt: number };
+const batchVersionSchema = z.object({
+  appId: z.string(),
+  batchId: z.string(),
+  origin: z.string(),
+  receivedAt: z.number(),
+});
+export type BatchVersion = z.infer<typeof batchVersionSchema>;
 
 /**
  * The convergence rule, the same in every region: of two versions of one batch id, the one
@@ -141,7 +159,9 @@ export type BatchVersion = { appId: string; batchId: string; origin: string; rec
 export function versionWins(a: { receivedAt: number; origin: string }, b: { receivedAt: number; origin: string }) {
   return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : a.origin < b.origin;
 }
-export type EntriesResponse = { entries: BatchVersion[] };
+/** A peer's answer to `sync/entries`. */
+export const entriesResponseSchema = z.object({ entries: z.array(batchVersionSchema) });
+export type EntriesResponse = z.infer<typeof entriesResponseSchema>;
 
 export const fetchRequestSchema = z.strictObject({
   items: z

@@ -6,8 +6,10 @@
  * A region's `/v1/health` answers `{region, status: "up"|"degraded"|"draining", database: {ok},
  * inFlight, peers?: [{backlog: {entries}}]}`, 200 when up (or degraded) and 503 when draining or its
  * database is down. Anything else (no answer, a timeout, another 5xx, a body that is not that
- * shape) marks it `down`. Fields are read defensively: an older region reports no backlog.
+ * shape) marks it `down`. The body is read with shared `regionHealthSchema`, field by field: an
+ * older region reports no backlog.
  */
+import { type RegionHealthSeen, regionHealthSchema } from "../../shared/health.ts";
 
 export type RegionStatus = "unknown" | "up" | "degraded" | "draining" | "down";
 
@@ -50,14 +52,14 @@ export type ProbeResult =
 
 export function applyProbe(state: RegionHealthState, probe: ProbeResult): RegionHealthState {
   if (probe.kind === "failure") return markFailed(state, probe.reason, probe.atMs);
-  const body = asRecord(probe.body);
-  const reported = body?.status;
+  const body = regionHealthSchema.parse(probe.body);
+  const reported = body.status;
   const latencyMs =
     state.latencyMs === null ? probe.latencyMs : state.latencyMs + latencyWeight * (probe.latencyMs - state.latencyMs);
   const measured = {
     ...state,
     latencyMs: Math.round(latencyMs * 10) / 10,
-    inFlight: numberOr(body?.inFlight, state.inFlight),
+    inFlight: body.inFlight ?? state.inFlight,
     backlog: backlogOf(body) ?? state.backlog,
   };
   if (reported === "draining") {
@@ -66,7 +68,7 @@ export function applyProbe(state: RegionHealthState, probe: ProbeResult): Region
   if (probe.httpStatus === 200 && (reported === "up" || reported === "degraded")) {
     return { ...measured, status: reported, lastSuccessAt: probe.atMs };
   }
-  const databaseDown = asRecord(body?.database)?.ok === false;
+  const databaseDown = body.database?.ok === false;
   return markFailed(measured, databaseDown ? "database down" : `health answered ${probe.httpStatus}`, probe.atMs);
 }
 
@@ -76,22 +78,12 @@ export function markFailed(state: RegionHealthState, reason: string, atMs: numbe
 }
 
 /** Sum of `peers[].backlog.entries`, when the region reports peers at all. */
-function backlogOf(body: Record<string, unknown> | null): number | null {
-  if (!Array.isArray(body?.peers)) return null;
+function backlogOf(body: RegionHealthSeen): number | null {
+  if (body.peers === undefined) return null;
   let total = 0;
   for (const peer of body.peers) {
-    const entries = asRecord(asRecord(peer)?.backlog)?.entries;
-    if (typeof entries === "number" && Number.isFinite(entries) && entries > 0) total += entries;
+    const entries = peer.backlog?.entries;
+    if (entries !== undefined && entries > 0) total += entries;
   }
   return total;
-}
-
-function numberOr(value: unknown, fallback: number | null): number | null {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fallback;
-}
-
-function asRecord(value: unknown): Record<string, unknown> | null {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
 }

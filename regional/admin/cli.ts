@@ -3,6 +3,7 @@
  * region of the cluster. Keys are printed once, at creation; regions store only their hashes.
  */
 import { parseArgs } from "node:util";
+import type { KeyRecord } from "../../shared/admin.ts";
 import { listApps, listKeys, provisionApp, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
 
@@ -36,13 +37,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (group === "apps" && command === "list") {
     const outcomes = await listApps(cluster);
-    const first = outcomes.find((outcome) => outcome.ok)?.body as { apps: { id: string; name: string }[] } | undefined;
+    const first = outcomes.find((outcome) => outcome.ok)?.body;
     print((first?.apps ?? []).map((app) => `${app.id}  ${app.name}`).join("\n") || "(no apps)", first ?? { apps: [] });
     return reportFailures(outcomes);
   }
   if (group === "keys" && command === "list" && argument) {
     const outcomes = await listKeys(cluster, argument);
-    const first = outcomes.find((outcome) => outcome.ok)?.body as { keys: KeyRow[] } | undefined;
+    const first = outcomes.find((outcome) => outcome.ok)?.body;
     print((first?.keys ?? []).map(formatKey).join("\n") || "(no keys)", first ?? { keys: [] });
     return reportFailures(outcomes);
   }
@@ -65,9 +66,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-type KeyRow = { hash: string; kind: string; label: string; createdAt: string; revokedAt: string | null };
-
-function formatKey(key: KeyRow): string {
+function formatKey(key: KeyRecord): string {
   return `${key.kind.padEnd(6)}  ${key.label}  created ${key.createdAt}${key.revokedAt ? `  REVOKED ${key.revokedAt}` : ""}`;
 }
 
@@ -75,7 +74,7 @@ function formatKey(key: KeyRow): string {
 function reportFailures(outcomes: RegionOutcome[], remedy?: string): number {
   const failed = outcomes.filter((outcome) => !outcome.ok);
   for (const outcome of failed) {
-    const why = outcome.error ?? JSON.stringify(outcome.body);
+    const why = outcome.error ?? "no answer";
     console.error(`region ${outcome.region}: failed (${outcome.status ?? "unreachable"}): ${why}`);
   }
   if (failed.length > 0 && remedy) console.error(`Not every region has it: ${remedy}.`);

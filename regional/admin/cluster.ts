@@ -5,42 +5,70 @@
  * secret can mint) and regions receive nothing but their hashes. Every write goes to all regions and is
  * idempotent, so an operation that some region missed is safe to run again.
  */
+import type { z } from "zod";
+import {
+  type AppsAnswer,
+  appAnswerSchema,
+  appsAnswerSchema,
+  type KeysAnswer,
+  keysAnswerSchema,
+  revokedAnswerSchema,
+} from "../../shared/admin.ts";
 import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
 import { adminPaths, type Region } from "../../shared/regions.ts";
-import type { DigestsResponse } from "../../shared/replication.ts";
-import { signedFetch } from "../../shared/signed-fetch.ts";
+import { digestsResponseSchema } from "../../shared/replication.ts";
+import { signedJson } from "../../shared/signed-json.ts";
 
 /** The regions by name and admin URL, the secret keys are minted with, and the admin secret. */
 export type Cluster = { regions: Region[]; keySecret: string; adminSecret: string };
 
-export type RegionOutcome = { region: string; ok: boolean; status?: number; body?: unknown; error?: string };
+/**
+ * What one region did: its parsed answer, or why there is none (`error`: the region's error body
+ * as JSON, or what went wrong on the way).
+ */
+export type RegionOutcome<T = unknown> = { region: string; ok: boolean; status?: number; body?: T; error?: string };
 
 const adminTimeoutMs = 10_000;
 
-async function callRegion(
+async function callRegion<S extends z.ZodType>(
   cluster: Cluster,
   region: Region,
   method: "GET" | "POST" | "PUT",
   path: string,
+  schema: S,
   body?: unknown,
-) {
-  const result = await signedFetch({
-    signer: { role: "admin", secret: cluster.adminSecret, audience: region.name },
-    baseUrl: region.url,
-    method,
-    pathAndQuery: path,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    timeoutMs: adminTimeoutMs,
-  });
-  if (!result.ok) return { region: region.name, ok: false, error: result.error.message } satisfies RegionOutcome;
-  const response = result.value;
-  const parsed: unknown = await response.json().catch(() => null);
-  return { region: region.name, ok: response.ok, status: response.status, body: parsed } satisfies RegionOutcome;
+): Promise<RegionOutcome<z.output<S>>> {
+  const answer = await signedJson(
+    {
+      signer: { role: "admin", secret: cluster.adminSecret, audience: region.name },
+      baseUrl: region.url,
+      method,
+      pathAndQuery: path,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: adminTimeoutMs,
+    },
+    schema,
+  );
+  if (answer.ok) return { region: region.name, ok: true, status: answer.value.status, body: answer.value.body };
+  const failure = answer.error;
+  if (failure.kind === "refused") {
+    const error = failure.error ? JSON.stringify(failure.error) : failure.text;
+    return { region: region.name, ok: false, status: failure.status, error };
+  }
+  if (failure.kind === "malformed")
+    return { region: region.name, ok: false, status: failure.status, error: failure.message };
+  return { region: region.name, ok: false, error: failure.message };
 }
 
-function everyRegion(cluster: Cluster, method: "GET" | "POST" | "PUT", path: string, body?: unknown) {
-  return Promise.all(cluster.regions.map((region) => callRegion(cluster, region, method, path, body)));
+function everyRegion<S extends z.ZodType>(
+  cluster: Cluster,
+  method: "GET" | "POST" | "PUT",
+  path: string,
+  schema: S,
+  body?: unknown,
+): Promise<RegionOutcome<z.output<S>>[]> {
+  return Promise.all(cluster.regions.map((region) => callRegion(cluster, region, method, path, schema, body)));
 }
 
 export type CreatedApp = { id: string; name: string; ingestKey: string; readKey: string; outcomes: RegionOutcome[] };
@@ -55,7 +83,7 @@ export async function provisionApp(cluster: Cluster, name: string): Promise<Crea
       return { hash: await keyHash(key), kind: verified.kind, label: keyLabel(key) };
     }),
   );
-  const outcomes = await everyRegion(cluster, "PUT", adminPaths.app(id), { name, keys });
+  const outcomes = await everyRegion(cluster, "PUT", adminPaths.app(id), appAnswerSchema, { name, keys });
   return { id, name, ingestKey, readKey, outcomes };
 }
 
@@ -63,15 +91,15 @@ export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOu
   const verified = await verifyKey(cluster.keySecret, key);
   if (!verified) throw new Error("not a key of this cluster (it does not verify with the key secret)");
   const body = { hash: await keyHash(key), appId: verified.appId, kind: verified.kind, label: keyLabel(key) };
-  return everyRegion(cluster, "POST", adminPaths.revokeKey, body);
+  return everyRegion(cluster, "POST", adminPaths.revokeKey, revokedAnswerSchema, body);
 }
 
-export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome[]> {
-  return everyRegion(cluster, "GET", adminPaths.appKeys(appId));
+export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome<KeysAnswer>[]> {
+  return everyRegion(cluster, "GET", adminPaths.appKeys(appId), keysAnswerSchema);
 }
 
-export function listApps(cluster: Cluster): Promise<RegionOutcome[]> {
-  return everyRegion(cluster, "GET", adminPaths.apps);
+export function listApps(cluster: Cluster): Promise<RegionOutcome<AppsAnswer>[]> {
+  return everyRegion(cluster, "GET", adminPaths.apps, appsAnswerSchema);
 }
 
 export type RegionDigest = { batches: number; digest: string } | { error: string };
@@ -82,14 +110,14 @@ export type Verification = { regions: Record<string, RegionDigest>; converged: b
  * together); converged when every region answered and all digests are equal.
  */
 export async function verify(cluster: Cluster): Promise<Verification> {
-  const outcomes = await everyRegion(cluster, "GET", adminPaths.digests);
+  const outcomes = await everyRegion(cluster, "GET", adminPaths.digests, digestsResponseSchema);
   const regions: Record<string, RegionDigest> = {};
   for (const outcome of outcomes) {
-    if (!outcome.ok) {
+    if (!outcome.body) {
       regions[outcome.region] = { error: outcome.error ?? `answered ${outcome.status}` };
       continue;
     }
-    const { buckets } = outcome.body as DigestsResponse;
+    const { buckets } = outcome.body;
     const lines = buckets.map((bucket) => `${bucket.appId}:${bucket.hour}:${bucket.count}:${bucket.hash}`).sort();
     regions[outcome.region] = {
       batches: buckets.reduce((sum, bucket) => sum + bucket.count, 0),

@@ -12,12 +12,12 @@ import {
   type Bucket,
   type BucketDigest,
   controlStateSchema,
-  type DigestsResponse,
-  type EntriesResponse,
+  digestsResponseSchema,
+  entriesResponseSchema,
   fetchResponseSchema,
   packReplicateCalls,
-  type ReplicateResponse,
   replicateBatchesMax,
+  replicateResponseSchema,
   versionWins,
 } from "../../shared/replication.ts";
 import type { ReplicaStore } from "../store/types.ts";
@@ -34,27 +34,25 @@ export async function antiEntropy(options: {
   replicas: ReplicaStore;
 }): Promise<{ ok: true; report: RepairReport } | { ok: false; error: PeerFailure }> {
   const { region, peer, peers, replicas } = options;
-  const control = await peers.call<unknown>(peer, "GET", internalPaths.syncControl);
+  const control = await peers.call(peer, "GET", internalPaths.syncControl, controlStateSchema);
   if (!control.ok) return control;
-  const state = controlStateSchema.safeParse(control.value);
-  if (!state.success) return malformed(peer, "sync/control");
-  await replicas.mergeControl(state.data);
+  await replicas.mergeControl(control.value);
 
-  const remote = await peers.call<DigestsResponse>(peer, "GET", internalPaths.syncDigests);
+  const remote = await peers.call(peer, "GET", internalPaths.syncDigests, digestsResponseSchema);
   if (!remote.ok) return remote;
   const differing = differingBuckets(await replicas.digests(), remote.value.buckets);
   const report: RepairReport = { peer: peer.name, bucketsDiffering: differing.length, pushed: 0, pulled: 0 };
 
   for (let start = 0; start < differing.length; start += bucketsPerCall) {
     const buckets = differing.slice(start, start + bucketsPerCall);
-    const listed = await peers.call<EntriesResponse>(peer, "POST", internalPaths.syncEntries, { buckets });
+    const listed = await peers.call(peer, "POST", internalPaths.syncEntries, entriesResponseSchema, { buckets });
     if (!listed.ok) return listed;
     const { push, pull } = plan(await replicas.entries(buckets), listed.value.entries);
 
     for (let at = 0; at < push.length; at += replicateBatchesMax) {
       const sealed = await replicas.loadSealed(push.slice(at, at + replicateBatchesMax));
       for (const batches of packReplicateCalls(sealed)) {
-        const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, {
+        const sent = await peers.call(peer, "POST", internalPaths.replicate, replicateResponseSchema, {
           from: region,
           batches,
         });
@@ -64,21 +62,15 @@ export async function antiEntropy(options: {
     }
     for (let at = 0; at < pull.length; at += replicateBatchesMax) {
       const items = pull.slice(at, at + replicateBatchesMax);
-      const fetched = await peers.call<unknown>(peer, "POST", internalPaths.syncFetch, { items });
+      const fetched = await peers.call(peer, "POST", internalPaths.syncFetch, fetchResponseSchema, { items });
       if (!fetched.ok) return fetched;
-      const answer = fetchResponseSchema.safeParse(fetched.value);
-      if (!answer.success) return malformed(peer, "sync/fetch");
-      for (const batch of answer.data.batches) {
+      for (const batch of fetched.value.batches) {
         const applied = await replicas.apply(batch);
         if (applied.ok) report.pulled += 1;
       }
     }
   }
   return { ok: true, report };
-}
-
-function malformed(peer: Region, what: string): { ok: false; error: PeerFailure } {
-  return { ok: false, error: { kind: "refused", retryable: true, message: `${peer.name}: malformed ${what} answer` } };
 }
 
 export function differingBuckets(local: BucketDigest[], remote: BucketDigest[]): Bucket[] {

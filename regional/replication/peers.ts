@@ -1,26 +1,29 @@
 /**
- * Calls to peer regions (shared/signed-fetch.ts), signed as `peer` with the peer secret and for
- * the peer called (its name is the audience), with what health reports about each
- * peer: when it last answered, and whether its last call or probe got through. Failures are
- * values with a `retryable` flag; the outbox and anti-entropy decide by type.
+ * Calls to peer regions (shared/signed-json.ts), signed as `peer` with the peer secret and for
+ * the peer called (its name is the audience), each answer parsed with its schema from
+ * shared/replication.ts, with what health reports about each peer: when it last answered, and
+ * whether its last call or probe got through. Failures are values with a `retryable` flag; the
+ * outbox and anti-entropy decide by type.
  */
+import type { z } from "zod";
 import type { Clock } from "../../shared/clock.ts";
 import type { Region } from "../../shared/regions.ts";
-import { err, ok, type Result } from "../../shared/result.ts";
-import { signedFetch } from "../../shared/signed-fetch.ts";
+import { ok, type Result } from "../../shared/result.ts";
+import { type JsonCallFailure, signedJson } from "../../shared/signed-json.ts";
 
-export type PeerFailure = { kind: "unreachable" | "timeout" | "refused"; retryable: boolean; message: string };
+export type PeerFailure = JsonCallFailure;
 export type PeerState = { name: string; reachable: boolean; lastContactAt: number | null };
 
 export type PeerClient = {
   peers: Region[];
-  call<T>(
+  call<S extends z.ZodType>(
     peer: Region,
     method: "GET" | "POST",
     path: string,
+    schema: S,
     body?: unknown,
     requestId?: string,
-  ): Promise<Result<T, PeerFailure>>;
+  ): Promise<Result<z.output<S>, PeerFailure>>;
   /** An unsigned readiness probe, which only updates the peer's state. */
   probe(peer: Region): Promise<void>;
   states(): PeerState[];
@@ -45,36 +48,28 @@ export function createPeerClient(options: {
 
   return {
     peers,
-    async call<T>(peer: Region, method: "GET" | "POST", path: string, body?: unknown, requestId?: string) {
-      const sent = await signedFetch({
-        signer: { role: "peer", secret: peerSecret, audience: peer.name },
-        baseUrl: peer.url,
-        method,
-        pathAndQuery: path,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        requestId,
-        timeoutMs,
-      });
-      if (!sent.ok) {
-        mark(peer, false);
-        return err({ kind: sent.error.kind, retryable: true, message: sent.error.message });
+    async call(peer, method, path, schema, body, requestId) {
+      const answer = await signedJson(
+        {
+          signer: { role: "peer", secret: peerSecret, audience: peer.name },
+          baseUrl: peer.url,
+          method,
+          pathAndQuery: path,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          requestId,
+          timeoutMs,
+        },
+        schema,
+      );
+      // Draining or out of service (5xx), or not sharing our peer secret (401): not reachable
+      // for replication, and tried again later.
+      if (answer.ok) {
+        mark(peer, true);
+        return ok(answer.value.body);
       }
-      const response = sent.value;
-      const text = await response.text().catch(() => null);
-      if (text === null) {
-        mark(peer, false);
-        return err({ kind: "unreachable" as const, retryable: true, message: "connection lost mid-response" });
-      }
-      // Draining or out of service (5xx), or not sharing our peer secret (401): try again later.
-      mark(peer, response.status < 500 && response.status !== 401);
-      if (!response.ok) {
-        return err({
-          kind: "refused" as const,
-          retryable: response.status >= 500 || response.status === 401 || response.status === 429,
-          message: `${peer.name} answered ${response.status}: ${text.slice(0, 200)}`,
-        });
-      }
-      return ok(JSON.parse(text) as T);
+      if (answer.error.kind === "refused") mark(peer, answer.error.status < 500 && answer.error.status !== 401);
+      else mark(peer, answer.error.kind === "malformed");
+      return answer;
     },
     async probe(peer) {
       try {

@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import type { BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
+import type { PeerHealth } from "../../shared/health.ts";
 import type { ReplicationConfig } from "../config.ts";
 import type { ReplicaStore } from "../store/types.ts";
 import { antiEntropy, type RepairReport } from "./anti-entropy.ts";
@@ -14,12 +15,7 @@ import { createPeerClient, type PeerClient } from "./peers.ts";
 import { awaitQuorum, type QuorumOutcome } from "./quorum.ts";
 import { createShipper } from "./ship.ts";
 
-export type PeerHealth = {
-  name: string;
-  backlog: { entries: number; oldestAgeMs: number | null };
-  lastContactAt: string | null;
-  reachable: boolean;
-};
+export type { PeerHealth };
 
 export type Replicator = {
   peerNames: string[];

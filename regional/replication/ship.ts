@@ -7,8 +7,8 @@
  */
 import type { BatchKey } from "../../shared/batch.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
-import type { ReplicateRequest, ReplicateResponse } from "../../shared/replication.ts";
-import { packReplicateCalls, replicateBatchesMax } from "../../shared/replication.ts";
+import type { ReplicateRequest } from "../../shared/replication.ts";
+import { packReplicateCalls, replicateBatchesMax, replicateResponseSchema } from "../../shared/replication.ts";
 import type { Backoff, ReplicaStore } from "../store/types.ts";
 import type { PeerClient } from "./peers.ts";
 
@@ -38,7 +38,14 @@ export function createShipper(options: {
         const held: BatchKey[] = [];
         for (const batches of packReplicateCalls(sealed)) {
           const body: ReplicateRequest = { from: region, batches };
-          const sent = await peers.call<ReplicateResponse>(peer, "POST", internalPaths.replicate, body, requestId);
+          const sent = await peers.call(
+            peer,
+            "POST",
+            internalPaths.replicate,
+            replicateResponseSchema,
+            body,
+            requestId,
+          );
           // The peer is unwell: what is not sent yet waits for the backoff like what failed.
           if (!sent.ok) break;
           held.push(...sent.value.results.map(({ appId, batchId }) => ({ appId, batchId })));

@@ -9,17 +9,11 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../../shared/errors.ts";
+import type { RegionHealth } from "../../shared/health.ts";
 import type { RegionDeps, RegionEnv } from "../context.ts";
-import type { PeerHealth } from "../replication/replicator.ts";
 
-export type Health = {
-  region: string;
-  status: "up" | "degraded" | "draining";
-  database: { kind: "pglite" | "postgres"; ok: boolean };
-  inFlight: number;
-  ackQuorum: number;
-  peers: PeerHealth[];
-};
+/** The answer's shape is shared with the edge that probes it (shared/health.ts). */
+export type Health = RegionHealth;
 
 export function healthRoute({
   region,

@@ -14,6 +14,7 @@
  * function in the file it belongs to, and one line in index.ts.
  */
 import { z } from "zod";
+import type { AppRecord, KeyRecord } from "../../shared/admin.ts";
 import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
@@ -46,8 +47,8 @@ export type ReadFailure = { kind: "bad_cursor"; message: string };
 
 // ---- Apps and keys, as the admin CLI registers them ----
 
-export type AppRecord = { id: string; name: string; createdAt: string };
-export type KeyRecord = { hash: string; kind: KeyKind; label: string; createdAt: string; revokedAt: string | null };
+// The records are the admin API's answers too, so their schemas are shared (shared/admin.ts).
+export type { AppRecord, KeyRecord };
 
 /** A key as regions know it: its SHA-256 hash, never the key. The admin routes parse bodies with it. */
 export const newKeySchema = z.strictObject({

@@ -2,8 +2,9 @@
 
 import type { Batch } from "../../shared/batch.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
-import type { DigestsResponse } from "../../shared/replication.ts";
+import { type DigestsResponse, digestsResponseSchema } from "../../shared/replication.ts";
 import { signedFetch } from "../../shared/signed-fetch.ts";
+import { signedJson } from "../../shared/signed-json.ts";
 import type { CallerRole } from "../../shared/signing.ts";
 import { testSecrets } from "./harness.ts";
 
@@ -33,8 +34,18 @@ export function uploadTo(region: Region, appId: string, batch: Batch): Promise<R
   return callRegion(region, "POST", internalPaths.batches(appId), batch);
 }
 
-/** A region's digests, as its peers read them. */
+/** A region's digests, as its peers read them (and parse them). */
 export async function digestsOf(region: Region): Promise<DigestsResponse["buckets"]> {
-  const response = await callRegion(region, "GET", internalPaths.syncDigests, undefined, { role: "peer" });
-  return ((await response.json()) as DigestsResponse).buckets;
+  const answer = await signedJson(
+    {
+      signer: { role: "peer", secret: testSecrets.peer, audience: region.name },
+      baseUrl: region.url,
+      method: "GET",
+      pathAndQuery: internalPaths.syncDigests,
+      timeoutMs: 10_000,
+    },
+    digestsResponseSchema,
+  );
+  if (!answer.ok) throw new Error(answer.error.message);
+  return answer.value.body.buckets;
 }

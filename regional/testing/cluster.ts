@@ -11,7 +11,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { internalPaths, type Region as PeerRegion } from "../../shared/regions.ts";
-import type { ReplicateRequest } from "../../shared/replication.ts";
+import { replicateRequestSchema } from "../../shared/replication.ts";
 import { type ReplicationConfig, replicationDefaults } from "../config.ts";
 import type { DatabaseKind } from "../db/client.ts";
 import type { Region } from "../region.ts";
@@ -72,8 +72,15 @@ export async function startTestCluster(
     const replicated: TestNode["replicated"] = [];
     listener.handle = async (request) => {
       if (new URL(request.url).pathname === internalPaths.replicate) {
-        const body = (await request.clone().json()) as ReplicateRequest;
-        for (const batch of body.batches) replicated.push({ from: body.from, batchId: batch.batchId });
+        const body = replicateRequestSchema.safeParse(
+          await request
+            .clone()
+            .json()
+            .catch(() => null),
+        );
+        if (body.success) {
+          for (const batch of body.data.batches) replicated.push({ from: body.data.from, batchId: batch.batchId });
+        }
       }
       return region.app.fetch(request);
     };
