@@ -1,6 +1,6 @@
 /**
  * `POST /v1/batches` (ingest key): the upload endpoint. The body is read once and bounded
- * (body.ts), normalized, serialized once as canonical JSON and routed, signed, to the healthiest
+ * (body.ts), normalized, serialized once (`batchJson`) and routed, signed, to the healthiest
  * region, failing over to the next within the request. The region's receipt (202 `{batchId,
  * region, accepted, duplicate}`) or its verdict (409 when the batch id was already used for other
  * content) goes back to the SDK. When no region can take it, the batch is spooled (spool/) and

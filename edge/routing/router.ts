@@ -1,7 +1,7 @@
 /**
  * Routing: every call goes to the healthiest region first and fails over within the request.
  * The order comes from `planRoute` (choice.ts) over the shared health table and this isolate's
- * breakers; the attempts from `RegionClient.forward` (regions.ts), bounded per attempt and
+ * breakers; the attempts from `RegionClient.forward` (region-client.ts), bounded per attempt and
  * overall. A region that cannot be reached, does not answer in time or says it cannot take calls
  * (503) opens its breaker at once, and the failure is reported to the health table in the
  * background so every isolate avoids the region.
