@@ -5,45 +5,27 @@
  */
 
 import type { z } from "zod";
+import { createPeerClient } from "../regional/replication/peers.ts";
+import { systemClock } from "../shared/clock.ts";
 import { internalPaths, type Region } from "../shared/regions.ts";
 import { digestsResponseSchema, entriesResponseSchema } from "../shared/replication.ts";
-import { signedJson } from "../shared/signed-json.ts";
 
 export type Holdings = { ids: Set<string>; rows: number };
 
-/** A peer call whose answer is parsed with its schema; a bench has no way on without it, so it throws. */
-async function call<S extends z.ZodType>(
-  region: Region,
-  peerSecret: string,
-  method: "GET" | "POST",
-  path: string,
-  schema: S,
-  body?: unknown,
-): Promise<z.output<S>> {
-  const answer = await signedJson(
-    {
-      signer: { role: "peer", secret: peerSecret, audience: region.name },
-      baseUrl: region.url,
-      method,
-      pathAndQuery: path,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      timeoutMs: 30_000,
-    },
-    schema,
-  );
-  if (!answer.ok) throw new Error(`${region.name}: ${answer.error.message}`);
-  return answer.value.body;
-}
-
 export async function holdings(region: Region, peerSecret: string): Promise<Holdings> {
-  const { buckets } = await call(region, peerSecret, "GET", internalPaths.syncDigests, digestsResponseSchema);
+  // The regions' own peer client: signed as a peer, each answer parsed with its schema.
+  const peers = createPeerClient({ peers: [region], peerSecret, timeoutMs: 30_000, clock: systemClock });
+  const call = async <S extends z.ZodType>(method: "GET" | "POST", path: string, schema: S, body?: unknown) => {
+    const answer = await peers.call(region, method, path, schema, body);
+    if (!answer.ok) throw new Error(`${region.name}: ${answer.error.message}`);
+    return answer.value;
+  };
+  const { buckets } = await call("GET", internalPaths.syncDigests, digestsResponseSchema);
   const ids = new Set<string>();
   let rows = 0;
   for (let start = 0; start < buckets.length; start += 500) {
     const chunk = buckets.slice(start, start + 500).map(({ appId, hour }) => ({ appId, hour }));
-    const { entries } = await call(region, peerSecret, "POST", internalPaths.syncEntries, entriesResponseSchema, {
-      buckets: chunk,
-    });
+    const { entries } = await call("POST", internalPaths.syncEntries, entriesResponseSchema, { buckets: chunk });
     rows += entries.length;
     for (const entry of entries) ids.add(`${entry.appId}/${entry.batchId}`);
   }

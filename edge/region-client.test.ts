@@ -5,8 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { keyHash } from "../shared/keys.ts";
 import type { RoutedRegion } from "../shared/regions.ts";
-import { createEdgeApp } from "./app.ts";
-import { httpServices } from "./context.ts";
+import { app, createEdgeApp } from "./app.ts";
 import { attemptTimeoutMs, createRegionClient } from "./region-client.ts";
 import { testEdgeSecret } from "./testing/fixtures.ts";
 import {
@@ -19,13 +18,12 @@ import {
   sampleUpload,
   setMode,
   spawnRegion,
+  unrevokedServices,
+  uploadWith,
 } from "./testing/helpers.ts";
 
 /** The app with nothing revoked, so these tests see the forwarding alone. */
-const appWithoutRevocations = createEdgeApp((config, bindings) => ({
-  ...httpServices(config, bindings),
-  revocations: { current: async () => new Set<string>() },
-}));
+const appWithoutRevocations = createEdgeApp(unrevokedServices());
 
 const noSpool = { SPOOL: undefined, SPOOL_BLOBS: undefined };
 
@@ -35,16 +33,7 @@ async function upload(
 ) {
   const keys = await newApp();
   const batch = sampleUpload(2);
-  const response = await callWith(
-    { regions, env: options.env },
-    "/v1/batches",
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
-      body: JSON.stringify(batch),
-    },
-    options.app,
-  );
+  const response = await uploadWith(options.app ?? app, keys.ingest, batch, { regions, env: options.env });
   return { response, calls: await received(batch.batchId) };
 }
 

@@ -7,9 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { createEdgeApp } from "../app.ts";
-import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
-import { createRegionClient } from "../region-client.ts";
 import { poisonMarker } from "../testing/fixtures.ts";
 import {
   callWith,
@@ -22,16 +20,13 @@ import {
   setMode,
   spawnRegion,
   stubs,
+  unrevokedServices,
+  uploadWith,
   virginia,
 } from "../testing/helpers.ts";
 
 /** Nothing revoked, the health table read on every request, breakers that stay open for the test. */
-const app = createEdgeApp((config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
-    healthCacheMs: 0,
-  }),
-  revocations: { current: async () => new Set<string>() },
-}));
+const app = createEdgeApp(unrevokedServices({ healthCacheMs: 0 }));
 
 const fromDublin = { latitude: String(dublin.lat), longitude: String(dublin.lon) };
 
@@ -39,17 +34,7 @@ async function upload(regions: readonly RoutedRegion[], options: { text?: string
   const keys = await newApp();
   const batch = sampleUpload(2);
   if (options.text) (batch.logs[1] as { text: string }).text = options.text;
-  const response = await callWith(
-    { regions, env: options.env },
-    "/v1/batches",
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
-      body: JSON.stringify(batch),
-      cf: fromDublin,
-    } as RequestInit,
-    app,
-  );
+  const response = await uploadWith(app, keys.ingest, batch, { regions, env: options.env }, fromDublin);
   return { response, region: response.headers.get("X-Stormlog-Region"), calls: await received(batch.batchId) };
 }
 

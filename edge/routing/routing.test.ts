@@ -7,9 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Location, RoutedRegion } from "../../shared/regions.ts";
 import { createEdgeApp } from "../app.ts";
-import { routedServices } from "../context.ts";
 import { healthObjectName } from "../health/view.ts";
-import { createRegionClient } from "../region-client.ts";
 import {
   callWith,
   dublin,
@@ -21,6 +19,8 @@ import {
   setMode,
   spawnRegion,
   stubs,
+  unrevokedServices,
+  uploadWith,
   virginia,
 } from "../testing/helpers.ts";
 
@@ -28,30 +28,15 @@ const cooldownMs = 300;
 /** How far the breakers' clock runs ahead of the real one: tests move it past a cool-down instead of sleeping. */
 let breakerClockAheadMs = 0;
 /** Nothing revoked, the health table read on every request, a short breaker cool-down. */
-const routingApp = createEdgeApp((config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
-    cooldownMs,
-    clock: { now: () => Date.now() + breakerClockAheadMs },
-    healthCacheMs: 0,
-  }),
-  revocations: { current: async () => new Set<string>() },
-}));
+const routingApp = createEdgeApp(
+  unrevokedServices({ cooldownMs, clock: { now: () => Date.now() + breakerClockAheadMs }, healthCacheMs: 0 }),
+);
 
 async function upload(regions: readonly RoutedRegion[], client: Location | null = null, env: object = {}) {
   const keys = await newApp();
   const batch = sampleUpload(2);
   const cf = client ? { latitude: String(client.lat), longitude: String(client.lon) } : undefined;
-  const response = await callWith(
-    { regions, env },
-    "/v1/batches",
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
-      body: JSON.stringify(batch),
-      cf,
-    } as RequestInit,
-    routingApp,
-  );
+  const response = await uploadWith(routingApp, keys.ingest, batch, { regions, env }, cf);
   return { response, region: response.headers.get("X-Stormlog-Region"), calls: await received(batch.batchId) };
 }
 

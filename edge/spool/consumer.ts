@@ -70,7 +70,7 @@ export function createQueueHandler(makeServices: ServicesFactory = httpServices)
     for (const message of batch.messages) {
       const delivery = { message, services, bindings, config };
       try {
-        await deliverSpooled(delivery, ctx);
+        await handleMessage(delivery, ctx);
       } catch (error) {
         // A failure of our own (R2 or the queue erring): this message waits, the others go on.
         log(message, { outcome: "retry", error: String(error) });
@@ -80,7 +80,7 @@ export function createQueueHandler(makeServices: ServicesFactory = httpServices)
   };
 }
 
-async function deliverSpooled(delivery: Delivery, ctx: ExecutionContext): Promise<void> {
+async function handleMessage(delivery: Delivery, ctx: ExecutionContext): Promise<void> {
   const { message, services, bindings, config } = delivery;
   const parsed = spoolMessageSchema.safeParse(message.body);
   if (!parsed.success) return deadLetter(delivery, "unreadable", "not a spool message");

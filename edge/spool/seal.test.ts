@@ -3,8 +3,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createEdgeApp } from "../app.ts";
-import { routedServices, type ServicesFactory } from "../context.ts";
-import { createRegionClient } from "../region-client.ts";
 import { testSpoolSecret } from "../testing/fixtures.ts";
 import {
   deliverSpooled,
@@ -14,19 +12,14 @@ import {
   sampleUpload,
   setMode,
   spawnRegion,
+  unrevokedServices,
   uploadWith,
 } from "../testing/helpers.ts";
 import { createQueueHandler } from "./consumer.ts";
 import { openSpooled, sealSpooled } from "./seal.ts";
 import type { SpoolMessage } from "./spool.ts";
 
-const services: ServicesFactory = (config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
-    cooldownMs: 0,
-    healthCacheMs: 0,
-  }),
-  revocations: { current: async () => new Set<string>() },
-});
+const services = unrevokedServices({ cooldownMs: 0, healthCacheMs: 0 });
 const app = createEdgeApp(services);
 const queue = createQueueHandler(services);
 

@@ -7,8 +7,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { createEdgeApp } from "../app.ts";
-import { routedServices, type ServicesFactory } from "../context.ts";
-import { createRegionClient } from "../region-client.ts";
 import {
   callWith,
   errorOf,
@@ -20,18 +18,13 @@ import {
   sampleUpload,
   setMode,
   spawnRegion,
+  unrevokedServices,
 } from "../testing/helpers.ts";
 import { createQueueHandler, retryDelaySeconds } from "./consumer.ts";
 import type { SpoolMessage } from "./spool.ts";
 
 /** Nothing revoked, no breaker memory between calls: each delivery sees the regions as they are. */
-const services: ServicesFactory = (config, bindings) => ({
-  ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), {
-    cooldownMs: 0,
-    healthCacheMs: 0,
-  }),
-  revocations: { current: async () => new Set<string>() },
-});
+const services = unrevokedServices({ cooldownMs: 0, healthCacheMs: 0 });
 const spoolingApp = createEdgeApp(services);
 const queue = createQueueHandler(services);
 

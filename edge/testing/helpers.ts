@@ -10,6 +10,8 @@ import { type Batch, parseUpload } from "../../shared/batch.ts";
 import { mintKey, newAppId } from "../../shared/keys.ts";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { app as edgeApp } from "../app.ts";
+import { routedServices, type ServicesFactory } from "../context.ts";
+import { createRegionClient } from "../region-client.ts";
 import type { createQueueHandler } from "../spool/consumer.ts";
 import type { SpoolMessage } from "../spool/spool.ts";
 import type { Received } from "./fixtures.ts";
@@ -129,6 +131,8 @@ export function uploadWith(
   key: string,
   batch: unknown,
   bindings: { regions?: readonly RoutedRegion[]; env?: Partial<Record<keyof Env, unknown>> } = {},
+  /** Where the client is (Cloudflare's `request.cf`), for tests of the route order. */
+  cf?: Record<string, string>,
 ): Promise<Response> {
   return callWith(
     bindings,
@@ -137,9 +141,21 @@ export function uploadWith(
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify(batch),
-    },
+      ...(cf ? { cf } : {}),
+    } as RequestInit,
     app,
   );
+}
+
+/**
+ * Services that call the regions for real with nothing revoked, so a test sees the forwarding
+ * alone; `routing` sets the breakers' cool-down and clock and the health cache.
+ */
+export function unrevokedServices(routing: Parameters<typeof routedServices>[3] = {}): ServicesFactory {
+  return (config, bindings) => ({
+    ...routedServices(config, bindings, createRegionClient({ edgeSecret: config.edgeSecret }), routing),
+    revocations: { current: async () => new Set<string>() },
+  });
 }
 
 /** Hands one message to a queue handler, as the runtime would on its `attempts`-th delivery. */

@@ -20,6 +20,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
+import { concatBytes } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
 import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
@@ -222,13 +223,7 @@ function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRe
 async function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of req) chunks.push(chunk as Uint8Array);
-  const bytes = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 function headerValue(req: IncomingMessage, name: string): string | null {

@@ -28,6 +28,14 @@ export function batchRow(version: BatchVersion, stored: StoredSeal & { meta: Bat
   };
 }
 
+/** The columns that name a stored version (`BatchVersion`, with `receivedAt` as a Date). */
+export const versionColumns = {
+  appId: batches.appId,
+  batchId: batches.batchId,
+  origin: batches.origin,
+  receivedAt: batches.receivedAt,
+};
+
 /** The columns `storedFromRow` needs. */
 export const storedColumns = {
   deviceId: batches.deviceId,

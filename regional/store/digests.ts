@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, gte, lt, or, sql } from "drizzle-orm";
 import { batches } from "../db/schema/index.ts";
+import { versionColumns } from "./batch-row.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 const hourMs = 3_600_000;
@@ -34,12 +35,7 @@ export function bucketEntries({ db }: StoreDeps): ReplicaStore["entries"] {
   return async (buckets) => {
     if (buckets.length === 0) return [];
     const rows = await db
-      .select({
-        appId: batches.appId,
-        batchId: batches.batchId,
-        origin: batches.origin,
-        receivedAt: batches.receivedAt,
-      })
+      .select(versionColumns)
       .from(batches)
       .where(
         or(

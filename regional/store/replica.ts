@@ -13,7 +13,7 @@ import { and, eq, or } from "drizzle-orm";
 import { type ReplicaOutcome, versionWins } from "../../shared/replication.ts";
 import { ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
-import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
+import { batchRow, storedColumns, storedFromRow, versionColumns } from "./batch-row.ts";
 import { type BatchMeta, metaOf, type StoredSeal } from "./codec.ts";
 import { upsertDevice } from "./devices.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
@@ -23,13 +23,7 @@ export function loadSealed({ db }: StoreDeps): ReplicaStore["loadSealed"] {
   return async (keys) => {
     if (keys.length === 0) return [];
     const rows = await db
-      .select({
-        appId: batches.appId,
-        batchId: batches.batchId,
-        origin: batches.origin,
-        receivedAt: batches.receivedAt,
-        ...storedColumns,
-      })
+      .select({ ...versionColumns, ...storedColumns })
       .from(batches)
       .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
     return rows.map((row) => {
