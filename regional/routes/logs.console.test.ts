@@ -55,7 +55,8 @@ describe.each(drivers)("GET logs for the console on %s", (kind) => {
 
   async function read(params: Record<string, string | number>, app = appId, key?: string): Promise<Response> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
-    return signedRequest(t.region.app, "GET", `${internalPaths.logs(app)}?${query}`, { appKey: key ?? readKey });
+    const suffix = query.size > 0 ? `?${query}` : "";
+    return signedRequest(t.region.app, "GET", `${internalPaths.logs(app)}${suffix}`, { appKey: key ?? readKey });
   }
   async function page(params: Record<string, string | number>): Promise<LogPage> {
     const response = await read(params);
