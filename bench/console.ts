@@ -30,7 +30,8 @@ const totalLines = Number(values.lines);
 const runs = Number(values.runs);
 const linesPerBatch = 100;
 const pageLines = 100;
-const deepPage = Math.min(900, Math.floor(totalLines / pageLines) - 1);
+/** The deep page's number, from 1: the 900th page of 100 lines starts at line 89,901. */
+const deepPage = Math.min(900, Math.floor(totalLines / pageLines));
 const lineEveryMs = 500;
 const baseMs = Date.UTC(2026, 4, 1);
 const deviceId = "bench-console-device";
@@ -126,7 +127,7 @@ try {
 
   // The deep page's cursor, by following nextCursor from the first page.
   let cursor = "";
-  for (let page = 0; page < deepPage; page++) {
+  for (let page = 1; page < deepPage; page++) {
     const answer = (await get(logs(cursor ? `&cursor=${cursor}` : ""), readKey)) as LogPage;
     if (!answer.nextCursor) throw new Error(`no page ${page + 1}`);
     cursor = answer.nextCursor;
@@ -153,7 +154,7 @@ try {
     runs,
     pageLines,
     firstPage: first,
-    deepPage: { page: deepPage + 1, ...deepPageFigures },
+    deepPage: { page: deepPage, ...deepPageFigures },
     newestPage: newest,
     around,
     volumeDevice60Buckets: volume,
