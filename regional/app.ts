@@ -20,6 +20,7 @@ import { requestId } from "hono/request-id";
 import { ApiError, errorBody } from "../shared/errors.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
 import { databaseFailure } from "./db/errors.ts";
+import { appDigestRoute } from "./routes/app-digest.ts";
 import { appKeysRoute } from "./routes/app-keys.ts";
 import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
@@ -32,6 +33,8 @@ import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
 import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
+import { tailRoute } from "./routes/tail.ts";
+import { volumeRoute } from "./routes/volume.ts";
 import { callerGuard } from "./signature.ts";
 
 export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -39,7 +42,15 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
   app.route("/", healthRoute(deps));
 
   const edge = { ...deps, guard: callerGuard("edge", deps) };
-  for (const route of [batchesRoute(edge), logsRoute(edge), devicesRoute(edge), keysRevokedRoute(edge)]) {
+  for (const route of [
+    batchesRoute(edge),
+    logsRoute(edge),
+    devicesRoute(edge),
+    volumeRoute(edge),
+    tailRoute(edge),
+    appDigestRoute(edge),
+    keysRevokedRoute(edge),
+  ]) {
     app.route("/internal/v1", route);
   }
   const peer = { ...deps, guard: callerGuard("peer", deps) };

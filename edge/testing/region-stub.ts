@@ -20,10 +20,18 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
-import { concatBytes } from "../../shared/encoding.ts";
+import type { VolumeAnswer } from "../../shared/console-api.ts";
+import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
-import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
+import type {
+  BatchReceipt,
+  DevicePage,
+  DeviceRecord,
+  DeviceSummary,
+  LevelCounts,
+  LogRecord,
+} from "../../shared/read.ts";
 import { NonceCache, signatureHeaders, verifyBody, verifyRequest } from "../../shared/signing.ts";
 import { poisonMarker, type Received } from "./fixtures.ts";
 
@@ -42,7 +50,7 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices)$/;
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -130,7 +138,9 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { keyHashes: [...world.revokedKeyHashes] }];
     }
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
-    if (method === "GET" && (resource === "logs" || resource === "devices")) await checkReadKey(appId, appKey);
+    if (method === "GET" && resource && ["logs", "devices", "volume", "tail", "digest"].includes(resource)) {
+      await checkReadKey(appId, appKey);
+    }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));
       const canonical = batchJson(batch);
@@ -151,19 +161,44 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     const stored = [...batches.values()].filter((entry) => entry.appId === appId);
     if (method === "GET" && resource === "logs") {
       const logs: LogRecord[] = stored.flatMap(({ batch }) =>
-        batch.logs.map(({ ts, ...line }) => ({
+        batch.logs.map(({ ts, ...line }, index) => ({
           ...line,
+          index,
           ts: new Date(ts).toISOString(),
           deviceId: batch.device.id,
           batchId: batch.batchId,
         })),
       );
-      return [200, { logs, nextCursor: null, integrityErrors: [] }];
+      return [200, { logs, nextCursor: null, prevCursor: null, integrityErrors: [] }];
     }
     if (method === "GET" && resource === "devices") {
-      const devices = new Map<string, DeviceRecord>();
-      for (const { batch } of stored) devices.set(batch.device.id, deviceRecord(batch.device));
-      return [200, { devices: [...devices.values()] }];
+      const devices = new Map<string, DeviceSummary>();
+      for (const { batch } of stored) {
+        const device = devices.get(batch.device.id) ?? { ...deviceRecord(batch.device), counts: zeroCounts() };
+        for (const line of batch.logs) device.counts[line.level] += 1;
+        devices.set(batch.device.id, device);
+      }
+      return [200, { devices: [...devices.values()], nextCursor: null } satisfies DevicePage];
+    }
+    // The console's other reads: shapes only, enough for the edge to pass them through.
+    if (method === "GET" && resource === "tail") {
+      return [200, { logs: [], nextCursor: url.searchParams.get("after") ?? "stub-tail", integrityErrors: [] }];
+    }
+    if (method === "GET" && resource === "digest") {
+      const ids = stored.map(({ batch }) => batch.batchId).sort();
+      return [200, { region: name, batches: ids.length, digest: await sha256Hex(ids.join(",")) }];
+    }
+    if (method === "GET" && resource === "volume") {
+      const from = Number(url.searchParams.get("from"));
+      const to = Number(url.searchParams.get("to"));
+      const answer: VolumeAnswer = {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        bucketMs: to - from,
+        buckets: [{ start: new Date(from).toISOString(), counts: zeroCounts() }],
+        total: zeroCounts(),
+      };
+      return [200, answer];
     }
     throw new ApiError("NOT_FOUND", `stub region has no route for ${method} ${url.pathname}`);
   }
@@ -202,6 +237,10 @@ function parseJson(body: Uint8Array): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function zeroCounts(): LevelCounts {
+  return { trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 };
 }
 
 function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRecord {
