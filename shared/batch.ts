@@ -58,6 +58,21 @@ export const deviceSchema = z.strictObject({
 });
 export type Device = z.infer<typeof deviceSchema>;
 
+/** A device's info as stored and read back: every field present, null where the SDK sent none. */
+export type DeviceInfo = { [Field in Exclude<keyof Device, "id">]-?: string | null };
+
+export function deviceInfo(device: Device): DeviceInfo {
+  return {
+    name: device.name ?? null,
+    model: device.model ?? null,
+    os: device.os ?? null,
+    osVersion: device.osVersion ?? null,
+    appVersion: device.appVersion ?? null,
+    appBuild: device.appBuild ?? null,
+    locale: device.locale ?? null,
+  };
+}
+
 type JsonValue = z.core.util.JSONType;
 
 /**

@@ -6,25 +6,12 @@
  * `{devices, nextCursor}` is passed through.
  */
 import { Hono } from "hono";
-import { describeIssues } from "../../shared/batch.ts";
-import { ApiError } from "../../shared/errors.ts";
-import { deviceQuerySchema, queryToParams } from "../../shared/read.ts";
+import { deviceQuerySchema } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion, routeContext } from "../routing/region-answer.ts";
+import { forwardRead } from "../routing/region-answer.ts";
 
-export const devices = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
-  const parsed = deviceQuerySchema.safeParse(c.req.query());
-  if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
-  const answer = await c.var.services.router.forward(
-    {
-      method: "GET",
-      pathAndQuery: `${internalPaths.devices(c.var.appId)}?${queryToParams(parsed.data)}`,
-      requestId: c.var.requestId,
-      appKey: c.var.appKey,
-    },
-    routeContext(c),
-  );
-  return answerFromRegion(c, answer);
-});
+export const devices = new Hono<EdgeEnv>().get("/", requireKey("read"), (c) =>
+  forwardRead(c, deviceQuerySchema, internalPaths.devices),
+);

@@ -7,25 +7,12 @@
  * id) are in shared/read.ts.
  */
 import { Hono } from "hono";
-import { describeIssues } from "../../shared/batch.ts";
-import { ApiError } from "../../shared/errors.ts";
-import { logQuerySchema, queryToInput, queryToParams } from "../../shared/read.ts";
+import { logQuerySchema } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion, routeContext } from "../routing/region-answer.ts";
+import { forwardRead } from "../routing/region-answer.ts";
 
-export const logs = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
-  const parsed = logQuerySchema.safeParse(queryToInput(c.req.query()));
-  if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
-  const answer = await c.var.services.router.forward(
-    {
-      method: "GET",
-      pathAndQuery: `${internalPaths.logs(c.var.appId)}?${queryToParams(parsed.data)}`,
-      requestId: c.var.requestId,
-      appKey: c.var.appKey,
-    },
-    routeContext(c),
-  );
-  return answerFromRegion(c, answer);
-});
+export const logs = new Hono<EdgeEnv>().get("/", requireKey("read"), (c) =>
+  forwardRead(c, logQuerySchema, internalPaths.logs),
+);

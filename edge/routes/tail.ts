@@ -7,26 +7,12 @@
  * lines (same `batchId:index`) but does not lose them. See regional/store/tail.ts.
  */
 import { Hono } from "hono";
-import { describeIssues } from "../../shared/batch.ts";
 import { tailQuerySchema } from "../../shared/console-api.ts";
-import { ApiError } from "../../shared/errors.ts";
-import { queryToParams } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import type { EdgeEnv } from "../context.ts";
-import { answerFromRegion, routeContext } from "../routing/region-answer.ts";
+import { forwardRead } from "../routing/region-answer.ts";
 
-export const tail = new Hono<EdgeEnv>().get("/", requireKey("read"), async (c) => {
-  const parsed = tailQuerySchema.safeParse(c.req.query());
-  if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
-  const answer = await c.var.services.router.forward(
-    {
-      method: "GET",
-      pathAndQuery: `${internalPaths.tail(c.var.appId)}?${queryToParams(parsed.data)}`,
-      requestId: c.var.requestId,
-      appKey: c.var.appKey,
-    },
-    routeContext(c),
-  );
-  return answerFromRegion(c, answer);
-});
+export const tail = new Hono<EdgeEnv>().get("/", requireKey("read"), (c) =>
+  forwardRead(c, tailQuerySchema, internalPaths.tail),
+);

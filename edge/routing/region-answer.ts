@@ -9,7 +9,10 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { describeIssues } from "../../shared/batch.ts";
 import { ApiError, parseErrorBody } from "../../shared/errors.ts";
+import { queryToInput, queryToParams } from "../../shared/read.ts";
 import type { Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeSkipped, describeUnavailable, type RegionAnswer } from "../region-client.ts";
@@ -24,6 +27,30 @@ export const regionRetryAfterSeconds = 5;
 /** What the router needs from the request: where the client is, and how to work after the answer. */
 export function routeContext(c: Context<EdgeEnv>): RouteContext {
   return { client: clientLocation(c.req.raw.cf), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+}
+
+/**
+ * One read, the way every read endpoint does it: the query is parsed with its schema from
+ * shared/ (a bad parameter is a 400 naming it, and no region is asked), then forwarded in its
+ * normalized form with the client's read key, which the region checks again by itself, to the
+ * healthiest region that answers; that region's answer is passed through.
+ *
+ * @example forwardRead(c, logQuerySchema, internalPaths.logs)
+ */
+export async function forwardRead(
+  c: Context<EdgeEnv>,
+  schema: z.ZodType<Record<string, unknown>>,
+  path: (appId: string) => string,
+): Promise<Response> {
+  const parsed = schema.safeParse(queryToInput(c.req.query()));
+  if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
+  const call = {
+    method: "GET" as const,
+    pathAndQuery: `${path(c.var.appId)}?${queryToParams(parsed.data)}`,
+    requestId: c.var.requestId,
+    appKey: c.var.appKey,
+  };
+  return answerFromRegion(c, await c.var.services.router.forward(call, routeContext(c)));
 }
 
 export async function answerFromRegion(

@@ -19,7 +19,7 @@
  * and on a real region: what the edge tests rely on here must be what a region does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { batchJson, parseBatch } from "../../shared/batch.ts";
+import { batchJson, deviceInfo, parseBatch } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
@@ -247,13 +247,7 @@ function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRe
   const seen = new Date().toISOString();
   return {
     id: device.id,
-    name: device.name ?? null,
-    model: device.model ?? null,
-    os: device.os ?? null,
-    osVersion: device.osVersion ?? null,
-    appVersion: device.appVersion ?? null,
-    appBuild: device.appBuild ?? null,
-    locale: device.locale ?? null,
+    ...deviceInfo(device),
     firstSeen: seen,
     lastSeen: seen,
   };

@@ -8,7 +8,7 @@
  * opening a batch and a keyset read knows how far back a batch can start (log-scan.ts).
  */
 import { and, desc, eq, ilike, lt, or, type SQL, sql } from "drizzle-orm";
-import { type Device, levels } from "../../shared/batch.ts";
+import { type Device, deviceInfo, levels } from "../../shared/batch.ts";
 import { decodeDeviceCursor, encodeDeviceCursor } from "../../shared/cursor.ts";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { err, ok } from "../../shared/result.ts";
@@ -88,15 +88,7 @@ function toSummary(row: typeof devices.$inferSelect): DeviceSummary {
  * add the batch's.
  */
 export async function upsertDevice(tx: Transaction, appId: string, device: Device, meta: BatchMeta): Promise<void> {
-  const info = {
-    name: device.name ?? null,
-    model: device.model ?? null,
-    os: device.os ?? null,
-    osVersion: device.osVersion ?? null,
-    appVersion: device.appVersion ?? null,
-    appBuild: device.appBuild ?? null,
-    locale: device.locale ?? null,
-  };
+  const info = deviceInfo(device);
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
   const latest = (column: (typeof devices)[keyof typeof info]) =>
     sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
