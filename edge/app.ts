@@ -9,6 +9,11 @@
  *   POST /bugfender/… ingest key  the Bugfender web SDK's protocol       routes/bugfender.ts
  *   GET  /v1/devices  read key    route                                  routes/devices.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
+ *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
+ *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
+ *
+ * Every other path is the console's static assets (wrangler.toml `[assets]`), served before the
+ * Worker runs; only `/v1/*`, `/console/*` and `/bugfender/*` reach this app.
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -18,6 +23,8 @@ import { type EdgeEnv, httpServices, type Services, type ServicesFactory } from 
 import { browserCors } from "./cors.ts";
 import { batches } from "./routes/batches.ts";
 import { bugfender } from "./routes/bugfender.ts";
+import { consoleSession } from "./routes/console-session.ts";
+import { signIn, signInLinks } from "./routes/console-sign-in.ts";
 import { devices } from "./routes/devices.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
@@ -68,6 +75,9 @@ export function createApp(makeServices: ServicesFactory = httpServices) {
   app.route("/bugfender", bugfender);
   app.route("/v1/devices", devices);
   app.route("/v1/health", health);
+  app.route("/v1/console/session", consoleSession);
+  app.route("/v1/console/sign-in-links", signInLinks);
+  app.route("/console/sign-in", signIn);
 
   app.notFound((c) =>
     c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.var.requestId), 404),

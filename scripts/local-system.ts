@@ -57,7 +57,15 @@ export type LocalInfo = {
 };
 
 /** The key secret, the secret of each caller role (the edge, the peers, the admin CLI), and the edge's spool secret. */
-type Secrets = { keySecret: string; edgeSecret: string; peerSecret: string; adminSecret: string; spoolSecret: string };
+type Secrets = {
+  keySecret: string;
+  edgeSecret: string;
+  peerSecret: string;
+  adminSecret: string;
+  spoolSecret: string;
+  /** Signs the console's session cookie (edge/console/cookie.ts). */
+  consoleSecret: string;
+};
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
@@ -223,6 +231,7 @@ export class LocalSystem {
       KEY_SECRET: secrets.keySecret,
       EDGE_SECRET: secrets.edgeSecret,
       SPOOL_SECRET: secrets.spoolSecret,
+      CONSOLE_SECRET: secrets.consoleSecret,
     };
     writeFileSync(
       envFile,
@@ -330,7 +339,8 @@ function loadOrCreateSecrets(dir: string): Secrets {
     existing.edgeSecret &&
     existing.peerSecret &&
     existing.adminSecret &&
-    existing.spoolSecret
+    existing.spoolSecret &&
+    existing.consoleSecret
   ) {
     return existing as Secrets;
   }
@@ -343,6 +353,7 @@ function loadOrCreateSecrets(dir: string): Secrets {
     peerSecret: existing?.peerSecret ?? newSecret(),
     adminSecret: existing?.adminSecret ?? newSecret(),
     spoolSecret: existing?.spoolSecret ?? newSecret(),
+    consoleSecret: existing?.consoleSecret ?? newSecret(),
   };
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
