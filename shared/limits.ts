@@ -43,4 +43,17 @@ export const limits = {
    */
   readBatchesOpenedMax: 200,
   readStoredBytesOpenedMax: 16 * 1024 * 1024,
+  /** Devices one page of `GET /v1/devices` may list. */
+  devicesPageMax: 500,
+  devicesPageDefault: 100,
+  /** Buckets of the volume histogram, and the widest window it covers (one aggregate over batches). */
+  volumeBucketsMax: 500,
+  volumeBucketsDefault: 60,
+  volumeWindowMsMax: 400 * 24 * 60 * 60 * 1000,
+  volumeWindowMsDefault: 24 * 60 * 60 * 1000,
+  /**
+   * How far back in arrival time a live tail looks when a region other than the one that issued
+   * its cursor serves it (a failover): the lines it may have missed are at most this old.
+   */
+  tailFailoverLookbackMs: 60 * 1000,
 } as const;

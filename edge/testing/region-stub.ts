@@ -150,14 +150,15 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     const stored = [...batches.values()].filter((entry) => entry.appId === appId);
     if (method === "GET" && resource === "logs") {
       const logs: LogRecord[] = stored.flatMap(({ batch }) =>
-        batch.logs.map(({ ts, ...line }) => ({
+        batch.logs.map(({ ts, ...line }, index) => ({
           ...line,
+          index,
           ts: new Date(ts).toISOString(),
           deviceId: batch.device.id,
           batchId: batch.batchId,
         })),
       );
-      return [200, { logs, nextCursor: null, integrityErrors: [] }];
+      return [200, { logs, nextCursor: null, prevCursor: null, integrityErrors: [] }];
     }
     if (method === "GET" && resource === "devices") {
       const devices = new Map<string, DeviceRecord>();

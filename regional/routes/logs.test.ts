@@ -118,7 +118,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   ])("filters by %s", async (_name, query) => {
     const expected = expectedLines(stored, query);
     expect(expected.length).toBeGreaterThan(0);
-    const page = await readPage(appId, { limit: 1000, ...query } as Record<string, string | number>);
+    const page = await readPage(appId, { limit: 1000, ...query } as unknown as Record<string, string | number>);
     expect(page.logs.map(lineKey)).toEqual(expected);
     for (const line of page.logs) {
       if (query.device) expect(line.deviceId).toBe(query.device);

@@ -90,7 +90,8 @@ export function readLogs({
       }
       opened.value.logs.forEach((line, index) => {
         const position = { ts: line.ts, batchId: row.batchId, index };
-        if (wanted(line, position)) pending.push({ position, record: toRecord(line, row.deviceId, row.batchId) });
+        if (wanted(line, position))
+          pending.push({ position, record: toRecord(line, row.deviceId, row.batchId, index) });
       });
     }
 
@@ -101,7 +102,7 @@ export function readLogs({
       emitBefore(Number.POSITIVE_INFINITY);
       next = pending.size > 0 ? (lastEmitted ?? null) : null;
     }
-    return ok({ logs, nextCursor: next && encodeCursor(next), integrityErrors });
+    return ok({ logs, nextCursor: next && encodeCursor(next), prevCursor: null, integrityErrors });
   };
 }
 
@@ -140,7 +141,7 @@ async function* candidateBatches(db: Database, appId: string, filter: CandidateF
   }
 }
 
-function toRecord(line: LogLine, deviceId: string, batchId: string): LogRecord {
+function toRecord(line: LogLine, deviceId: string, batchId: string, index: number): LogRecord {
   const { ts, ...rest } = line;
-  return { ts: new Date(ts).toISOString(), deviceId, batchId, ...rest };
+  return { ts: new Date(ts).toISOString(), deviceId, batchId, index, ...rest };
 }
