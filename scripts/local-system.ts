@@ -19,6 +19,7 @@ import { type Cluster, createApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
+import { ensureConsoleFolder } from "./console-setup.ts";
 import { defaultRegionNames } from "./local-config.ts";
 
 export type LocalSystemOptions = {
@@ -54,6 +55,8 @@ export type LocalInfo = {
   edgeUrl: string;
   regions: LocalRegion[];
   app: { id: string; ingestKey: string; readKey: string };
+  /** A one-time link that opens the console signed in to the demo app (npm start writes it). */
+  consoleUrl?: string;
 };
 
 /** The key secret, the secret of each caller role (the edge, the peers, the admin CLI), and the edge's spool secret. */
@@ -131,6 +134,7 @@ export class LocalSystem {
       writeFileSync(path.join(resolved.dir, "local.json"), `${JSON.stringify(system.info, null, 2)}\n`, {
         mode: 0o600,
       });
+      ensureConsoleFolder();
       await system.startEdge(secrets);
       return system;
     } catch (error) {
