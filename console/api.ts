@@ -5,7 +5,7 @@
  * itself; the page never holds a key) and name the app in `X-Stormlog-App`, which the edge also
  * takes as the request's CSRF check (see edge/console/session.ts).
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { type ConsoleSession, consoleAppHeader, consoleSessionSchema } from "../shared/console.ts";
 import {
   type RegionsAnswer,
@@ -15,7 +15,21 @@ import {
   type VolumeAnswer,
   volumeAnswerSchema,
 } from "../shared/console-api.ts";
-import { type DevicePage, devicePageSchema, type LogPage, logPageSchema } from "../shared/read.ts";
+import { type DevicePage, devicePageSchema, deviceRecordSchema, type LogPage, logPageSchema } from "../shared/read.ts";
+
+/**
+ * An edge from before the devices list grew counts and paging answers `{devices}` alone: shown
+ * with no counts and one page rather than as an error.
+ */
+const devicesAnswerSchema = devicePageSchema.or(
+  z.object({ devices: z.array(deviceRecordSchema) }).transform(({ devices }) => ({
+    devices: devices.map((device) => ({
+      ...device,
+      counts: { trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 },
+    })),
+    nextCursor: null,
+  })),
+);
 
 /** A call that failed, as the edge said (`code`, `message`) or as the network did (status 0). */
 export class ApiFailure extends Error {
@@ -102,7 +116,7 @@ export const api = {
   },
 
   devices: (params: { q?: string; cursor?: string; limit?: number }): Promise<DevicePage> =>
-    call(devicePageSchema, `/v1/devices${query(params)}`),
+    call(devicesAnswerSchema, `/v1/devices${query(params)}`),
 
   logs: (
     filters: LineFilters & { order?: "asc" | "desc"; cursor?: string; around?: string; limit?: number },

@@ -1,6 +1,6 @@
 /** How the console writes times (local, with the zone named) and copies text. */
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
+const timeOptions: Intl.DateTimeFormatOptions = {
   year: "numeric",
   month: "2-digit",
   day: "2-digit",
@@ -10,9 +10,20 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   fractionalSecondDigits: 3,
   hour12: false,
   timeZoneName: "short",
-});
+};
 
-export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** The browser's locale, unless it is one Intl refuses (a POSIX locale such as `en-US@posix`). */
+function localFormat(): Intl.DateTimeFormat {
+  try {
+    return new Intl.DateTimeFormat(undefined, timeOptions);
+  } catch {
+    return new Intl.DateTimeFormat("en-US", timeOptions);
+  }
+}
+
+const timeFormat = localFormat();
+
+export const timeZone = timeFormat.resolvedOptions().timeZone;
 
 export function formatTime(iso: string): string {
   const date = new Date(iso);

@@ -9,6 +9,7 @@ import "uplot/dist/uPlot.min.css";
 import { levels } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { type ApiFailure, api } from "../api.ts";
+import { formatTime } from "../format.ts";
 import { ErrorBox, Loading } from "../shell/status.tsx";
 import { setParams } from "../url.ts";
 
@@ -81,8 +82,7 @@ export function Histogram({ from, to, device }: { from?: string; to?: string; de
     <figure class="histogram">
       <div ref={box} aria-hidden="true" />
       <figcaption>
-        <span data-testid="volume-total">{total}</span> lines from {new Date(volume.from).toLocaleString()} to{" "}
-        {new Date(volume.to).toLocaleString()}:{" "}
+        <span data-testid="volume-total">{total}</span> lines from {formatTime(volume.from)} to {formatTime(volume.to)}:{" "}
         {levels
           .filter((level) => volume.total[level] > 0)
           .map((level) => `${level} ${volume.total[level]}`)

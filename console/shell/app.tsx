@@ -78,25 +78,22 @@ export function App() {
         <span class="muted" title="Times are shown in this time zone">
           {timeZone}
         </span>
-        <label class="app-switch">
-          <span class="visually-hidden">App</span>
-          <select
-            aria-label="App"
-            value={appId}
-            onChange={(event) => {
-              const value = event.currentTarget.value;
-              if (value === "+") setAdding(true);
-              else navigate(`/?app=${value}`);
-            }}
-          >
-            {session.apps.map((app) => (
-              <option key={app.id} value={app.id}>
-                app {app.id}
-              </option>
-            ))}
-            <option value="+">Add an app…</option>
-          </select>
-        </label>
+        <select
+          aria-label="App"
+          value={appId}
+          onChange={(event) => {
+            const value = event.currentTarget.value;
+            if (value === "+") setAdding(true);
+            else navigate(`/?app=${value}`);
+          }}
+        >
+          {session.apps.map((app) => (
+            <option key={app.id} value={app.id}>
+              app {app.id}
+            </option>
+          ))}
+          <option value="+">Add an app…</option>
+        </select>
         <button
           type="button"
           onClick={async () => {
