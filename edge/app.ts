@@ -7,7 +7,9 @@
  *   GET  /v1/logs     read key    validate the query, route              routes/logs.ts
  *   POST /v1/logs     ingest key  OpenTelemetry logs (OTLP/HTTP JSON)    routes/otlp-logs.ts
  *   POST /bugfender/… ingest key  the Bugfender web SDK's protocol       routes/bugfender.ts
- *   GET  /v1/devices  read key    route                                  routes/devices.ts
+ *   GET  /v1/devices  read key    validate the query, route              routes/devices.ts
+ *   GET  /v1/tail     read key    validate the query, route              routes/tail.ts
+ *   GET  /v1/stats/volume  read key  resolve the window, route           routes/volume.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -29,6 +31,8 @@ import { devices } from "./routes/devices.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
+import { tail } from "./routes/tail.ts";
+import { volume } from "./routes/volume.ts";
 
 export function createApp(makeServices: ServicesFactory = httpServices) {
   // Services hold per-isolate state (the revocation cache), so build them once per config.
@@ -74,6 +78,8 @@ export function createApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/logs", otlpLogs);
   app.route("/bugfender", bugfender);
   app.route("/v1/devices", devices);
+  app.route("/v1/tail", tail);
+  app.route("/v1/stats/volume", volume);
   app.route("/v1/health", health);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);

@@ -32,6 +32,8 @@ import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
 import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
+import { tailRoute } from "./routes/tail.ts";
+import { volumeRoute } from "./routes/volume.ts";
 import { callerGuard } from "./signature.ts";
 
 export function createApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -39,7 +41,14 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
   app.route("/", healthRoute(deps));
 
   const edge = { ...deps, guard: callerGuard("edge", deps) };
-  for (const route of [batchesRoute(edge), logsRoute(edge), devicesRoute(edge), keysRevokedRoute(edge)]) {
+  for (const route of [
+    batchesRoute(edge),
+    logsRoute(edge),
+    devicesRoute(edge),
+    volumeRoute(edge),
+    tailRoute(edge),
+    keysRevokedRoute(edge),
+  ]) {
     app.route("/internal/v1", route);
   }
   const peer = { ...deps, guard: callerGuard("peer", deps) };

@@ -5,7 +5,14 @@ import { describe, expect, it } from "vitest";
 import { errorCodes, isErrorBody } from "../shared/errors.ts";
 import type { LogPage } from "../shared/read.ts";
 import { adminPaths, internalPaths } from "../shared/regions.ts";
-import { badAppUpserts, badPeerCalls, badReads, badUploads, badUtf8Bodies } from "../test/bad-input.ts";
+import {
+  badAppUpserts,
+  badConsoleReads,
+  badPeerCalls,
+  badReads,
+  badUploads,
+  badUtf8Bodies,
+} from "../test/bad-input.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { adminRequest, drivers, readKeyFor, signedRequest, testAppId, useTestRegion } from "./testing/harness.ts";
 import { storedCounts } from "./testing/rows.ts";
@@ -66,10 +73,11 @@ describe.each(drivers)("bad input against a region on %s", (kind) => {
     const appKey = await readKeyFor(t.region, appId);
     const wrongStatus: string[] = [];
     await expectRefused(
-      badReads().map((entry) => ({
+      [...badReads().map((entry) => ({ ...entry, resource: "logs" as const })), ...badConsoleReads()].map((entry) => ({
         name: entry.name,
         call: async () => {
-          const response = await signedRequest(t.region.app, "GET", `${internalPaths.logs(appId)}?${entry.query}`, {
+          const path = internalPaths[entry.resource](appId);
+          const response = await signedRequest(t.region.app, "GET", `${path}?${entry.query}`, {
             appKey,
           });
           if (response.status !== 400) wrongStatus.push(`${entry.name}: ${response.status}`);

@@ -1,9 +1,11 @@
 // Database errors on both drivers: one caused by the request's data is a 400 with a code, any
 // other stays a 500, and the log names the error's type and SQLSTATE but never the query, its
 // parameters (device ids, wrapped keys, ciphertext) or the database's own message.
+
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../shared/clock.ts";
+import { ok } from "../shared/result.ts";
 import { NonceCache } from "../shared/signing.ts";
 import { createApp } from "./app.ts";
 import { databaseFailure } from "./db/errors.ts";
@@ -50,7 +52,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
   it("answers a database error caused by the request's data with 400 and a code", async () => {
     const { app, lines } = appWith(async () => {
       await t.region.store.put(appId, unstorable);
-      return [];
+      return ok({ devices: [], nextCursor: null });
     });
     const response = await signedRequest(app, "GET", `/internal/v1/apps/${appId}/devices`, {
       appKey: await readKeyFor(t.region, appId),
@@ -66,7 +68,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
   it("keeps every other database error a 500 INTERNAL", async () => {
     const { app } = appWith(async () => {
       await t.region.database.db.execute(sql`select * from no_such_table`);
-      return [];
+      return ok({ devices: [], nextCursor: null });
     });
     const response = await signedRequest(app, "GET", `/internal/v1/apps/${appId}/devices`, {
       appKey: await readKeyFor(t.region, appId),

@@ -21,6 +21,11 @@ export function parseAppId(value: string): string {
   return value;
 }
 
+/** A store's refusal of a read, as the client's error: a forged cursor is 400, an unknown line 404. */
+export function readFailureError(failure: { kind: "bad_cursor" | "not_found"; message: string }): ApiError {
+  return new ApiError(failure.kind === "not_found" ? "NOT_FOUND" : "BAD_REQUEST", failure.message);
+}
+
 /** Reads the whole body, refusing (413) as soon as it passes `bytesMax`. */
 export async function readBodyCapped(request: Request, bytesMax: number): Promise<Uint8Array<ArrayBuffer>> {
   const tooLarge = (bytes: number | string) =>

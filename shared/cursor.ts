@@ -71,7 +71,10 @@ export type TailPosition = { region: string; txid: string; batchId: string; inde
 const tailSchema = z.tuple([
   z.literal("tail"),
   regionNameSchema,
-  z.string().regex(/^\d{1,19}$/),
+  z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .refine((txid) => BigInt(txid) <= 2n ** 63n - 1n),
   z.union([batchIdSchema, z.literal("")]),
   indexSchema,
   z.int().min(tsMsMin).max(tsMsMax),

@@ -40,6 +40,10 @@ export const internalPaths = {
   batches: (appId: string) => `/internal/v1/apps/${appId}/batches`,
   logs: (appId: string) => `/internal/v1/apps/${appId}/logs`,
   devices: (appId: string) => `/internal/v1/apps/${appId}/devices`,
+  volume: (appId: string) => `/internal/v1/apps/${appId}/volume`,
+  tail: (appId: string) => `/internal/v1/apps/${appId}/tail`,
+  /** One app's digest (the edge's `GET /v1/regions` compares them across regions). */
+  digest: (appId: string) => `/internal/v1/apps/${appId}/digest`,
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",

@@ -296,8 +296,69 @@ export function badReads(): ReadCase[] {
     ["device empty", "device="],
     ["device too long", `device=${"d".repeat(129)}`],
     ["q too long", `q=${"q".repeat(257)}`],
+    ["order unknown", "order=random"],
+    ["levels unknown", "levels=error,verbose"],
+    ["levels empty", "levels=,,"],
+    ["levels too long", `levels=${"error,".repeat(20)}`],
+    ["tag with NUL", `tag=${encode("a\u0000")}`],
+    ["tag too long", `tag=${"t".repeat(257)}`],
+    ["around without an index", "around=batch-0001"],
+    ["around with a huge index", "around=batch-0001:1e400"],
+    ["around with an index past a batch", "around=batch-0001:1000"],
+    ["around with a negative index", "around=batch-0001:-1"],
+    ["around with a NUL", `around=${encode("batch\u0000001:1")}`],
+    ["around with a bad batch id", "around=a%20b:1"],
+    ["around and cursor together", `around=batch-0001:1&cursor=${cursor(`[${baseTs},"",-1]`)}`],
+    ["cursor with a direction not desc", `cursor=${cursor(`[${baseTs},"",-1,"up"]`)}`],
   ]) {
     add(name as string, query as string);
+  }
+  return cases;
+}
+
+/** Queries of the console's other reads that every tier must refuse with a 400. */
+export function badConsoleReads(): (ReadCase & { resource: "devices" | "volume" | "tail" })[] {
+  const encode = encodeURIComponent;
+  const b64 = (json: string) => Buffer.from(json).toString("base64url");
+  const cases: (ReadCase & { resource: "devices" | "volume" | "tail" })[] = [];
+  const add = (resource: "devices" | "volume" | "tail", name: string, query: string) =>
+    cases.push({ resource, name: `${resource}: ${name}`, query });
+  for (const [name, query] of [
+    ["q with NUL", `q=${encode("a\u0000")}`],
+    ["q too long", `q=${"q".repeat(257)}`],
+    ["limit 1e400", "limit=1e400"],
+    ["limit past the maximum", "limit=501"],
+    ["cursor forged", `cursor=${b64('["dev",1,"x"]')}`],
+    ["cursor with NUL id", `cursor=${b64(`["dev",${baseTs},"a\u0000"]`)}`],
+    ["a log cursor", `cursor=${b64(`[${baseTs},"",-1]`)}`],
+    ["an unknown parameter", "sort=name"],
+  ]) {
+    add("devices", name as string, query as string);
+  }
+  for (const [name, query] of [
+    ["from after to", `from=${baseTs + 1}&to=${baseTs}`],
+    ["from 1e400", "from=1e400"],
+    ["to not a date", "to=soon"],
+    ["a window of a century", `from=${Date.UTC(2000, 0, 1)}&to=${Date.UTC(2099, 0, 1)}`],
+    ["buckets 0", "buckets=0"],
+    ["buckets 1e400", "buckets=1e400"],
+    ["buckets past the maximum", "buckets=501"],
+    ["device with NUL", `device=${encode("d\u0000")}`],
+    ["an unknown parameter", "level=warn"],
+  ]) {
+    add("volume", name as string, query as string);
+  }
+  for (const [name, query] of [
+    ["after not a cursor", "after=nope"],
+    ["after a log cursor", `after=${b64(`[${baseTs},"",-1]`)}`],
+    ["after with a txid past a bigint", `after=${b64(`["tail","eu-west","99999999999999999999","",-1,${baseTs}]`)}`],
+    ["after with a bad region", `after=${b64(`["tail","EU WEST","1","",-1,${baseTs}]`)}`],
+    ["after with NUL", `after=${encode("a\u0000")}`],
+    ["levels unknown", "levels=loud"],
+    ["limit 0", "limit=0"],
+    ["an unknown parameter", "cursor=abc"],
+  ]) {
+    add("tail", name as string, query as string);
   }
   return cases;
 }

@@ -29,6 +29,7 @@ import {
 import type { Batch } from "../shared/batch.ts";
 import { errorCodes } from "../shared/errors.ts";
 import { keyHash, keyLabel, mintKey, newAppId } from "../shared/keys.ts";
+import { devicePageSchema, logPageSchema } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
 
@@ -119,40 +120,6 @@ const healthSchema = z.strictObject({
   inFlight: z.number().int(),
   ackQuorum: z.number().int(),
   peers: z.array(z.unknown()),
-});
-const logRecordSchema = z.strictObject({
-  ts: z.iso.datetime(),
-  deviceId: z.string(),
-  batchId: z.string(),
-  level: z.string(),
-  tag: z.string().optional(),
-  method: z.string().optional(),
-  file: z.string().optional(),
-  line: z.number().optional(),
-  text: z.string(),
-  attrs: z.record(z.string(), z.unknown()).optional(),
-});
-const logPageSchema = z.strictObject({
-  logs: z.array(logRecordSchema),
-  nextCursor: z.string().nullable(),
-  integrityErrors: z.array(z.unknown()),
-});
-const nullableText = z.string().nullable();
-const devicesSchema = z.strictObject({
-  devices: z.array(
-    z.strictObject({
-      id: z.string(),
-      name: nullableText,
-      model: nullableText,
-      os: nullableText,
-      osVersion: nullableText,
-      appVersion: nullableText,
-      appBuild: nullableText,
-      locale: nullableText,
-      firstSeen: z.iso.datetime(),
-      lastSeen: z.iso.datetime(),
-    }),
-  ),
 });
 const revokedSchema = z.strictObject({ keyHashes: z.array(z.string()) });
 
@@ -275,6 +242,7 @@ function contractTests(label: string, start: () => Promise<RegionDriver>) {
             ts: "2026-05-01T10:00:00.000Z",
             deviceId: batch.device.id,
             batchId: batch.batchId,
+            index: 0,
             level: "info",
             tag: "sync",
             text: "first",
@@ -284,18 +252,26 @@ function contractTests(label: string, start: () => Promise<RegionDriver>) {
             ts: "2026-05-01T10:00:01.000Z",
             deviceId: batch.device.id,
             batchId: batch.batchId,
+            index: 1,
             level: "error",
             text: "second",
           },
         ],
         nextCursor: null,
+        prevCursor: null,
         integrityErrors: [],
       });
 
       const devices = await call("GET", internalPaths.devices(appId), { appKey: readKey });
       expect(devices.status).toBe(200);
-      expect(devicesSchema.parse(devices.json).devices).toEqual([
-        expect.objectContaining({ id: batch.device.id, model: "Pixel 9", appVersion: "1.2.3", locale: null }),
+      expect(devicePageSchema.parse(devices.json).devices).toEqual([
+        expect.objectContaining({
+          id: batch.device.id,
+          model: "Pixel 9",
+          appVersion: "1.2.3",
+          locale: null,
+          counts: { trace: 0, debug: 0, info: 1, warn: 0, error: 1, fatal: 0 },
+        }),
       ]);
     });
 

@@ -75,7 +75,7 @@ describe("GET /v1/devices", () => {
     expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
     expect(await response.json()).toMatchObject({ devices: [{ id: "device-1", model: "Pixel 9", locale: null }] });
     const reads = (await received(keys.appId)).filter((call) => call.method === "GET");
-    expect(reads.map((call) => call.pathAndQuery)).toEqual([`/internal/v1/apps/${keys.appId}/devices`]);
+    expect(reads.map((call) => call.pathAndQuery)).toEqual([`/internal/v1/apps/${keys.appId}/devices?limit=100`]);
     expect(reads.map((call) => call.appKey)).toEqual([keys.read]);
   });
 });

@@ -20,9 +20,17 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
+import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
-import type { BatchReceipt, DeviceRecord, LogRecord } from "../../shared/read.ts";
+import type {
+  BatchReceipt,
+  DevicePage,
+  DeviceRecord,
+  DeviceSummary,
+  LevelCounts,
+  LogRecord,
+} from "../../shared/read.ts";
 import { NonceCache, signatureHeaders, verifyBody, verifyRequest } from "../../shared/signing.ts";
 import { poisonMarker, type Received } from "./fixtures.ts";
 
@@ -41,7 +49,7 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices)$/;
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -129,7 +137,9 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { keyHashes: [...world.revokedKeyHashes] }];
     }
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
-    if (method === "GET" && (resource === "logs" || resource === "devices")) await checkReadKey(appId, appKey);
+    if (method === "GET" && resource && ["logs", "devices", "volume", "tail"].includes(resource)) {
+      await checkReadKey(appId, appKey);
+    }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));
       const canonical = canonicalJson(batch);
@@ -161,9 +171,29 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { logs, nextCursor: null, prevCursor: null, integrityErrors: [] }];
     }
     if (method === "GET" && resource === "devices") {
-      const devices = new Map<string, DeviceRecord>();
-      for (const { batch } of stored) devices.set(batch.device.id, deviceRecord(batch.device));
-      return [200, { devices: [...devices.values()] }];
+      const devices = new Map<string, DeviceSummary>();
+      for (const { batch } of stored) {
+        const device = devices.get(batch.device.id) ?? { ...deviceRecord(batch.device), counts: zeroCounts() };
+        for (const line of batch.logs) device.counts[line.level] += 1;
+        devices.set(batch.device.id, device);
+      }
+      return [200, { devices: [...devices.values()], nextCursor: null } satisfies DevicePage];
+    }
+    // The console's other reads: shapes only, enough for the edge to pass them through.
+    if (method === "GET" && resource === "tail") {
+      return [200, { logs: [], nextCursor: url.searchParams.get("after") ?? "stub-tail", integrityErrors: [] }];
+    }
+    if (method === "GET" && resource === "volume") {
+      const from = Number(url.searchParams.get("from"));
+      const to = Number(url.searchParams.get("to"));
+      const answer: VolumeAnswer = {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        bucketMs: to - from,
+        buckets: [{ start: new Date(from).toISOString(), counts: zeroCounts() }],
+        total: zeroCounts(),
+      };
+      return [200, answer];
     }
     throw new ApiError("NOT_FOUND", `stub region has no route for ${method} ${url.pathname}`);
   }
@@ -202,6 +232,10 @@ function parseJson(body: Uint8Array): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function zeroCounts(): LevelCounts {
+  return { trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 };
 }
 
 function deviceRecord(device: ReturnType<typeof parseBatch>["device"]): DeviceRecord {

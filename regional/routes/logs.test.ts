@@ -207,7 +207,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   });
 
   it("answers an app with no logs with an empty page", async () => {
-    expect(await readPage(testAppId())).toEqual({ logs: [], nextCursor: null, integrityErrors: [] });
+    expect(await readPage(testAppId())).toEqual({ logs: [], nextCursor: null, prevCursor: null, integrityErrors: [] });
   });
 
   it.each([
@@ -218,6 +218,15 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     ["a limit over the maximum", { limit: 1001 }, "limit"],
     ["a bad time", { from: "last tuesday" }, "from"],
     ["an unknown parameter", { sort: "desc" }, "sort"],
+    ["an unknown order", { order: "sideways" }, "order"],
+    ["an unknown level in a set", { levels: "error,loud" }, "levels"],
+    ["an empty level set", { levels: "," }, "levels"],
+    ["a NUL in tag", { tag: "a\u0000b" }, "tag"],
+    ["around without an index", { around: "batch-0001" }, "around"],
+    ["around with an index past a batch", { around: "batch-0001:1000" }, "around"],
+    ["around with a bad batch id", { around: "no/such:1" }, "around"],
+    ["around with a cursor", { around: "batch-0001:1", cursor: "WzE3Njc0Mjg4MDAwMDAsIiIsLTFd" }, "around"],
+    ["a huge limit", { limit: "1e400" }, "limit"],
   ])("refuses %s with 400", async (_name, params, field) => {
     const response = await read(appId, params);
     expect(response.status).toBe(400);
@@ -310,6 +319,7 @@ describe.each(drivers)("GET logs on %s", (kind) => {
         locale: null,
         firstSeen: new Date(baseTs + 50).toISOString(),
         lastSeen: new Date(baseTs + 400).toISOString(),
+        counts: { trace: 0, debug: 0, info: 4, warn: 0, error: 0, fatal: 0 },
       },
       expect.objectContaining({
         id: "tablet",

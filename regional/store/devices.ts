@@ -1,47 +1,93 @@
 /**
  * Device rows: one per app and device id, kept up to date by every batch written (by the upload
  * path, put-batch.ts, and by replicas, replica.ts, in the batch's own transaction), and listed
- * for the routes most recently active first.
+ * for the routes most recently active first, searched and paged.
+ *
+ * Each row also counts its device's lines per level and keeps the widest time span of its
+ * batches, both from the clear metadata of each batch, so the device list shows counts without
+ * opening a batch and a keyset read knows how far back a batch can start (log-scan.ts).
  */
-import { desc, eq, sql } from "drizzle-orm";
-import type { Device } from "../../shared/batch.ts";
+import { and, desc, eq, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { type Device, levels } from "../../shared/batch.ts";
+import { decodeDeviceCursor, encodeDeviceCursor } from "../../shared/cursor.ts";
+import type { DeviceSummary } from "../../shared/read.ts";
+import { err, ok } from "../../shared/result.ts";
 import type { Transaction } from "../db/client.ts";
 import { devices } from "../db/schema/index.ts";
 import type { BatchMeta } from "./codec.ts";
 import type { BatchStore, StoreDeps } from "./types.ts";
 
-/** One answer stays bounded; the most recently active devices are the ones worth showing. */
-const devicesListMax = 1000;
+type CountColumn = `${(typeof levels)[number]}Count`;
+const countColumns = levels.map((level) => `${level}Count` as CountColumn);
 
-/** `BatchStore.devices`. */
+/** `BatchStore.devices`: most recently seen first, `q` a substring of the id or info, keyset paged. */
 export function listDevices({ db }: StoreDeps): BatchStore["devices"] {
-  return async (appId) => {
+  return async (appId, query) => {
+    const after = query.cursor === undefined ? undefined : decodeDeviceCursor(query.cursor);
+    if (after === null) return err({ kind: "bad_cursor", message: "cursor: not a cursor this API returned" });
+    const conditions: (SQL | undefined)[] = [eq(devices.appId, appId)];
+    if (query.q !== undefined) {
+      // LIKE's own wildcards in the needle are matched literally.
+      const pattern = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      conditions.push(
+        or(
+          ...[devices.deviceId, devices.name, devices.model, devices.os, devices.appVersion].map((column) =>
+            ilike(column, pattern),
+          ),
+        ),
+      );
+    }
+    if (after) {
+      const lastSeen = new Date(after.lastSeenMs);
+      conditions.push(
+        or(lt(devices.lastSeen, lastSeen), and(eq(devices.lastSeen, lastSeen), lt(devices.deviceId, after.deviceId))),
+      );
+    }
     const rows = await db
       .select()
       .from(devices)
-      .where(eq(devices.appId, appId))
-      .orderBy(desc(devices.lastSeen), devices.deviceId)
-      .limit(devicesListMax);
-    return rows.map((row) => ({
-      id: row.deviceId,
-      name: row.name,
-      model: row.model,
-      os: row.os,
-      osVersion: row.osVersion,
-      appVersion: row.appVersion,
-      appBuild: row.appBuild,
-      locale: row.locale,
-      firstSeen: row.firstSeen.toISOString(),
-      lastSeen: row.lastSeen.toISOString(),
-    }));
+      .where(and(...conditions))
+      .orderBy(desc(devices.lastSeen), desc(devices.deviceId))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > query.limit && last
+        ? encodeDeviceCursor({ lastSeenMs: last.lastSeen.getTime(), deviceId: last.deviceId })
+        : null;
+    return ok({ devices: page.map(toSummary), nextCursor });
+  };
+}
+
+function toSummary(row: typeof devices.$inferSelect): DeviceSummary {
+  return {
+    id: row.deviceId,
+    name: row.name,
+    model: row.model,
+    os: row.os,
+    osVersion: row.osVersion,
+    appVersion: row.appVersion,
+    appBuild: row.appBuild,
+    locale: row.locale,
+    firstSeen: row.firstSeen.toISOString(),
+    lastSeen: row.lastSeen.toISOString(),
+    counts: {
+      trace: row.traceCount,
+      debug: row.debugCount,
+      info: row.infoCount,
+      warn: row.warnCount,
+      error: row.errorCount,
+      fatal: row.fatalCount,
+    },
   };
 }
 
 /**
  * A device's span comes from line times, not arrival times, so every region that stores the same
- * batches holds the same device rows. Its info is the one sent with its latest lines.
+ * batches holds the same device rows. Its info is the one sent with its latest lines; its counts
+ * add the batch's.
  */
-export async function upsertDevice(tx: Transaction, appId: string, device: Device, span: BatchMeta): Promise<void> {
+export async function upsertDevice(tx: Transaction, appId: string, device: Device, meta: BatchMeta): Promise<void> {
   const info = {
     name: device.name ?? null,
     model: device.model ?? null,
@@ -54,14 +100,17 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
   const latest = (column: (typeof devices)[keyof typeof info]) =>
     sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
+  const added = (column: CountColumn) => sql`${devices[column]} + excluded.${sql.identifier(devices[column].name)}`;
   await tx
     .insert(devices)
     .values({
       appId,
       deviceId: device.id,
       ...info,
-      firstSeen: new Date(span.firstTs),
-      lastSeen: new Date(span.lastTs),
+      firstSeen: new Date(meta.firstTs),
+      lastSeen: new Date(meta.lastTs),
+      ...meta.counts,
+      batchSpanMsMax: meta.lastTs - meta.firstTs,
     })
     .onConflictDoUpdate({
       target: [devices.appId, devices.deviceId],
@@ -75,6 +124,23 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
         locale: latest(devices.locale),
         firstSeen: sql`least(${devices.firstSeen}, excluded.first_seen)`,
         lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
+        ...Object.fromEntries(countColumns.map((column) => [column, added(column)])),
+        batchSpanMsMax: sql`greatest(${devices.batchSpanMsMax}, excluded.batch_span_ms_max)`,
       },
     });
+}
+
+/**
+ * Takes a replaced version's lines back out of its device's counts (replica.ts), so counts stay
+ * the sum over the versions held. Its span and times stay: they only bound what a read looks at.
+ */
+export async function subtractCounts(tx: Transaction, appId: string, meta: BatchMeta): Promise<void> {
+  await tx
+    .update(devices)
+    .set(
+      Object.fromEntries(
+        countColumns.map((column) => [column, sql`${devices[column]} - ${meta.counts[column]}`]),
+      ) as Partial<typeof devices.$inferInsert>,
+    )
+    .where(and(eq(devices.appId, appId), eq(devices.deviceId, meta.deviceId)));
 }

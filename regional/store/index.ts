@@ -4,8 +4,10 @@
  * so this file is also the map from a method to the file that holds its SQL.
  *
  *   put              put-batch.ts   seal, then insert the batch, its device and its outbox rows
- *   readLogs         read-logs.ts   a page of lines, merged in time order across batches
+ *   readLogs         read-logs.ts   a page of lines either way, or around one (log-scan.ts merges)
  *   devices          devices.ts     the device list (device rows are upserted with each batch)
+ *   volume           volume.ts      lines per level per time bucket, from clear metadata
+ *   tail             tail.ts        lines in arrival order, for the live tail
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed
@@ -24,7 +26,9 @@ import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbo
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
 import { applyReplica, loadSealed } from "./replica.ts";
+import { tail } from "./tail.ts";
 import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
+import { volume } from "./volume.ts";
 
 /** What the routes use. */
 export function createBatchStore(deps: StoreDeps): BatchStore {
@@ -32,6 +36,8 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     put: putBatch(deps),
     readLogs: readLogs(deps),
     devices: listDevices(deps),
+    volume: volume(deps),
+    tail: tail(deps),
     upsertApp: upsertApp(deps),
     listApps: listApps(deps),
     appKeys: appKeys(deps),

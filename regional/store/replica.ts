@@ -9,13 +9,13 @@
  * first wins, by (receivedAt, origin) (`versionWins`, shared/replication.ts, which anti-entropy
  * plans its repairs by too), so every region ends up holding the same one.
  */
-import { and, eq, or } from "drizzle-orm";
+import { and, eq, or, sql } from "drizzle-orm";
 import { type ReplicaOutcome, versionWins } from "../../shared/replication.ts";
 import { ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import { type BatchMeta, metaOf, type StoredSeal } from "./codec.ts";
-import { upsertDevice } from "./devices.ts";
+import { subtractCounts, upsertDevice } from "./devices.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.loadSealed`. */
@@ -73,7 +73,7 @@ export function applyReplica({ db, codec }: StoreDeps): ReplicaStore["apply"] {
       }
       const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
       const [held] = await tx
-        .select({ origin: batches.origin, receivedAt: batches.receivedAt })
+        .select({ origin: batches.origin, receivedAt: batches.receivedAt, ...storedColumns })
         .from(batches)
         .where(where)
         .for("update");
@@ -81,7 +81,12 @@ export function applyReplica({ db, codec }: StoreDeps): ReplicaStore["apply"] {
       const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
       if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
       if (!versionWins(sealed, storedVersion)) return "kept";
-      await tx.update(batches).set(row).where(where);
+      // A new version is a new arrival here: the live tail (tail.ts) delivers it again.
+      await tx
+        .update(batches)
+        .set({ ...row, txid: sql`pg_current_xact_id()::text::bigint` })
+        .where(where);
+      await subtractCounts(tx, sealed.appId, storedFromRow(held).meta);
       await upsertDevice(tx, sealed.appId, batch.device, meta);
       return "replaced";
     });

@@ -16,9 +16,10 @@
 import { z } from "zod";
 import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
+import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
 import { limits } from "../../shared/limits.ts";
-import type { DeviceRecord, LogPage, LogQuery } from "../../shared/read.ts";
+import type { DevicePage, DeviceQuery, LogPage, LogQuery } from "../../shared/read.ts";
 import type {
   BatchVersion,
   Bucket,
@@ -42,7 +43,8 @@ export type PutResult = { duplicate: boolean };
 export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
 export type PutFailure = { kind: "conflict"; message: string } | { kind: "integrity"; message: string };
-export type ReadFailure = { kind: "bad_cursor"; message: string };
+/** A cursor that does not decode (400), or an `around` line this region does not hold (404). */
+export type ReadFailure = { kind: "bad_cursor"; message: string } | { kind: "not_found"; message: string };
 
 // ---- Apps and keys, as the admin CLI registers them ----
 
@@ -62,8 +64,12 @@ export interface BatchStore {
   /** Stores a batch and updates its device in one transaction; a repeat of the same content is a duplicate. */
   put(appId: string, batch: Batch, placement?: Placement): Promise<Result<PutResult, PutFailure>>;
   readLogs(appId: string, query: LogQuery): Promise<Result<LogPage, ReadFailure>>;
-  /** Devices by most recent activity first. */
-  devices(appId: string): Promise<DeviceRecord[]>;
+  /** Devices by most recent activity first, with their lines per level; searched and paged. */
+  devices(appId: string, query: DeviceQuery): Promise<Result<DevicePage, ReadFailure>>;
+  /** Lines per level per time bucket, from clear batch metadata (nothing is decrypted). */
+  volume(appId: string, query: VolumeQuery): Promise<VolumeAnswer>;
+  /** Lines in this region's arrival order past a tail cursor; `region` names this region in the cursor. */
+  tail(appId: string, query: TailQuery, region: string): Promise<Result<TailPage, ReadFailure>>;
   /** Creates the app or renames it; keys already known are left as they are. */
   upsertApp(app: { id: string; name: string; keys: NewKey[] }): Promise<AppRecord>;
   listApps(): Promise<AppRecord[]>;

@@ -10,6 +10,7 @@ import {
   type BodyCase,
   badBugfenderLogs,
   badBugfenderSessions,
+  badConsoleReads,
   badOtlp,
   badReads,
   badUploads,
@@ -99,6 +100,13 @@ describe("the bad-input corpus through the edge", () => {
     await run("bugfender", "/bugfender/log/batch", badBugfenderLogs(sessionId), ingestKey, "x-app-token");
     for (const entry of badReads()) {
       const answer = await send(entry.name, `/v1/logs?${entry.query}`, {
+        headers: { authorization: `Bearer ${readKey}` },
+      });
+      answers.push({ kind: "read", answer });
+    }
+    const edgePaths = { devices: "/v1/devices", volume: "/v1/stats/volume", tail: "/v1/tail" };
+    for (const entry of badConsoleReads()) {
+      const answer = await send(entry.name, `${edgePaths[entry.resource]}?${entry.query}`, {
         headers: { authorization: `Bearer ${readKey}` },
       });
       answers.push({ kind: "read", answer });

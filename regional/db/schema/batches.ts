@@ -5,7 +5,7 @@
  * line content beyond these is kept in clear.
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgTable, primaryKey, smallint, text } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, pgTable, primaryKey, smallint, text } from "drizzle-orm/pg-core";
 import { bytea, timestampMs } from "./columns.ts";
 
 export const batches = pgTable(
@@ -36,6 +36,12 @@ export const batches = pgTable(
      * span and level counts above into the seal; 1, from before, bound only the ids.
      */
     sealFormat: smallint("seal_format").notNull().default(1),
+    /**
+     * The PostgreSQL transaction that stored this version here: this region's arrival order, which
+     * the live tail follows (store/tail.ts). Unlike a sequence, it tells a reader which rows can
+     * still appear below it: none under the oldest transaction still running (pg_snapshot_xmin).
+     */
+    txid: bigint("txid", { mode: "bigint" }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
     keyId: text("key_id").notNull(),
     wrappedKey: bytea("wrapped_key").notNull(),
     ciphertext: bytea("ciphertext").notNull(),
@@ -45,6 +51,10 @@ export const batches = pgTable(
     index("batches_app_first_ts_idx").on(table.appId, table.firstTs, table.batchId),
     index("batches_app_received_at_idx").on(table.appId, table.receivedAt),
     index("batches_app_device_first_ts_idx").on(table.appId, table.deviceId, table.firstTs, table.batchId),
+    // Descending reads walk batches by their last line (store/log-scan.ts).
+    index("batches_app_last_ts_idx").on(table.appId, table.lastTs, table.batchId),
+    index("batches_app_device_last_ts_idx").on(table.appId, table.deviceId, table.lastTs, table.batchId),
+    index("batches_app_txid_idx").on(table.appId, table.txid, table.batchId),
     check("batches_span_check", sql`${table.firstTs} <= ${table.lastTs}`),
   ],
 );
