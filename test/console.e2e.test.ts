@@ -181,13 +181,15 @@ describe("the console", () => {
     const other = await createApp(test.system.adminCluster(), "other");
     await upload(other.ingestKey, "other-app-device", ["only in the other app"]);
     await page.goto(`${edgeUrl}/?app=${demo.id}`);
-    await page.getByLabel("App").selectOption("+");
+    await page.getByLabel("App", { exact: true }).selectOption("+");
     await page.getByLabel("App read key").fill(other.readKey);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: "other-app-device" }).waitFor();
     expect(await page.getByRole("link", { name: "Ana's Pixel" }).count()).toBe(0);
-    await page.getByLabel("App").selectOption(demo.id);
-    await page.getByRole("link", { name: "Ana's Pixel" }).waitFor();
+    await page.getByLabel("App", { exact: true }).selectOption(demo.id);
+    await page.waitForTimeout(1500);
+    await shot("isolation");
+    await page.getByRole("link", { name: "Ana's Pixel" }).waitFor({ timeout: 5000 });
     expect(await page.getByRole("link", { name: "other-app-device" }).count()).toBe(0);
   });
 

@@ -32,6 +32,9 @@ export function Filters({ timeRange = true }: { timeRange?: boolean }) {
         placeholder="Search text (press /)"
         value={params.get("q") ?? ""}
         onChange={(event) => set({ q: event.currentTarget.value })}
+        onKeyDown={(event) => {
+          if (event.key === "Enter") set({ q: event.currentTarget.value });
+        }}
       />
       <label>
         Min level{" "}
