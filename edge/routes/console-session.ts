@@ -104,5 +104,5 @@ async function liveApps(c: Context<EdgeEnv>): Promise<{ id: string; expiresAt: s
 }
 
 function secondsUntil(ms: number): number {
-  return Math.max(0, Math.floor((ms - Date.now()) / 1000));
+  return Math.max(0, Math.ceil((ms - Date.now()) / 1000));
 }
