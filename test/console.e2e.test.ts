@@ -1,10 +1,11 @@
 /**
  * The console as a person uses it: a real Chromium (test/browser.ts) on a whole local system of
  * its own (free ports), driven by role and visible text. Each view's screenshot is saved under
- * test-artifacts/console/. Views whose read endpoint this edge does not serve yet are skipped
+ * test-artifacts/console/, and each must pass axe-core with no serious or critical violation. Views whose read endpoint this edge does not serve yet are skipped
  * where they assert on data, and still must load.
  */
 import { mkdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,9 +48,22 @@ async function endpointExists(pathAndQuery: string): Promise<boolean> {
   return response.status !== 404;
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: false });
+/** Saves the view's screenshot, and fails on any serious or critical axe-core violation in it. */
+async function shot(name: string, on: Page = page): Promise<void> {
+  await on.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: false });
+  await on.addScriptTag({ path: axePath });
+  const violations = await on.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: () => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const { violations } = await axe.run();
+    return violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  });
+  expect(violations, `axe-core on ${name}`).toEqual([]);
 }
+
+type AxeViolation = { id: string; impact: string | null; nodes: { target: string[] }[] };
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 beforeAll(async () => {
   rmSync(artifacts, { recursive: true, force: true });
@@ -120,9 +134,14 @@ describe("the console", () => {
     ]);
     await page.goto(`${edgeUrl}/logs?app=${demo.id}`);
     await page.getByRole("heading", { name: "All logs" }).waitFor();
+    await page.getByRole("list", { name: "Lines of every device" }).waitFor();
     await page.keyboard.press("/");
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label")))
+      .toBe("Search text");
     await page.keyboard.type(marker);
     await page.keyboard.press("Enter");
+    await expect.poll(() => page.url()).toContain(`q=${marker}`);
     const rows = page.getByRole("list", { name: "Lines of every device" }).getByRole("listitem");
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().textContent()).toContain(marker);
@@ -212,7 +231,7 @@ describe("the console", () => {
     await signInPage.getByLabel("App read key").fill(demo.ingestKey);
     await signInPage.getByRole("button", { name: "Sign in" }).click();
     await signInPage.getByRole("alert").getByText("read key").waitFor();
-    await signInPage.screenshot({ path: path.join(artifacts, "sign-in.png") });
+    await shot("sign-in", signInPage);
     await fresh.close();
   });
 });

@@ -47,14 +47,13 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     <button
       type="button"
       class="copy"
-      aria-label={label}
       onClick={async (event) => {
         event.stopPropagation();
         setDone(await copyText(text));
         setTimeout(() => setDone(false), 1200);
       }}
     >
-      {done ? "Copied" : "Copy"}
+      {done ? "Copied" : label}
     </button>
   );
 }

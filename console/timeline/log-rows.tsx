@@ -130,8 +130,8 @@ export function LogRows(props: {
               {isOpen && (
                 <div class="details">
                   <div class="actions">
-                    <CopyButton text={line.text} label="Copy the line's text" />
-                    <CopyButton text={permalink(line)} label="Copy the line's permalink" />
+                    <CopyButton text={line.text} label="Copy text" />
+                    <CopyButton text={permalink(line)} label="Copy permalink" />
                     <a href={permalink(line)}>Permalink</a>
                   </div>
                   <dl>
