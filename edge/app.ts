@@ -10,6 +10,7 @@
  *   GET  /v1/devices  read key    validate the query, route              routes/devices.ts
  *   GET  /v1/tail     read key    validate the query, route              routes/tail.ts
  *   GET  /v1/stats/volume  read key  resolve the window, route           routes/volume.ts
+ *   GET  /v1/regions  read key    health table and each region's app digest  routes/regions.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -31,6 +32,7 @@ import { devices } from "./routes/devices.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
+import { regions } from "./routes/regions.ts";
 import { tail } from "./routes/tail.ts";
 import { volume } from "./routes/volume.ts";
 
@@ -81,6 +83,7 @@ export function createApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/tail", tail);
   app.route("/v1/stats/volume", volume);
   app.route("/v1/health", health);
+  app.route("/v1/regions", regions);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);
   app.route("/console/sign-in", signIn);

@@ -20,6 +20,7 @@ import { requestId } from "hono/request-id";
 import { ApiError, errorBody } from "../shared/errors.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
 import { databaseFailure } from "./db/errors.ts";
+import { appDigestRoute } from "./routes/app-digest.ts";
 import { appKeysRoute } from "./routes/app-keys.ts";
 import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
@@ -47,6 +48,7 @@ export function createApp(deps: RegionDeps): Hono<RegionEnv> {
     devicesRoute(edge),
     volumeRoute(edge),
     tailRoute(edge),
+    appDigestRoute(edge),
     keysRevokedRoute(edge),
   ]) {
     app.route("/internal/v1", route);

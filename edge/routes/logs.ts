@@ -2,8 +2,9 @@
  * `GET /v1/logs` (read key): a page of an app's logs. The query is validated here (a bad
  * parameter is a 400 naming it, and never reaches a region), then forwarded in its normalized
  * form (times as epoch milliseconds) to the healthiest region that answers, with the read key,
- * which the region checks again by itself; its page `{logs, nextCursor, integrityErrors}` is
- * passed through.
+ * which the region checks again by itself; its page `{logs, nextCursor, prevCursor,
+ * integrityErrors}` is passed through. The parameters (order, level sets, tag, `around` a line
+ * id) are in shared/read.ts.
  */
 import { Hono } from "hono";
 import { describeIssues } from "../../shared/batch.ts";

@@ -21,6 +21,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { canonicalJson, parseBatch } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
+import { sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { keyHash, verifyKey } from "../../shared/keys.ts";
 import type {
@@ -49,7 +50,7 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail)$/;
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -137,7 +138,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { keyHashes: [...world.revokedKeyHashes] }];
     }
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
-    if (method === "GET" && resource && ["logs", "devices", "volume", "tail"].includes(resource)) {
+    if (method === "GET" && resource && ["logs", "devices", "volume", "tail", "digest"].includes(resource)) {
       await checkReadKey(appId, appKey);
     }
     if (method === "POST" && resource === "batches") {
@@ -182,6 +183,10 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
     // The console's other reads: shapes only, enough for the edge to pass them through.
     if (method === "GET" && resource === "tail") {
       return [200, { logs: [], nextCursor: url.searchParams.get("after") ?? "stub-tail", integrityErrors: [] }];
+    }
+    if (method === "GET" && resource === "digest") {
+      const ids = stored.map(({ batch }) => batch.batchId).sort();
+      return [200, { region: name, batches: ids.length, digest: await sha256Hex(ids.join(",")) }];
     }
     if (method === "GET" && resource === "volume") {
       const from = Number(url.searchParams.get("from"));

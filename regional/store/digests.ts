@@ -6,7 +6,7 @@
  */
 import { and, asc, eq, gte, lt, or, sql } from "drizzle-orm";
 import { batches } from "../db/schema/index.ts";
-import type { ReplicaStore, StoreDeps } from "./types.ts";
+import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
 
 const hourMs = 3_600_000;
 const hourOf = sql<number>`floor(extract(epoch from ${batches.receivedAt}) / 3600)::int`;
@@ -53,5 +53,24 @@ export function bucketEntries({ db }: StoreDeps): ReplicaStore["entries"] {
         ),
       );
     return rows.map((row) => ({ ...row, receivedAt: row.receivedAt.getTime() }));
+  };
+}
+
+/**
+ * `BatchStore.appDigest`: one app's holdings as one count and MD5 (the same versions as the
+ * buckets above), which the edge compares across regions for the console (`GET /v1/regions`).
+ * It reads every version id of the app, so it is for a person looking, not for a hot path.
+ */
+export function appDigest({ db }: StoreDeps): BatchStore["appDigest"] {
+  return async (appId) => {
+    const version = sql`${batches.batchId} || ':' || ${batches.origin} || ':' || floor(extract(epoch from ${batches.receivedAt}) * 1000)::bigint`;
+    const [row] = await db
+      .select({
+        count: sql<number>`count(*)::int`,
+        hash: sql<string>`coalesce(md5(string_agg(${version}, ',' order by ${batches.batchId})), md5(''))`,
+      })
+      .from(batches)
+      .where(eq(batches.appId, appId));
+    return { batches: Number(row?.count ?? 0), digest: row?.hash ?? "" };
   };
 }

@@ -11,7 +11,7 @@
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed
- *   digests/entries  digests.ts     per app-hour summaries for anti-entropy
+ *   digests/entries  digests.ts     per app-hour summaries for anti-entropy (appDigest: one app's)
  *   …Control         control.ts     apps and keys as anti-entropy exchanges them
  *
  * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
@@ -21,7 +21,7 @@
 import { appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
 import { exportControl, mergeControl } from "./control.ts";
 import { listDevices } from "./devices.ts";
-import { bucketDigests, bucketEntries } from "./digests.ts";
+import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
 import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
@@ -38,6 +38,7 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     devices: listDevices(deps),
     volume: volume(deps),
     tail: tail(deps),
+    appDigest: appDigest(deps),
     upsertApp: upsertApp(deps),
     listApps: listApps(deps),
     appKeys: appKeys(deps),

@@ -15,7 +15,7 @@
  * (`devices.batch_span_ms_max`, kept at write time), so the candidates are one index range
  * `first_ts >= start - span` (descending: `last_ts <= end + span`), not every batch before.
  */
-import { and, asc, desc, eq, gt, gte, lt, lte, max, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import { type Level, type LogLine, levels } from "../../shared/batch.ts";
 import { comparePositions, type LogPosition, type Order, positionBefore } from "../../shared/cursor.ts";
 import type { IntegrityError, LogRecord } from "../../shared/read.ts";
@@ -88,8 +88,7 @@ export async function scanLines(
   let openedBytes = 0;
   let stoppedAt: number | undefined;
   let full = false;
-  const spanMs = await widestSpanMs(db, appId, scan.device);
-  for await (const row of candidateBatches(db, appId, { scan, lowTs, highTs, spanMs })) {
+  for await (const row of candidateBatches(db, appId, { scan, lowTs, highTs })) {
     const boundaryTs = (asc ? row.firstTs : row.lastTs).getTime();
     emitBefore(boundaryTs);
     if (logs.length === scan.limit) {
@@ -126,19 +125,20 @@ export async function scanLines(
   return { logs, next, integrityErrors };
 }
 
-/** The widest span of one batch of the device (or of any device of the app), kept at write time. */
-async function widestSpanMs(db: Database, appId: string, device: string | undefined): Promise<number> {
-  const [row] = await db
-    .select({ spanMs: max(devices.batchSpanMsMax) })
-    .from(devices)
-    .where(and(eq(devices.appId, appId), device === undefined ? undefined : eq(devices.deviceId, device)));
-  return row?.spanMs ?? 0;
+/**
+ * The widest span of one batch of the device (or of any device of the app), kept at write time,
+ * as an interval. A subquery of the candidates' own statement, so it reads the same snapshot: a
+ * batch and the widened span its transaction wrote are both seen or neither.
+ */
+function widestSpan(appId: string, device: string | undefined): SQL {
+  const where = and(eq(devices.appId, appId), device === undefined ? undefined : eq(devices.deviceId, device));
+  return sql`((select coalesce(max(${devices.batchSpanMsMax}), 0) from ${devices} where ${where}) * interval '1 millisecond')`;
 }
 
-type CandidateFilter = { scan: Scan; lowTs: number; highTs: number; spanMs: number };
+type CandidateFilter = { scan: Scan; lowTs: number; highTs: number };
 
 /** Batches that may hold wanted lines, in run order, fetched a few at a time by keyset. */
-async function* candidateBatches(db: Database, appId: string, { scan, lowTs, highTs, spanMs }: CandidateFilter) {
+async function* candidateBatches(db: Database, appId: string, { scan, lowTs, highTs }: CandidateFilter) {
   const ascending = scan.order === "asc";
   const date = (ms: number) => new Date(ms);
   const finite = Number.isFinite;
@@ -149,8 +149,12 @@ async function* candidateBatches(db: Database, appId: string, { scan, lowTs, hig
     finite(lowTs) ? gte(batches.lastTs, date(lowTs)) : undefined,
     finite(highTs) ? lte(batches.firstTs, date(highTs)) : undefined,
     // The keyset bound: the index range this run walks starts here, not at the app's first batch.
-    ascending && finite(lowTs) ? gte(batches.firstTs, date(lowTs - spanMs)) : undefined,
-    !ascending && finite(highTs) ? lte(batches.lastTs, date(highTs + spanMs)) : undefined,
+    ascending && finite(lowTs)
+      ? sql`${batches.firstTs} >= ${date(lowTs).toISOString()}::timestamptz - ${widestSpan(appId, scan.device)}`
+      : undefined,
+    !ascending && finite(highTs)
+      ? sql`${batches.lastTs} <= ${date(highTs).toISOString()}::timestamptz + ${widestSpan(appId, scan.device)}`
+      : undefined,
     levelCounts.length === levels.length ? undefined : sql`(${sql.join(levelCounts, sql` + `)}) > 0`,
   ];
   const key = ascending ? batches.firstTs : batches.lastTs;

@@ -70,6 +70,8 @@ export interface BatchStore {
   volume(appId: string, query: VolumeQuery): Promise<VolumeAnswer>;
   /** Lines in this region's arrival order past a tail cursor; `region` names this region in the cursor. */
   tail(appId: string, query: TailQuery, region: string): Promise<Result<TailPage, ReadFailure>>;
+  /** The app's batch count and one digest of the versions held, to compare regions. */
+  appDigest(appId: string): Promise<{ batches: number; digest: string }>;
   /** Creates the app or renames it; keys already known are left as they are. */
   upsertApp(app: { id: string; name: string; keys: NewKey[] }): Promise<AppRecord>;
   listApps(): Promise<AppRecord[]>;
