@@ -162,6 +162,7 @@ async function firstUploadMs(regions: object[], key: string): Promise<number> {
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
     SPOOL_SECRET: spoolSecret,
+    CONSOLE_SECRET: "bench-console-secret-0123456789abcdef",
   });
   try {
     // Warm the isolate with requests that touch no region, so only the routing differs.
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
     SPOOL_SECRET: spoolSecret,
+    CONSOLE_SECRET: "bench-console-secret-0123456789abcdef",
   });
   const passDir = mkdtempSync(path.join(work, "pass-through-"));
   writeFileSync(
@@ -259,6 +261,7 @@ async function main(): Promise<void> {
     KEY_SECRET: keySecret,
     EDGE_SECRET: edgeSecret,
     SPOOL_SECRET: spoolSecret,
+    CONSOLE_SECRET: "bench-console-secret-0123456789abcdef",
     HEALTH_PROBE_INTERVAL_MS: "1000",
   });
   const statusOfVictim = async () => {

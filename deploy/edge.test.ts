@@ -58,7 +58,10 @@ describe("edge environments", () => {
         expect(seen.has(resource), `${resource} shared between environments`).toBe(false);
         seen.add(resource);
       }
-      expect(config.durable_objects.bindings.map((binding) => binding.name)).toEqual(["REGION_HEALTH"]);
+      expect(config.durable_objects.bindings.map((binding) => binding.name)).toEqual([
+        "REGION_HEALTH",
+        "CONSOLE_SESSIONS",
+      ]);
       expect((config.queues.producers ?? []).map((queue) => queue.binding)).toEqual(["SPOOL", "SPOOL_DEAD"]);
       const regions = regionsSchema.parse(JSON.parse(String(config.vars.REGIONS)));
       const cluster = environments.find((environment) => environment.name === name);

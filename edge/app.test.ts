@@ -74,6 +74,7 @@ describe("edge app", () => {
       [{ EDGE_SECRET: "short" }, "binding EDGE_SECRET: value: expected a secret of at least 16 characters"],
       [{ EDGE_SECRET: undefined }, "binding EDGE_SECRET: missing"],
       [{ SPOOL_SECRET: undefined }, "binding SPOOL_SECRET: missing"],
+      [{ CONSOLE_SECRET: undefined }, "binding CONSOLE_SECRET: missing"],
     ];
     for (const [env, message] of cases) {
       const response = await callWith({ env }, "/v1/health", {});

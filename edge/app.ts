@@ -12,6 +12,11 @@
  *   GET  /v1/stats/volume  read key  resolve the window, route           routes/volume.ts
  *   GET  /v1/regions  read key    health table and each region's app digest  routes/regions.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
+ *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
+ *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
+ *
+ * Every other path is the console's static assets (wrangler.toml `[assets]`), served before the
+ * Worker runs; only `/v1/*`, `/console/*` and `/bugfender/*` reach this app.
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -21,6 +26,8 @@ import { type EdgeEnv, httpServices, type Services, type ServicesFactory } from 
 import { browserCors } from "./cors.ts";
 import { batches } from "./routes/batches.ts";
 import { bugfender } from "./routes/bugfender.ts";
+import { consoleSession } from "./routes/console-session.ts";
+import { signIn, signInLinks } from "./routes/console-sign-in.ts";
 import { devices } from "./routes/devices.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
@@ -77,6 +84,9 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/stats/volume", volume);
   app.route("/v1/health", health);
   app.route("/v1/regions", regions);
+  app.route("/v1/console/session", consoleSession);
+  app.route("/v1/console/sign-in-links", signInLinks);
+  app.route("/console/sign-in", signIn);
 
   app.notFound((c) =>
     c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.var.requestId), 404),

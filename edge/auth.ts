@@ -1,13 +1,16 @@
 /**
- * App-key authentication: `Authorization: Bearer <key>`. A key verifies by itself against
+ * App-key authentication: `Authorization: Bearer <key>`, or for reads the console's session cookie
+ * (console/session.ts), which stands for a read key kept at the edge. A key verifies by itself against
  * KEY_SECRET (shared/keys), so no database is asked; the only lookup is the cached list of revoked
  * key hashes (see revocations.ts). A missing, malformed, forged or revoked key is 401; a valid key
  * of the wrong kind (an ingest key reading logs, a read key uploading) is 403; an app over its
  * rate limit is 429 (rate-limit.ts).
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../shared/errors.ts";
 import { type KeyKind, keyHash, verifyKey } from "../shared/keys.ts";
+import { consoleReadKey, hasConsoleCookie } from "./console/session.ts";
 import type { EdgeEnv } from "./context.ts";
 import { enforceRateLimit } from "./rate-limit.ts";
 import { unavailable } from "./routing/region-answer.ts";
@@ -22,32 +25,53 @@ const bearerPattern = /^Bearer +(\S+) *$/i;
  */
 export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) {
   return createMiddleware<EdgeEnv>(async (c, next) => {
-    const key = options.keyHeader ? c.req.header(options.keyHeader)?.trim() : bearerKey(c.req.header("Authorization"));
+    // A browser's console reads with its cookie; everything else (and a cookie request that also
+    // sends a key) with the key itself.
+    const viaConsole =
+      kind === "read" && !options.keyHeader && c.req.header("Authorization") === undefined && hasConsoleCookie(c)
+        ? await consoleReadKey(c)
+        : null;
+    const key =
+      viaConsole?.key ??
+      (options.keyHeader ? c.req.header(options.keyHeader)?.trim() : bearerKey(c.req.header("Authorization")));
     if (!key) throw unauthorized(`missing app key (expected: ${options.keyHeader ?? "Authorization: Bearer"} <key>)`);
-    const verified = await verifyKey(c.var.config.keySecret, key);
-    if (!verified) throw unauthorized("unknown app key");
-
-    const revoked = await c.var.services.revocations.current({
-      requestId: c.var.requestId,
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    });
-    if (revoked === null) {
-      // Never checked a revocation list yet (no region answered): refuse rather than let a
-      // revoked key in. Any route behind a key needs a region anyway.
-      throw unavailable("cannot check the app key: no region answered");
-    }
-    const hash = await keyHash(key);
-    if (revoked.has(hash)) throw unauthorized("app key has been revoked");
-
-    if (verified.kind !== kind) {
-      throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
-    }
-    await enforceRateLimit(c.var.bindings, kind, verified.appId);
-    c.set("appId", verified.appId);
+    const checked = await checkKey(c, key, kind);
+    c.set("appId", checked.appId);
     c.set("appKey", key);
-    c.set("keyHash", hash);
+    c.set("keyHash", checked.hash);
     await next();
   });
+}
+
+/**
+ * Verifies an app key of `kind` as every keyed route does: minted with KEY_SECRET, not revoked,
+ * the right kind, the app within its rate limit. Throws the ApiError a client sees.
+ */
+export async function checkKey(
+  c: Context<EdgeEnv>,
+  key: string,
+  kind: KeyKind,
+): Promise<{ appId: string; hash: string }> {
+  const verified = await verifyKey(c.var.config.keySecret, key);
+  if (!verified) throw unauthorized("unknown app key");
+
+  const revoked = await c.var.services.revocations.current({
+    requestId: c.var.requestId,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  });
+  if (revoked === null) {
+    // Never checked a revocation list yet (no region answered): refuse rather than let a
+    // revoked key in. Any route behind a key needs a region anyway.
+    throw unavailable("cannot check the app key: no region answered");
+  }
+  const hash = await keyHash(key);
+  if (revoked.has(hash)) throw unauthorized("app key has been revoked");
+
+  if (verified.kind !== kind) {
+    throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
+  }
+  await enforceRateLimit(c.var.bindings, kind, verified.appId);
+  return { appId: verified.appId, hash };
 }
 
 function bearerKey(header: string | undefined): string | undefined {

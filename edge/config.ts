@@ -4,7 +4,8 @@
  * `HEALTH_PROBE_INTERVAL_MS` (how often the health object probes the regions), `KEY_SECRET` (the
  * HMAC secret app keys are minted with), `EDGE_SECRET` (the HMAC secret that signs calls to
  * regions as the edge: the regions' STORMLOG_EDGE_SECRET, which signs no peer or admin call) and
- * `SPOOL_SECRET` (seals spooled batches; only the edge holds it), all three secrets. A missing or
+ * `SPOOL_SECRET` (seals spooled batches; only the edge holds it) and `CONSOLE_SECRET` (signs the
+ * console's session cookie), all four secrets. A missing or
  * invalid binding is an operator error: every request answers 500 BAD_ENVIRONMENT naming the
  * binding, rather than half-working.
  *
@@ -16,6 +17,7 @@ import { z } from "zod";
 import { describeIssues } from "../shared/batch.ts";
 import { ApiError } from "../shared/errors.ts";
 import { type RoutedRegion, routedRegionsSchema } from "../shared/regions.ts";
+import type { ConsoleSessions } from "./console/sessions.ts";
 import type { RegionHealth } from "./health/object.ts";
 
 export type EdgeConfig = {
@@ -24,6 +26,8 @@ export type EdgeConfig = {
   readonly keySecret: string;
   readonly edgeSecret: string;
   readonly spoolSecret: string;
+  /** Signs the console's session cookie (console/cookie.ts). */
+  readonly consoleSecret: string;
 };
 
 /** Below this an HMAC secret is guessable; the admin CLI generates far longer ones. */
@@ -40,7 +44,10 @@ const parsedEntriesMax = 8;
 /** The validated config for these bindings; throws ApiError BAD_ENVIRONMENT naming the binding. */
 export function loadConfig(env: Env): EdgeConfig {
   const raw = env as Partial<
-    Record<"REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET" | "SPOOL_SECRET", unknown>
+    Record<
+      "REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET" | "SPOOL_SECRET" | "CONSOLE_SECRET",
+      unknown
+    >
   >;
   const cacheKey = JSON.stringify([
     raw.REGIONS,
@@ -48,6 +55,7 @@ export function loadConfig(env: Env): EdgeConfig {
     raw.KEY_SECRET,
     raw.EDGE_SECRET,
     raw.SPOOL_SECRET,
+    raw.CONSOLE_SECRET,
   ]);
   const cached = parsed.get(cacheKey);
   if (cached) return cached;
@@ -60,6 +68,7 @@ export function loadConfig(env: Env): EdgeConfig {
     keySecret: parseBinding("KEY_SECRET", secretSchema, raw.KEY_SECRET),
     edgeSecret: parseBinding("EDGE_SECRET", secretSchema, raw.EDGE_SECRET),
     spoolSecret: parseBinding("SPOOL_SECRET", secretSchema, raw.SPOOL_SECRET),
+    consoleSecret: parseBinding("CONSOLE_SECRET", secretSchema, raw.CONSOLE_SECRET),
   };
   if (parsed.size >= parsedEntriesMax) parsed.clear();
   parsed.set(cacheKey, config);
@@ -76,11 +85,22 @@ export type EdgeBindings = {
   /** Per-app limits (rate-limit.ts): uploads, and reads, each counted apart. */
   readonly uploadRateLimit?: RateLimit;
   readonly readRateLimit?: RateLimit;
+  /** The console's sessions and sign-in links (console/sessions.ts); the console needs it. */
+  readonly consoleSessions?: DurableObjectNamespace<ConsoleSessions>;
 };
 
 export function bindingsOf(env: Env): EdgeBindings {
   const raw = env as Partial<
-    Record<"REGION_HEALTH" | "SPOOL" | "SPOOL_DEAD" | "SPOOL_BLOBS" | "UPLOAD_RATE_LIMIT" | "READ_RATE_LIMIT", unknown>
+    Record<
+      | "REGION_HEALTH"
+      | "SPOOL"
+      | "SPOOL_DEAD"
+      | "SPOOL_BLOBS"
+      | "UPLOAD_RATE_LIMIT"
+      | "READ_RATE_LIMIT"
+      | "CONSOLE_SESSIONS",
+      unknown
+    >
   >;
   return {
     health: isObject(raw.REGION_HEALTH) ? (raw.REGION_HEALTH as DurableObjectNamespace<RegionHealth>) : undefined,
@@ -89,6 +109,9 @@ export function bindingsOf(env: Env): EdgeBindings {
     spoolBlobs: isObject(raw.SPOOL_BLOBS) ? (raw.SPOOL_BLOBS as R2Bucket) : undefined,
     uploadRateLimit: isObject(raw.UPLOAD_RATE_LIMIT) ? (raw.UPLOAD_RATE_LIMIT as RateLimit) : undefined,
     readRateLimit: isObject(raw.READ_RATE_LIMIT) ? (raw.READ_RATE_LIMIT as RateLimit) : undefined,
+    consoleSessions: isObject(raw.CONSOLE_SESSIONS)
+      ? (raw.CONSOLE_SESSIONS as DurableObjectNamespace<ConsoleSessions>)
+      : undefined,
   };
 }
 

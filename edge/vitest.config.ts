@@ -1,10 +1,21 @@
 // The edge's tests run inside workerd (@cloudflare/vitest-plugin) against the real Worker config;
 // the regions they forward to are real HTTP servers started in Node by testing/global-setup.ts, and
 // what reaches the spool's dead-letter queue is read back through testing/dead-letter-inbox.js.
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testEdgeSecret, testKeySecret, testRateLimit, testSpoolSecret } from "./testing/fixtures.ts";
+import {
+  testConsoleSecret,
+  testEdgeSecret,
+  testKeySecret,
+  testRateLimit,
+  testSpoolSecret,
+} from "./testing/fixtures.ts";
+
+// wrangler.toml serves the console from console/dist, and the plugin refuses a config whose assets
+// folder is missing: an unbuilt console (a fresh clone) must not stop the edge tests.
+mkdirSync(fileURLToPath(new URL("../console/dist", import.meta.url)), { recursive: true });
 
 export default defineConfig({
   plugins: [
@@ -22,6 +33,7 @@ export default defineConfig({
             KEY_SECRET: testKeySecret,
             EDGE_SECRET: testEdgeSecret,
             SPOOL_SECRET: testSpoolSecret,
+            CONSOLE_SECRET: testConsoleSecret,
           },
           // Low limits for the rate-limit tests, apart from the Worker's own (wrangler.toml).
           ratelimits: {

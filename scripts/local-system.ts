@@ -19,6 +19,7 @@ import { type Cluster, provisionApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
+import { ensureConsoleFolder } from "./console-setup.ts";
 import { defaultRegionNames } from "./local-config.ts";
 
 export type LocalSystemOptions = {
@@ -54,10 +55,20 @@ export type LocalInfo = {
   edgeUrl: string;
   regions: LocalRegion[];
   app: { id: string; ingestKey: string; readKey: string };
+  /** A one-time link that opens the console signed in to the demo app (npm start writes it). */
+  consoleUrl?: string;
 };
 
 /** The key secret, the secret of each caller role (the edge, the peers, the admin CLI), and the edge's spool secret. */
-type Secrets = { keySecret: string; edgeSecret: string; peerSecret: string; adminSecret: string; spoolSecret: string };
+type Secrets = {
+  keySecret: string;
+  edgeSecret: string;
+  peerSecret: string;
+  adminSecret: string;
+  spoolSecret: string;
+  /** Signs the console's session cookie (edge/console/cookie.ts). */
+  consoleSecret: string;
+};
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
@@ -123,6 +134,7 @@ export class LocalSystem {
       writeFileSync(path.join(resolved.dir, "local.json"), `${JSON.stringify(system.info, null, 2)}\n`, {
         mode: 0o600,
       });
+      ensureConsoleFolder();
       await system.startEdge(secrets);
       return system;
     } catch (error) {
@@ -223,6 +235,7 @@ export class LocalSystem {
       KEY_SECRET: secrets.keySecret,
       EDGE_SECRET: secrets.edgeSecret,
       SPOOL_SECRET: secrets.spoolSecret,
+      CONSOLE_SECRET: secrets.consoleSecret,
     };
     writeFileSync(
       envFile,
@@ -330,7 +343,8 @@ function loadOrCreateSecrets(dir: string): Secrets {
     existing.edgeSecret &&
     existing.peerSecret &&
     existing.adminSecret &&
-    existing.spoolSecret
+    existing.spoolSecret &&
+    existing.consoleSecret
   ) {
     return existing as Secrets;
   }
@@ -343,6 +357,7 @@ function loadOrCreateSecrets(dir: string): Secrets {
     peerSecret: existing?.peerSecret ?? newSecret(),
     adminSecret: existing?.adminSecret ?? newSecret(),
     spoolSecret: existing?.spoolSecret ?? newSecret(),
+    consoleSecret: existing?.consoleSecret ?? newSecret(),
   };
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;

@@ -4,6 +4,9 @@
  * `npm run region` drives it through the control channel of scripts/control.ts. The folder,
  * region names and ports come from the STORMLOG_LOCAL_* variables (scripts/local-config.ts).
  */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildConsoleIfStale, consoleSignInUrl, seedDemoApp } from "./console-setup.ts";
 import { readControlFile, startControl } from "./control.ts";
 import { type LocalConfig, loadLocalConfig } from "./local-config.ts";
 import { LocalSystem } from "./local-system.ts";
@@ -47,6 +50,11 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 // After SIGHUP the terminal is gone and writing to it fails; stopping matters more than printing.
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
+try {
+  if (buildConsoleIfStale()) console.log("Built the console (console/dist).");
+} catch (error) {
+  fail(error);
+}
 console.log("Starting Stormlog: three regional workers, then the edge on workerd…");
 const system = await LocalSystem.start(config).catch(fail);
 const supervisor = new Supervisor(system, (line) => console.log(`[supervisor] ${line}`));
@@ -62,6 +70,19 @@ stop = async () => {
 if (signalled) await stop();
 
 const { edgeUrl, regions, app } = system.info;
+// The console: demo lines on a first start, and a one-time link that opens it signed in.
+const seeded = await seedDemoApp(edgeUrl, app).catch((error: unknown) => {
+  console.error(`could not seed the demo app: ${error instanceof Error ? error.message : String(error)}`);
+  return 0;
+});
+const consoleUrl = await consoleSignInUrl(edgeUrl, app.readKey).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  return null;
+});
+if (consoleUrl) {
+  system.info.consoleUrl = consoleUrl;
+  writeFileSync(path.join(config.dir, "local.json"), `${JSON.stringify(system.info, null, 2)}\n`, { mode: 0o600 });
+}
 const example = JSON.stringify({
   batchId: "demo-batch-0001",
   device: { id: "demo-device", model: "curl" },
@@ -83,6 +104,8 @@ const hints = [
 
 console.log(`
 Stormlog is running (details in ${config.dir}/local.json).
+  console  ${consoleUrl ?? "(no sign-in link: see above)"}
+           one-time sign-in link for the demo app, valid 5 minutes${seeded > 0 ? `; seeded ${seeded} demo batches` : ""}
   edge     ${edgeUrl}
 ${regions.map((region) => `  region   ${region.name.padEnd(9)} ${region.url}  (admin ${region.adminUrl})`).join("\n")}
   app      ${app.id}

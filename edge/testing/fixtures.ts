@@ -8,6 +8,7 @@ import type { SignatureFailure } from "../../shared/signing.ts";
 export const testKeySecret = "edge-tests-key-secret-0123456789abcdef";
 export const testEdgeSecret = "edge-tests-edge-secret-0123456789abcdef";
 export const testSpoolSecret = "edge-tests-spool-secret-0123456789abcdef";
+export const testConsoleSecret = "edge-tests-console-secret-0123456789abcdef";
 /** Requests per app per minute that TEST_UPLOAD_RATE_LIMIT and TEST_READ_RATE_LIMIT allow. */
 export const testRateLimit = 3;
 

@@ -1,0 +1,161 @@
+/**
+ * The console's shell: the session (which apps this browser is signed in to), the header with the
+ * app switcher, the views' navigation and sign-out, and the view the URL names:
+ *
+ *   /                 devices/devices.tsx     /logs     all-logs/all-logs.tsx
+ *   /devices/<id>     timeline/timeline.tsx   /tail     tail/tail.tsx
+ *   /regions          regions/regions.tsx
+ *
+ * The app being read is `?app=` in the URL, so a permalink names its app too.
+ */
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import type { ConsoleSession } from "../../shared/console.ts";
+import { AllLogs } from "../all-logs/all-logs.tsx";
+import { ApiFailure, api, setApp } from "../api.ts";
+import { Devices } from "../devices/devices.tsx";
+import { timeZone } from "../format.ts";
+import { Regions } from "../regions/regions.tsx";
+import { SignIn } from "../sign-in/sign-in.tsx";
+import { Tail } from "../tail/tail.tsx";
+import { Timeline } from "../timeline/timeline.tsx";
+import { navigate, useLocation } from "../url.ts";
+import { ErrorBox, Loading } from "./status.tsx";
+
+const views = [
+  { path: "/", label: "Devices" },
+  { path: "/logs", label: "All logs" },
+  { path: "/tail", label: "Live tail" },
+  { path: "/regions", label: "Regions" },
+] as const;
+
+export function App() {
+  const { path, params } = useLocation();
+  const [session, setSession] = useState<ConsoleSession | null>(null);
+  const [failure, setFailure] = useState<ApiFailure | null>(null);
+  const [adding, setAdding] = useState(false);
+
+  useEffect(() => {
+    api
+      .session()
+      .then(setSession)
+      .catch((error) => setFailure(error instanceof ApiFailure ? error : new ApiFailure(0, "NETWORK", String(error))));
+  }, []);
+  useKeyboard();
+
+  if (failure) return <ErrorBox error={failure} what="the console session" />;
+  if (!session) return <Loading what="the console" />;
+  const signedIn = (next: ConsoleSession) => {
+    setSession(next);
+    setAdding(false);
+    const first = next.apps[0];
+    if (first) navigate(`/?app=${first.id}`);
+  };
+  const expired = params.get("signIn") === "expired" ? "That sign-in link was used already or has expired." : undefined;
+  if (session.apps.length === 0 || adding) return <SignIn onSignedIn={signedIn} notice={expired} />;
+
+  const appId = session.apps.some((app) => app.id === params.get("app"))
+    ? (params.get("app") as string)
+    : (session.apps[0]?.id as string);
+  setApp(appId);
+  const deviceId = path.startsWith("/devices/") ? decodeURIComponent(path.slice("/devices/".length)) : null;
+
+  return (
+    <div class="shell">
+      <header>
+        <strong class="brand">Stormlog</strong>
+        <nav aria-label="Views">
+          {views.map((view) => (
+            <Link
+              key={view.path}
+              to={`${view.path}?app=${appId}`}
+              current={view.path === "/" ? path === "/" || deviceId !== null : path === view.path}
+            >
+              {view.label}
+            </Link>
+          ))}
+        </nav>
+        <span class="muted" title="Times are shown in this time zone">
+          {timeZone}
+        </span>
+        <select
+          aria-label="App"
+          value={appId}
+          onChange={(event) => {
+            const value = event.currentTarget.value;
+            if (value === "+") setAdding(true);
+            else navigate(`/?app=${value}`);
+          }}
+        >
+          {session.apps.map((app) => (
+            <option key={app.id} value={app.id}>
+              app {app.id}
+            </option>
+          ))}
+          <option value="+">Add an app…</option>
+        </select>
+        <button
+          type="button"
+          onClick={async () => {
+            await api.signOut(appId);
+            const left = await api.session();
+            setSession(left);
+            navigate(left.apps[0] ? `/?app=${left.apps[0].id}` : "/");
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main key={appId}>
+        {deviceId !== null ? (
+          <Timeline deviceId={deviceId} />
+        ) : path === "/logs" ? (
+          <AllLogs />
+        ) : path === "/tail" ? (
+          <Tail />
+        ) : path === "/regions" ? (
+          <Regions />
+        ) : (
+          <Devices appId={appId} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+export function Link({ to, current, children }: { to: string; current?: boolean; children: ComponentChildren }) {
+  return (
+    <a
+      href={to}
+      aria-current={current ? "page" : undefined}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+/** `/` focuses the view's search box; `Esc` leaves it (rows handle j/k and Esc themselves). */
+function useKeyboard(): void {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      const typing = target?.tagName === "INPUT" || target?.tagName === "TEXTAREA" || target?.tagName === "SELECT";
+      if (event.key === "/" && !typing) {
+        const search = document.querySelector<HTMLInputElement>("[data-search]");
+        if (search) {
+          event.preventDefault();
+          search.focus();
+        }
+      } else if (event.key === "Escape" && typing) {
+        target?.blur();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+}

@@ -1,0 +1,76 @@
+/**
+ * One device's timeline: its lines in time order, filtered by the bar above (URL state), scrolling
+ * both ways through any amount, opened at `?line=` when it comes from a permalink; beside them the
+ * device's info from the devices list.
+ */
+import { useEffect, useState } from "preact/hooks";
+import type { DeviceSummary } from "../../shared/read.ts";
+import { api } from "../api.ts";
+import { formatTime } from "../format.ts";
+import { ErrorBox, IntegrityBanner, Loading } from "../shell/status.tsx";
+import { filtersOf, useLocation } from "../url.ts";
+import { Filters } from "./filters.tsx";
+import { useLines } from "./lines.ts";
+import { LogRows } from "./log-rows.tsx";
+
+export function Timeline({ deviceId }: { deviceId: string }) {
+  const { params } = useLocation();
+  const around = params.get("line");
+  const filters = { ...filtersOf(params), device: deviceId };
+  const view = useLines(filters, around);
+  return (
+    <section aria-labelledby="timeline-title" class="with-panel">
+      <div class="main-column">
+        <h1 id="timeline-title">Device {deviceId}</h1>
+        <Filters />
+        <IntegrityBanner errors={view.integrityErrors} />
+        {view.failure && <ErrorBox error={view.failure} what="this device's lines" />}
+        {!view.failure && view.lines === null && <Loading what="lines" />}
+        {view.lines?.length === 0 && <p>No lines match these filters.</p>}
+        {view.lines && view.lines.length > 0 && (
+          <LogRows
+            lines={view.lines}
+            label={`Lines of device ${deviceId}`}
+            anchor={around}
+            onNearStart={view.hasOlder ? view.loadOlder : undefined}
+            onNearEnd={view.hasNewer ? () => void view.loadNewer() : undefined}
+          />
+        )}
+      </div>
+      <DeviceInfo deviceId={deviceId} />
+    </section>
+  );
+}
+
+function DeviceInfo({ deviceId }: { deviceId: string }) {
+  const [device, setDevice] = useState<DeviceSummary | null | undefined>(undefined);
+  useEffect(() => {
+    api
+      .devices({ q: deviceId, limit: 20 })
+      .then((page) => setDevice(page.devices.find((candidate) => candidate.id === deviceId) ?? null))
+      .catch(() => setDevice(null));
+  }, [deviceId]);
+  if (!device) return <aside class="panel" aria-label="Device info" />;
+  const rows: [string, string | null][] = [
+    ["Name", device.name],
+    ["Model", device.model],
+    ["OS", [device.os, device.osVersion].filter(Boolean).join(" ") || null],
+    ["App", [device.appVersion, device.appBuild && `(${device.appBuild})`].filter(Boolean).join(" ") || null],
+    ["Locale", device.locale],
+    ["First seen", formatTime(device.firstSeen)],
+    ["Last seen", formatTime(device.lastSeen)],
+  ];
+  return (
+    <aside class="panel" aria-label="Device info">
+      <h2>Device info</h2>
+      <dl>
+        {rows.map(([name, value]) => (
+          <>
+            <dt key={`${name}-t`}>{name}</dt>
+            <dd key={`${name}-d`}>{value ?? "—"}</dd>
+          </>
+        ))}
+      </dl>
+    </aside>
+  );
+}
