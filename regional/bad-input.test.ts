@@ -5,14 +5,8 @@ import { describe, expect, it } from "vitest";
 import { errorCodes, isErrorBody } from "../shared/errors.ts";
 import type { LogPage } from "../shared/read.ts";
 import { adminPaths, internalPaths } from "../shared/regions.ts";
-import {
-  badAppUpserts,
-  badConsoleReads,
-  badPeerCalls,
-  badReads,
-  badUploads,
-  badUtf8Bodies,
-} from "../test/bad-input.ts";
+import { badConsoleReads } from "../test/bad-console-reads.ts";
+import { badAppUpserts, badPeerCalls, badReads, badUploads, badUtf8Bodies } from "../test/bad-input.ts";
 import { baseTs, makeBatch } from "./testing/fixtures.ts";
 import { adminRequest, drivers, readKeyFor, signedRequest, testAppId, useTestRegion } from "./testing/harness.ts";
 import { storedCounts } from "./testing/rows.ts";

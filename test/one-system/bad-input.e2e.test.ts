@@ -6,11 +6,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, verify } from "../../regional/admin/cluster.ts";
 import type { DeviceRecord } from "../../shared/read.ts";
+import { badConsoleReads } from "../bad-console-reads.ts";
 import {
   type BodyCase,
   badBugfenderLogs,
   badBugfenderSessions,
-  badConsoleReads,
   badOtlp,
   badReads,
   badUploads,
