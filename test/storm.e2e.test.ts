@@ -23,7 +23,16 @@ async function wranglerWithoutSpool(dir: string): Promise<string> {
   let skipping = false;
   for (const line of lines) {
     if (line.startsWith("[")) skipping = /^\[\[(queues\.|r2_buckets)/.test(line);
-    if (!skipping) kept.push(line.replace(/^main = "(.+)"$/, (_, main) => `main = "${path.join(repoRoot, main)}"`));
+    // Paths in the config are relative to it: point them back into the repo (the Worker's entry,
+    // the console's assets).
+    if (!skipping) {
+      kept.push(
+        line.replace(
+          /^(main|directory) = "(.+)"$/,
+          (_, key, relative) => `${key} = "${path.join(repoRoot, relative)}"`,
+        ),
+      );
+    }
   }
   const file = path.join(dir, "wrangler.no-spool.toml");
   await writeFile(file, kept.join("\n"));
