@@ -2,10 +2,9 @@
  * All logs: every device's lines with the same filters as a timeline, under a histogram of volume
  * per level that zooms the time range when dragged across.
  */
-import { ErrorBox, IntegrityBanner, Loading } from "../shell/status.tsx";
 import { Filters } from "../timeline/filters.tsx";
 import { useLines } from "../timeline/lines.ts";
-import { LogRows } from "../timeline/log-rows.tsx";
+import { PagedLines } from "../timeline/paged-lines.tsx";
 import { filtersOf, setParams, useLocation } from "../url.ts";
 import { Histogram } from "./histogram.tsx";
 
@@ -23,19 +22,7 @@ export function AllLogs() {
           Reset the time range
         </button>
       )}
-      <IntegrityBanner errors={view.integrityErrors} />
-      {view.failure && <ErrorBox error={view.failure} what="the lines" />}
-      {!view.failure && view.lines === null && <Loading what="lines" />}
-      {view.lines?.length === 0 && <p>No lines match these filters.</p>}
-      {view.lines && view.lines.length > 0 && (
-        <LogRows
-          lines={view.lines}
-          label="Lines of every device"
-          showDevice
-          onNearStart={view.hasOlder ? view.loadOlder : undefined}
-          onNearEnd={view.hasNewer ? () => void view.loadNewer() : undefined}
-        />
-      )}
+      <PagedLines view={view} label="Lines of every device" what="the lines" showDevice />
     </section>
   );
 }

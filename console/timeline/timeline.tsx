@@ -7,11 +7,10 @@ import { useEffect, useState } from "preact/hooks";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { api } from "../api.ts";
 import { formatTime } from "../format.ts";
-import { ErrorBox, IntegrityBanner, Loading } from "../shell/status.tsx";
 import { filtersOf, useLocation } from "../url.ts";
 import { Filters } from "./filters.tsx";
 import { useLines } from "./lines.ts";
-import { LogRows } from "./log-rows.tsx";
+import { PagedLines } from "./paged-lines.tsx";
 
 export function Timeline({ deviceId }: { deviceId: string }) {
   const { params } = useLocation();
@@ -23,19 +22,7 @@ export function Timeline({ deviceId }: { deviceId: string }) {
       <div class="main-column">
         <h1 id="timeline-title">Device {deviceId}</h1>
         <Filters />
-        <IntegrityBanner errors={view.integrityErrors} />
-        {view.failure && <ErrorBox error={view.failure} what="this device's lines" />}
-        {!view.failure && view.lines === null && <Loading what="lines" />}
-        {view.lines?.length === 0 && <p>No lines match these filters.</p>}
-        {view.lines && view.lines.length > 0 && (
-          <LogRows
-            lines={view.lines}
-            label={`Lines of device ${deviceId}`}
-            anchor={around}
-            onNearStart={view.hasOlder ? view.loadOlder : undefined}
-            onNearEnd={view.hasNewer ? () => void view.loadNewer() : undefined}
-          />
-        )}
+        <PagedLines view={view} label={`Lines of device ${deviceId}`} what="this device's lines" anchor={around} />
       </div>
       <DeviceInfo deviceId={deviceId} />
     </section>
