@@ -8,7 +8,7 @@ import { levels } from "../../shared/batch.ts";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { type ApiFailure, api } from "../api.ts";
 import { formatTime } from "../format.ts";
-import { Link } from "../shell/app.tsx";
+import { Link } from "../shell/link.tsx";
 import { ErrorBox, Loading } from "../shell/status.tsx";
 import { setParams, useLocation } from "../url.ts";
 import { FirstLog } from "./first-log.tsx";

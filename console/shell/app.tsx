@@ -8,7 +8,6 @@
  *
  * The app being read is `?app=` in the URL, so a permalink names its app too.
  */
-import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { ConsoleSession } from "../../shared/console.ts";
 import { AllLogs } from "../all-logs/all-logs.tsx";
@@ -20,6 +19,7 @@ import { SignIn } from "../sign-in/sign-in.tsx";
 import { Tail } from "../tail/tail.tsx";
 import { Timeline } from "../timeline/timeline.tsx";
 import { navigate, useLocation } from "../url.ts";
+import { Link } from "./link.tsx";
 import { ErrorBox, Loading } from "./status.tsx";
 
 const views = [
@@ -120,22 +120,6 @@ export function App() {
         )}
       </main>
     </div>
-  );
-}
-
-export function Link({ to, current, children }: { to: string; current?: boolean; children: ComponentChildren }) {
-  return (
-    <a
-      href={to}
-      aria-current={current ? "page" : undefined}
-      onClick={(event) => {
-        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-        event.preventDefault();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
   );
 }
 
