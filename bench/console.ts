@@ -21,6 +21,7 @@ import { keyHash, keyLabel, mintKey } from "../shared/keys.ts";
 import type { LogPage } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { signRequest } from "../shared/signing.ts";
+import { baseMs, benchDevice, deviceBatch, lineEveryMs, linesPerBatch } from "./device-lines.ts";
 import { percentile } from "./holdings.ts";
 
 const { values } = parseArgs({
@@ -28,16 +29,10 @@ const { values } = parseArgs({
 });
 const totalLines = Number(values.lines);
 const runs = Number(values.runs);
-const linesPerBatch = 100;
 const pageLines = 100;
 /** The deep page's number, from 1: the 900th page of 100 lines starts at line 89,901. */
 const deepPage = Math.min(900, Math.floor(totalLines / pageLines));
-const lineEveryMs = 500;
-const baseMs = Date.UTC(2026, 4, 1);
-const deviceId = "bench-console-device";
-const words = "user tapped checkout cart payment token refreshed request failed retry cache miss screen loaded".split(
-  " ",
-);
+const deviceId = benchDevice.id;
 
 const secrets = { edge: `bench-edge-${toHex(randomBytes(16))}`, peer: "p".repeat(32), admin: "a".repeat(32) };
 const keySecret = toHex(randomBytes(32));
@@ -89,27 +84,7 @@ try {
   });
   const loadStartedMs = performance.now();
   for (let b = 0; b < totalLines / linesPerBatch; b++) {
-    const batch = parseBatch({
-      batchId: `bench-${String(b).padStart(6, "0")}-${toHex(randomBytes(4))}`,
-      device: {
-        id: deviceId,
-        name: "Bench phone",
-        model: "Pixel 9",
-        os: "Android",
-        osVersion: "15",
-        appVersion: "4.2.0",
-      },
-      logs: Array.from({ length: linesPerBatch }, (_, i) => {
-        const n = b * linesPerBatch + i;
-        return {
-          ts: baseMs + n * lineEveryMs,
-          level: n % 97 === 0 ? "error" : n % 13 === 0 ? "warn" : n % 5 === 0 ? "debug" : "info",
-          tag: n % 7 === 0 ? "Network" : "CheckoutFlow",
-          text: Array.from({ length: 12 }, (_, w) => words[(n * 7 + w * 3) % words.length]).join(" "),
-          attrs: { attempt: n % 3, screen: "cart" },
-        };
-      }),
-    });
+    const batch = deviceBatch(b);
     const put = await region.store.put(appId, batch);
     if (!put.ok) throw new Error(put.error.message);
   }

@@ -1,9 +1,9 @@
-// The browser SDK in real Chromium (test/browser.ts): the IndexedDB queue survives reloads and
+// The browser SDK in real Chromium (scripts/browser.ts): the IndexedDB queue survives reloads and
 // resends the same batch, batches and evicts as in Node, and leaving the page flushes it.
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { launchChromium, type StaticSite, serveStatic } from "../test/browser.ts";
+import { launchChromium, type StaticSite, serveStatic } from "../scripts/browser.ts";
 import { gapTag } from "./queue.ts";
 import { type EdgeStub, startEdgeStub } from "./testing/edge-stub.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The console as a person uses it: a real Chromium (test/browser.ts) on a whole local system of
+ * The console as a person uses it: a real Chromium (scripts/browser.ts) on a whole local system of
  * its own (free ports), driven by role and visible text. Each view's screenshot is saved under
  * test-artifacts/console/, and each must pass axe-core with no serious or critical violation. Views whose read endpoint this edge does not serve yet are skipped
  * where they assert on data, and still must load.
@@ -10,8 +10,8 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionApp } from "../regional/admin/cluster.ts";
+import { launchChromium } from "../scripts/browser.ts";
 import { buildConsoleIfStale, consoleSignInUrl, seedDemoApp } from "../scripts/console-setup.ts";
-import { launchChromium } from "./browser.ts";
 import { startTestSystem, type TestSystem } from "./harness.ts";
 
 const artifacts = path.resolve(import.meta.dirname, "../test-artifacts/console");

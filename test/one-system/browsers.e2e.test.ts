@@ -11,8 +11,8 @@ import { createRequire } from "node:module";
 import { build } from "esbuild";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, type StaticSite, serveStatic } from "../../scripts/browser.ts";
 import type { DeviceRecord, LogPage, LogRecord } from "../../shared/read.ts";
-import { launchChromium, type StaticSite, serveStatic } from "../browser.ts";
 import { type JoinedSystem, joinSystem } from "./system.ts";
 
 const require = createRequire(import.meta.url);

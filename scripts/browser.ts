@@ -1,5 +1,5 @@
 /**
- * A real browser for cross-tier tests, driven by playwright-core (which downloads no browser of
+ * A real browser for cross-tier tests and the console benchmark, driven by playwright-core (which downloads no browser of
  * its own): Debian's Chromium at `/usr/bin/chromium` when the machine has it, else the headless
  * Chromium shipped inside the npm package `@sparticuz/chromium`, so `npm install && npm test`
  * needs nothing but Node. Also a small static server so test pages have an origin of their own

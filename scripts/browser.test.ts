@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 describe("the bundled Chromium", () => {
-  it("is unpacked once into its own folder, whole, when two callers race for it", async () => {
+  it("is unpacked once into its own folder, whole, when two callers race for it", { timeout: 60_000 }, async () => {
     const cacheDir = await mkdtemp(path.join(tmpdir(), "stormlog-chromium-test-"));
     dirs.push(cacheDir);
     const [first, second] = await Promise.all([bundledChromium(cacheDir), bundledChromium(cacheDir)]);
