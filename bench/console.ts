@@ -2,11 +2,11 @@
  * `npm run bench:console [-- --lines <n>] [--runs <n>]`: the console's read API on one device with
  * 100,000 lines (realistic lines, batches of 100, a line every half second: about 14 h), loaded
  * into a real region (in-process, PGlite, the regional app called as the edge calls it, signed,
- * with a read key). After a warm-up, the median latency of: the first page of the timeline, a
- * deep page (the 900th of 100 lines, reached by following cursors), the newest page (`order=desc`),
- * a page around a line in the middle, the volume histogram over all of it, and a device search;
- * and the ratio deep/first, which keyset paging keeps near 1 (a scan from the start grew with the
- * page's depth).
+ * with a read key). After a warm-up, the median latency of: the first page of the timeline, the
+ * second and a deep page (the 900th of 100 lines, both reached by following cursors), the newest
+ * page (`order=desc`), a page around a line in the middle, the volume histogram over all of it, and
+ * a device search; and the ratios deep/first and deep/second, which keyset paging keeps near 1 (a
+ * scan from the start grew with the page's depth).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ import { parseBatch } from "../shared/batch.ts";
 import { randomBytes, toHex, utf8 } from "../shared/encoding.ts";
 import { generateKeyMaterial } from "../shared/envelope.ts";
 import { keyHash, keyLabel, mintKey } from "../shared/keys.ts";
-import type { LogPage } from "../shared/read.ts";
+import { logPageSchema } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { signRequest } from "../shared/signing.ts";
 import { baseMs, benchDevice, deviceBatch, lineEveryMs, linesPerBatch } from "./device-lines.ts";
@@ -100,18 +100,21 @@ try {
   const loadSeconds = (performance.now() - loadStartedMs) / 1000;
   const logs = (query: string) => `${internalPaths.logs(appId)}?device=${deviceId}&limit=${pageLines}${query}`;
 
-  // The deep page's cursor, by following nextCursor from the first page.
+  // The second and the deep page's cursors, by following nextCursor from the first page.
   let cursor = "";
+  let secondCursor = "";
   for (let page = 1; page < deepPage; page++) {
-    const answer = (await get(logs(cursor ? `&cursor=${cursor}` : ""), readKey)) as LogPage;
+    const answer = logPageSchema.parse(await get(logs(cursor ? `&cursor=${cursor}` : ""), readKey));
     if (!answer.nextCursor) throw new Error(`no page ${page + 1}`);
     cursor = answer.nextCursor;
+    if (page === 1) secondCursor = cursor;
   }
-  const deep = (await get(logs(`&cursor=${cursor}`), readKey)) as LogPage;
+  const deep = logPageSchema.parse(await get(logs(`&cursor=${cursor}`), readKey));
   const middle = deep.logs[50];
   if (!middle || deep.logs.length !== pageLines) throw new Error("the deep page is not full");
 
   const first = await measure(() => get(logs(""), readKey));
+  const secondPage = await measure(() => get(logs(`&cursor=${secondCursor}`), readKey));
   const deepPageFigures = await measure(() => get(logs(`&cursor=${cursor}`), readKey));
   const newest = await measure(() => get(logs("&order=desc"), readKey));
   const around = await measure(() => get(logs(`&around=${middle.batchId}:${middle.index}`), readKey));
@@ -129,6 +132,7 @@ try {
     runs,
     pageLines,
     firstPage: first,
+    secondPage,
     deepPage: { page: deepPage, ...deepPageFigures },
     newestPage: newest,
     around,
@@ -136,6 +140,8 @@ try {
     volumeApp500Buckets: volumeAll,
     deviceSearch: search,
     deepOverFirst: Math.round((deepPageFigures.medianMs / first.medianMs) * 100) / 100,
+    // Both pages follow a cursor, so this is what depth alone costs.
+    deepOverSecond: Math.round((deepPageFigures.medianMs / secondPage.medianMs) * 100) / 100,
   };
   console.log(JSON.stringify(report, null, 2));
 } catch (error) {
