@@ -3,19 +3,24 @@
  * (console/session.ts), which stands for a read key kept at the edge. A key verifies by itself against
  * KEY_SECRET (shared/keys), so no database is asked; the only lookup is the cached list of revoked
  * key hashes (see revocations.ts). A missing, malformed, forged or revoked key is 401; a valid key
- * of the wrong kind (an ingest key reading logs, a read key uploading) is 403; an app over its
+ * of the wrong kind (an ingest key reading logs, a read key uploading or erasing) is 403; a manage key
+ * reads as a read key does; an app over its
  * rate limit is 429 (rate-limit.ts).
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../shared/errors.ts";
-import { type KeyKind, keyHash, verifyKey } from "../shared/keys.ts";
+import { type KeyKind, keyAllows, keyHash, verifyKey } from "../shared/keys.ts";
 import { consoleReadKey, hasConsoleCookie } from "./console/session.ts";
 import type { EdgeEnv } from "./context.ts";
 import { enforceRateLimit } from "./rate-limit.ts";
 import { unavailable } from "./routing/region-answer.ts";
 
-const kindName = { ingest: "an ingest key", read: "a read key" } as const satisfies Record<KeyKind, string>;
+const kindName = {
+  ingest: "an ingest key",
+  read: "a read key (or a manage key)",
+  manage: "a manage key",
+} as const satisfies Record<KeyKind, string>;
 
 const bearerPattern = /^Bearer +(\S+) *$/i;
 
@@ -28,7 +33,7 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
     // A browser's console reads with its cookie; everything else (and a cookie request that also
     // sends a key) with the key itself.
     const viaConsole =
-      kind === "read" && !options.keyHeader && c.req.header("Authorization") === undefined && hasConsoleCookie(c)
+      kind !== "ingest" && !options.keyHeader && c.req.header("Authorization") === undefined && hasConsoleCookie(c)
         ? await consoleReadKey(c)
         : null;
     const key =
@@ -67,8 +72,9 @@ export async function checkKey(
   const hash = await keyHash(key);
   if (revoked.has(hash)) throw unauthorized("app key has been revoked");
 
-  if (verified.kind !== kind) {
-    throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${kindName[verified.kind]}`);
+  if (!keyAllows(verified.kind, kind)) {
+    const held = { ingest: "an ingest key", read: "a read key", manage: "a manage key" }[verified.kind];
+    throw new ApiError("FORBIDDEN", `this route needs ${kindName[kind]}, not ${held}`);
   }
   await enforceRateLimit(c.var.bindings, kind, verified.appId);
   return { appId: verified.appId, hash };

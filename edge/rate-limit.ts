@@ -2,7 +2,7 @@
  * Per-app fairness: one app cannot starve the others. Each authenticated request counts against
  * its app's limit in a Workers rate-limiting binding (wrangler.toml `[[ratelimits]]`, counted per
  * Cloudflare location): `UPLOAD_RATE_LIMIT` for ingest keys (native uploads, OTLP, the Bugfender
- * protocol) and `READ_RATE_LIMIT` for read keys, so a burst of uploads never locks an app out of
+ * protocol) and `READ_RATE_LIMIT` for read and manage keys, so a burst of uploads never locks an app out of
  * its own logs. Past the limit the answer is 429 RATE_LIMITED with `Retry-After`, which the SDK
  * and OTLP exporters honour. Without a binding that kind of request is not limited.
  */
@@ -16,7 +16,10 @@ import type { EdgeBindings } from "./config.ts";
  */
 export const rateLimitPeriodSeconds = 10;
 
-const limitedWhat = { ingest: "upload", read: "read" } as const satisfies Record<KeyKind, string>;
+const limitedWhat = { ingest: "upload", read: "read", manage: "read or manage" } as const satisfies Record<
+  KeyKind,
+  string
+>;
 
 /** Counts one request of `kind` for `appId`; throws 429 RATE_LIMITED when the app is over. */
 export async function enforceRateLimit(bindings: EdgeBindings, kind: KeyKind, appId: string): Promise<void> {

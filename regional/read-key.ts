@@ -7,20 +7,29 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../shared/errors.ts";
-import { keyHash } from "../shared/keys.ts";
+import { type KeyKind, keyAllows, keyHash } from "../shared/keys.ts";
 import { signatureHeaders } from "../shared/signing.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
 import { parseAppId } from "./request.ts";
 
 /** Middleware for `/apps/:appId/…` reads, after the edge's guard (which covers the key header). */
-export function requireReadKey({ store }: Pick<RegionDeps, "store">): MiddlewareHandler<RegionEnv> {
+export function requireReadKey(deps: Pick<RegionDeps, "store">): MiddlewareHandler<RegionEnv> {
+  return requireAppKey(deps, "read");
+}
+
+/**
+ * The same check for any kind: `manage` for what changes an app's settings or erases its data.
+ * A manage key passes a read check too (shared/keys.ts `keyAllows`).
+ */
+export function requireAppKey({ store }: Pick<RegionDeps, "store">, kind: KeyKind): MiddlewareHandler<RegionEnv> {
   return async (c, next) => {
     const appId = parseAppId(c.req.param("appId") ?? "");
     const key = c.req.header(signatureHeaders.appKey);
-    if (!key) throw rejected(`missing app key: a read must carry the client's read key (${signatureHeaders.appKey})`);
+    if (!key)
+      throw rejected(`missing app key: the request must carry the client's ${kind} key (${signatureHeaders.appKey})`);
     const known = await store.keyByHash(await keyHash(key));
-    if (!known || known.appId !== appId || known.kind !== "read") {
-      throw rejected(`app key is not a read key of app ${appId} in this region`);
+    if (!known || known.appId !== appId || !keyAllows(known.kind, kind)) {
+      throw rejected(`app key is not a ${kind} key of app ${appId} in this region`);
     }
     if (known.revoked) throw rejected("app key has been revoked");
     await next();

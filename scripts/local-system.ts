@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type Cluster, provisionApp } from "../regional/admin/cluster.ts";
+import { type Cluster, createKey, provisionApp } from "../regional/admin/cluster.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../shared/envelope.ts";
 import type { Location, Region, RoutedRegion } from "../shared/regions.ts";
@@ -54,7 +54,7 @@ export type LocalRegion = RoutedRegion & { adminUrl: string };
 export type LocalInfo = {
   edgeUrl: string;
   regions: LocalRegion[];
-  app: { id: string; ingestKey: string; readKey: string };
+  app: { id: string; ingestKey: string; readKey: string; manageKey: string };
   /** A one-time link that opens the console signed in to the demo app (npm start writes it). */
   consoleUrl?: string;
 };
@@ -121,7 +121,7 @@ export class LocalSystem {
     const system = new LocalSystem(resolved, {
       edgeUrl,
       regions,
-      app: previous?.app ?? { id: "", ingestKey: "", readKey: "" },
+      app: previous?.app ?? { id: "", ingestKey: "", readKey: "", manageKey: "" },
     });
     try {
       await Promise.all(regions.map((region) => system.startRegion(region.name)));
@@ -129,7 +129,13 @@ export class LocalSystem {
         const app = await provisionApp(system.adminCluster(), "demo");
         const failed = app.outcomes.filter((outcome) => !outcome.ok);
         if (failed.length > 0) throw new Error(`could not provision the demo app: ${JSON.stringify(failed)}`);
-        system.info.app = { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey };
+        system.info.app = { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey, manageKey: app.manageKey };
+      } else if (!previous.app.manageKey) {
+        // A folder from before manage keys: give its demo app one.
+        const created = await createKey(system.adminCluster(), previous.app.id, "manage");
+        if (created.outcomes.some((outcome) => !outcome.ok))
+          throw new Error("could not mint the demo app's manage key");
+        system.info.app = { ...previous.app, manageKey: created.key };
       }
       writeFileSync(path.join(resolved.dir, "local.json"), `${JSON.stringify(system.info, null, 2)}\n`, {
         mode: 0o600,

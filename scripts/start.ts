@@ -75,7 +75,8 @@ const seeded = await seedDemoApp(edgeUrl, app).catch((error: unknown) => {
   console.error(`could not seed the demo app: ${error instanceof Error ? error.message : String(error)}`);
   return 0;
 });
-const consoleUrl = await consoleSignInUrl(edgeUrl, app.readKey).catch((error: unknown) => {
+// Signed in with the manage key: the person who ran `npm start` owns the demo app.
+const consoleUrl = await consoleSignInUrl(edgeUrl, app.manageKey).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   return null;
 });
@@ -111,6 +112,7 @@ ${regions.map((region) => `  region   ${region.name.padEnd(9)} ${region.url}  (a
   app      ${app.id}
   ingest   ${app.ingestKey}
   read     ${app.readKey}
+  manage   ${app.manageKey}
 
 Upload a batch:
   curl -sS -X POST ${edgeUrl}/v1/batches \\

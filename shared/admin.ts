@@ -28,6 +28,8 @@ export type AppsAnswer = z.infer<typeof appsAnswerSchema>;
 /** `GET /apps/:appId/keys`. */
 export const keysAnswerSchema = z.object({ keys: z.array(keyRecordSchema) });
 export type KeysAnswer = z.infer<typeof keysAnswerSchema>;
+/** `POST /apps/:appId/keys`. */
+export const keyAnswerSchema = z.object({ key: keyRecordSchema });
 /** `POST /keys/revoke`. */
 export const revokedAnswerSchema = z.object({ revoked: z.literal(true) });
 

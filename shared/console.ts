@@ -5,6 +5,7 @@
  * names its app with (which is also what makes it a request a cross-site page cannot forge).
  */
 import { z } from "zod";
+import { keyKinds } from "./keys.ts";
 
 /** The HttpOnly cookie that holds the browser's console sessions (one per app). */
 export const consoleCookieName = "stormlog_console";
@@ -19,9 +20,12 @@ const appIdSchema = z.string().regex(/^[a-z0-9]{16}$/, "an app id");
 
 export const signInBodySchema = z.strictObject({ key: z.string().min(1).max(200) });
 
-/** The apps this browser has a live session for, and until when each lasts. */
+/**
+ * The apps this browser has a live session for, until when each lasts, and the kind of key it
+ * signed in with: a manage-key session also sees the app's settings and erasure.
+ */
 export const consoleSessionSchema = z.object({
-  apps: z.array(z.object({ id: appIdSchema, expiresAt: z.string() })),
+  apps: z.array(z.object({ id: appIdSchema, expiresAt: z.string(), keyKind: z.enum(keyKinds).exclude(["ingest"]) })),
 });
 export type ConsoleSession = z.infer<typeof consoleSessionSchema>;
 

@@ -10,12 +10,24 @@
 import { randomBytes, sha256Hex, timingSafeEqual, toHex } from "./encoding.ts";
 import { hmacHex } from "./hmac.ts";
 
-export const keyKinds = ["ingest", "read"] as const;
+export const keyKinds = ["ingest", "read", "manage"] as const;
 export type KeyKind = (typeof keyKinds)[number];
+
+export function isKeyKind(text: string): text is KeyKind {
+  return (keyKinds as readonly string[]).includes(text);
+}
+
+/**
+ * What each kind may do: an ingest key uploads; a read key reads; a manage key reads too, and
+ * also changes the app's settings and erases its data. Nothing reads with an ingest key.
+ */
+export function keyAllows(held: KeyKind, needed: KeyKind): boolean {
+  return held === needed || (held === "manage" && needed === "read");
+}
 
 export type VerifiedKey = { appId: string; kind: KeyKind };
 
-const keyPattern = /^sl_(ingest|read)_([a-z0-9]{16})_([0-9a-f]{32})_([0-9a-f]{32})$/;
+const keyPattern = /^sl_(ingest|read|manage)_([a-z0-9]{16})_([0-9a-f]{32})_([0-9a-f]{32})$/;
 const macHexLength = 32;
 
 export function newAppId(): string {

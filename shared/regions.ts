@@ -44,6 +44,11 @@ export const internalPaths = {
   tail: (appId: string) => `/internal/v1/apps/${appId}/tail`,
   /** One app's digest (the edge's `GET /v1/regions` compares them across regions). */
   digest: (appId: string) => `/internal/v1/apps/${appId}/digest`,
+  /** The app's settings: GET (read key), PUT from the edge with the change and its time (manage key). */
+  appSettings: (appId: string) => `/internal/v1/apps/${appId}/settings`,
+  /** PUT an erasure record (the edge sends the same one to every region); GET its state here. */
+  erasure: (appId: string, erasureId: string) => `/internal/v1/apps/${appId}/erasures/${erasureId}`,
+  usage: (appId: string) => `/internal/v1/apps/${appId}/usage`,
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",
@@ -62,6 +67,10 @@ export const adminPaths = {
   app: (appId: string) => `/admin/v1/apps/${appId}`,
   appKeys: (appId: string) => `/admin/v1/apps/${appId}/keys`,
   revokeKey: "/admin/v1/keys/revoke",
+  /** PUT the app's settings (as `PATCH /v1/app` does), with the change's time. */
+  appSettings: (appId: string) => `/admin/v1/apps/${appId}/settings`,
+  /** PUT an erasure record of a device or (deviceId null) of the whole app; GET its state. */
+  erasure: (appId: string, erasureId: string) => `/admin/v1/apps/${appId}/erasures/${erasureId}`,
   /** The same digests peers compare, for `admin verify`. */
   digests: "/admin/v1/digests",
 } as const;

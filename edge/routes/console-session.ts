@@ -1,8 +1,9 @@
 /**
  * The console's sign-in, as the console page calls it (same origin, JSON):
  *
- *   POST   /v1/console/session  {key}   a READ key signs this browser in to its app; an ingest key
- *                                       is refused (403) saying so. Sets the session cookie.
+ *   POST   /v1/console/session  {key}   a read or manage key signs this browser in to its app (a
+ *                                       manage key's session may also change settings and erase);
+ *                                       an ingest key is refused (403) saying so. Sets the cookie.
  *   GET    /v1/console/session          the apps this browser has a live session for
  *   DELETE /v1/console/session?app=ID   signs out of one app (or of all, without `app`): the
  *                                       sessions end at the edge, so the old cookie gets 401
@@ -12,7 +13,7 @@
  */
 import { type Context, Hono } from "hono";
 import { describeIssues } from "../../shared/batch.ts";
-import { consoleCookieName, consoleSessionTtlMs, signInBodySchema } from "../../shared/console.ts";
+import { type ConsoleSession, consoleCookieName, consoleSessionTtlMs, signInBodySchema } from "../../shared/console.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { checkKey } from "../auth.ts";
 import { encodeCookie, setCookieHeader } from "../console/cookie.ts";
@@ -40,12 +41,12 @@ export const consoleSession = new Hono<EdgeEnv>()
     if (key.startsWith("sl_ingest_")) {
       throw new ApiError(
         "FORBIDDEN",
-        "this is an ingest key, which can only upload: the console signs in with the app's read key",
+        "this is an ingest key, which can only upload: the console signs in with the app's read or manage key",
       );
     }
     const { appId } = await checkKey(c, key, "read");
     const grant = await sessionStore(c).create("session", appId, key, consoleSessionTtlMs);
-    return answerWithSession(c, appId, grant.id);
+    return answerWithSession(c, appId, grant.id, key);
   })
   .get("/", async (c) => {
     requireSameOrigin(c);
@@ -84,22 +85,32 @@ export async function setSessionCookie(c: Context<EdgeEnv>, appId: string, sessi
   c.header("Set-Cookie", setCookieHeader(consoleCookieName, value, secondsUntil(expiresAtMs), c.req.url));
 }
 
-async function answerWithSession(c: Context<EdgeEnv>, appId: string, sessionId: string) {
+async function answerWithSession(c: Context<EdgeEnv>, appId: string, sessionId: string, key: string) {
   await setSessionCookie(c, appId, sessionId);
   const apps = (await liveApps(c)).filter((app) => app.id !== appId);
-  return c.json({
-    apps: [{ id: appId, expiresAt: new Date(Date.now() + consoleSessionTtlMs).toISOString() }, ...apps],
-  });
+  const signedIn = {
+    id: appId,
+    expiresAt: new Date(Date.now() + consoleSessionTtlMs).toISOString(),
+    keyKind: kindOf(key),
+  };
+  return c.json({ apps: [signedIn, ...apps] } satisfies ConsoleSession);
 }
 
-async function liveApps(c: Context<EdgeEnv>): Promise<{ id: string; expiresAt: string }[]> {
+/** The kind of a key that already passed `checkKey` for reading: read, or manage. */
+function kindOf(key: string): "read" | "manage" {
+  return key.startsWith("sl_manage_") ? "manage" : "read";
+}
+
+async function liveApps(c: Context<EdgeEnv>): Promise<ConsoleSession["apps"]> {
   const cookie = await cookieSessions(c);
   if (!cookie) return [];
   const ids = Object.values(cookie.sessions);
   const live: Record<string, SessionGrant> = ids.length > 0 ? await sessionStore(c).sessions(ids) : {};
   return Object.entries(cookie.sessions).flatMap(([appId, id]) => {
     const grant = live[id];
-    return grant && grant.appId === appId ? [{ id: appId, expiresAt: new Date(grant.expiresAtMs).toISOString() }] : [];
+    return grant && grant.appId === appId
+      ? [{ id: appId, expiresAt: new Date(grant.expiresAtMs).toISOString(), keyKind: kindOf(grant.key) }]
+      : [];
   });
 }
 

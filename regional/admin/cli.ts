@@ -4,13 +4,16 @@
  */
 import { parseArgs } from "node:util";
 import type { KeyRecord } from "../../shared/admin.ts";
-import { listApps, listKeys, provisionApp, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
+import { isKeyKind } from "../../shared/keys.ts";
+import { createKey, listApps, listKeys, provisionApp, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
 
 const usage = `Usage: npm run admin -- <command>
 
-  apps create <name>     create an app and print its ingest and read keys (shown only once)
+  apps create <name>     create an app and print its ingest, read and manage keys (shown only once)
   apps list              list apps
+  keys create <appId> <ingest|read|manage>
+                         mint another key of that kind for the app and print it (shown only once)
   keys list <appId>      list an app's keys (labels and hashes, never the keys)
   keys revoke <key>      revoke a key on every region
   verify                 each region's batch count and digest, and whether all agree (exit 1 if not)
@@ -23,23 +26,32 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { json: { type: "boolean" } },
   });
-  const [group, command, argument] = positionals;
+  const [group, command, argument, second] = positionals;
   const cluster = loadCluster();
   const print = (human: string, json: unknown) => console.log(values.json ? JSON.stringify(json, null, 2) : human);
 
   if (group === "apps" && command === "create" && argument) {
     const app = await provisionApp(cluster, argument);
     print(
-      `app ${app.id} (${app.name})\n  ingest key: ${app.ingestKey}\n  read key:   ${app.readKey}\nKeep these keys: they are not stored and cannot be shown again.`,
-      { id: app.id, name: app.name, ingestKey: app.ingestKey, readKey: app.readKey },
+      `app ${app.id} (${app.name})\n  ingest key: ${app.ingestKey}\n  read key:   ${app.readKey}\n  manage key: ${app.manageKey}\nKeep these keys: they are not stored and cannot be shown again. The ingest key goes in the app; the read key is for reading logs; the manage key also changes settings and erases data, so keep it to the app's owners.`,
+      { id: app.id, name: app.name, ingestKey: app.ingestKey, readKey: app.readKey, manageKey: app.manageKey },
     );
-    return reportFailures(app.outcomes, "re-run `keys revoke` for both keys and create the app again");
+    return reportFailures(app.outcomes, "re-run `keys revoke` for the three keys and create the app again");
   }
   if (group === "apps" && command === "list") {
     const outcomes = await listApps(cluster);
     const first = outcomes.find((outcome) => outcome.ok)?.body;
     print((first?.apps ?? []).map((app) => `${app.id}  ${app.name}`).join("\n") || "(no apps)", first ?? { apps: [] });
     return reportFailures(outcomes);
+  }
+  if (group === "keys" && command === "create" && argument && second && isKeyKind(second)) {
+    const created = await createKey(cluster, argument, second);
+    print(`${second} key: ${created.key}\nKeep this key: it is not stored and cannot be shown again.`, {
+      appId: argument,
+      kind: second,
+      key: created.key,
+    });
+    return reportFailures(created.outcomes, "revoke the key with `keys revoke` and create another");
   }
   if (group === "keys" && command === "list" && argument) {
     const outcomes = await listKeys(cluster, argument);

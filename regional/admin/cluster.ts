@@ -11,6 +11,7 @@ import {
   appAnswerSchema,
   appsAnswerSchema,
   type KeysAnswer,
+  keyAnswerSchema,
   keysAnswerSchema,
   revokedAnswerSchema,
 } from "../../shared/admin.ts";
@@ -71,20 +72,46 @@ function everyRegion<S extends z.ZodType>(
   return Promise.all(cluster.regions.map((region) => callRegion(cluster, region, method, path, schema, body)));
 }
 
-export type CreatedApp = { id: string; name: string; ingestKey: string; readKey: string; outcomes: RegionOutcome[] };
+export type CreatedApp = {
+  id: string;
+  name: string;
+  ingestKey: string;
+  readKey: string;
+  manageKey: string;
+  outcomes: RegionOutcome[];
+};
 
+/** A new app with one key of each kind: ingest for the SDK, read for the console, manage for its owners. */
 export async function provisionApp(cluster: Cluster, name: string): Promise<CreatedApp> {
   const id = newAppId();
   const ingestKey = await mintKey(cluster.keySecret, id, "ingest");
   const readKey = await mintKey(cluster.keySecret, id, "read");
-  const keys = await Promise.all(
-    [ingestKey, readKey].map(async (key) => {
-      const verified = (await verifyKey(cluster.keySecret, key)) as { kind: KeyKind };
-      return { hash: await keyHash(key), kind: verified.kind, label: keyLabel(key) };
-    }),
-  );
+  const manageKey = await mintKey(cluster.keySecret, id, "manage");
+  const keys = await Promise.all([ingestKey, readKey, manageKey].map((key) => keyEntry(cluster, key)));
   const outcomes = await everyRegion(cluster, "PUT", adminPaths.app(id), appAnswerSchema, { name, keys });
-  return { id, name, ingestKey, readKey, outcomes };
+  return { id, name, ingestKey, readKey, manageKey, outcomes };
+}
+
+/** A new key of `kind` for an existing app, registered on every region. */
+export async function createKey(
+  cluster: Cluster,
+  appId: string,
+  kind: KeyKind,
+): Promise<{ key: string; outcomes: RegionOutcome[] }> {
+  const key = await mintKey(cluster.keySecret, appId, kind);
+  const outcomes = await everyRegion(
+    cluster,
+    "POST",
+    adminPaths.appKeys(appId),
+    keyAnswerSchema,
+    await keyEntry(cluster, key),
+  );
+  return { key, outcomes };
+}
+
+async function keyEntry(cluster: Cluster, key: string) {
+  const verified = (await verifyKey(cluster.keySecret, key)) as { kind: KeyKind };
+  return { hash: await keyHash(key), kind: verified.kind, label: keyLabel(key) };
 }
 
 export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOutcome[]> {

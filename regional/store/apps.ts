@@ -49,6 +49,21 @@ export function appKeys({ db }: StoreDeps): BatchStore["appKeys"] {
   };
 }
 
+/** `BatchStore.addKey`. */
+export function addKey({ db }: StoreDeps): BatchStore["addKey"] {
+  return (appId, key) =>
+    db.transaction(async (tx) => {
+      const [app] = await tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId));
+      if (!app) return null;
+      await tx
+        .insert(apiKeys)
+        .values({ ...key, appId })
+        .onConflictDoNothing();
+      const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.hash, key.hash));
+      return toKeyRecord(row as typeof apiKeys.$inferSelect);
+    });
+}
+
 /** `BatchStore.keyByHash`. */
 export function keyByHash({ db }: StoreDeps): BatchStore["keyByHash"] {
   return async (hash) => {

@@ -18,7 +18,7 @@
  * a batch is sealed) and line-heap.ts (read-logs.ts's merge). createRegion (regional/region.ts)
  * calls these once per region.
  */
-import { appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
+import { addKey, appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
 import { exportControl, mergeControl } from "./control.ts";
 import { listDevices } from "./devices.ts";
 import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
@@ -42,6 +42,7 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     upsertApp: upsertApp(deps),
     listApps: listApps(deps),
     appKeys: appKeys(deps),
+    addKey: addKey(deps),
     keyByHash: keyByHash(deps),
     revokeKey: revokeKey(deps),
     revokedKeyHashes: revokedKeyHashes(deps),

@@ -78,6 +78,8 @@ export interface BatchStore {
   listApps(): Promise<AppRecord[]>;
   /** The app's keys, or null when the app is unknown here. */
   appKeys(appId: string): Promise<KeyRecord[] | null>;
+  /** Adds a key to a known app (a repeat changes nothing); null when the app is unknown here. */
+  addKey(appId: string, key: NewKey): Promise<KeyRecord | null>;
   /** A key by its hash: whose it is, its kind, whether it is revoked; null when unknown here. */
   keyByHash(hash: string): Promise<{ appId: string; kind: KeyKind; revoked: boolean } | null>;
   /** Marks a key revoked, recording it even if this region never saw it. */

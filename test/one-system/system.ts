@@ -31,5 +31,5 @@ export async function joinSystem(appName: string): Promise<JoinedSystem> {
   const app = await provisionApp(shared.cluster, appName);
   const failed = app.outcomes.filter((outcome) => !outcome.ok);
   if (failed.length > 0) throw new Error(`could not provision app ${appName}: ${JSON.stringify(failed)}`);
-  return { ...shared, app: { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey } };
+  return { ...shared, app: { id: app.id, ingestKey: app.ingestKey, readKey: app.readKey, manageKey: app.manageKey } };
 }

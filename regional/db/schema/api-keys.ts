@@ -4,6 +4,7 @@
  * checks the read key of every read the edge forwards by itself.
  */
 import { index, pgTable, text } from "drizzle-orm/pg-core";
+import { keyKinds } from "../../../shared/keys.ts";
 import { timestampMs } from "./columns.ts";
 
 export const apiKeys = pgTable(
@@ -11,7 +12,7 @@ export const apiKeys = pgTable(
   {
     hash: text("hash").primaryKey(),
     appId: text("app_id").notNull(),
-    kind: text("kind", { enum: ["ingest", "read"] }).notNull(),
+    kind: text("kind", { enum: keyKinds }).notNull(),
     label: text("label").notNull(),
     createdAt: timestampMs("created_at").notNull().defaultNow(),
     revokedAt: timestampMs("revoked_at"),
