@@ -55,8 +55,24 @@ describe("app keys", () => {
       "needs an ingest key, not a read key",
     );
     for (const path of ["/v1/logs", "/v1/devices"]) {
-      await expectRefused(await getWithKey(path, keys.ingest), 403, "FORBIDDEN", "needs a read key, not an ingest key");
+      await expectRefused(
+        await getWithKey(path, keys.ingest),
+        403,
+        "FORBIDDEN",
+        "needs a read key (or a manage key), not an ingest key",
+      );
     }
+    await expectRefused(
+      await postBatch(keys.manage, JSON.stringify(sampleUpload())),
+      403,
+      "FORBIDDEN",
+      "needs an ingest key, not a manage key",
+    );
     expect(await received(keys.appId)).toEqual([]);
+  });
+
+  it("lets a manage key read as a read key does", async () => {
+    const keys = await newApp();
+    for (const path of ["/v1/logs", "/v1/devices"]) expect((await getWithKey(path, keys.manage)).status).toBe(200);
   });
 });

@@ -136,8 +136,15 @@ describe.each(drivers)("caller roles on %s", (kind) => {
       const stranger = testAppId();
       const otherRead = await readKeyFor(t.region, stranger);
       const ingest = await mintKey(testKeySecret, appId, "ingest");
+      const manage = await mintKey(testKeySecret, appId, "manage");
       await adminRequest(t.region, "PUT", adminPaths.app(appId), {
-        json: { name: "roles", keys: [{ hash: await keyHash(ingest), kind: "ingest", label: keyLabel(ingest) }] },
+        json: {
+          name: "roles",
+          keys: [
+            { hash: await keyHash(ingest), kind: "ingest", label: keyLabel(ingest) },
+            { hash: await keyHash(manage), kind: "manage", label: keyLabel(manage) },
+          ],
+        },
       });
       const unregistered = await mintKey(testKeySecret, appId, "read");
       for (const path of [internalPaths.logs(appId), internalPaths.devices(appId)]) {
@@ -154,6 +161,8 @@ describe.each(drivers)("caller roles on %s", (kind) => {
           });
         }
         expect((await read(path, readKey)).status).toBe(200);
+        // A manage key reads too (it may also change settings and erase).
+        expect((await read(path, manage)).status).toBe(200);
       }
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keyHash, keyLabel, mintKey, newAppId, verifyKey } from "./keys.ts";
+import { keyAllows, keyHash, keyKinds, keyLabel, mintKey, newAppId, verifyKey } from "./keys.ts";
 
 const secret = "k".repeat(32);
 
@@ -21,5 +21,15 @@ describe("app keys", () => {
     expect(await verifyKey(secret, key.replace(appId, newAppId()))).toBeNull();
     expect(await verifyKey(secret, `${key.slice(0, -1)}${key.endsWith("0") ? "1" : "0"}`)).toBeNull();
     expect(await verifyKey(secret, "Bearer nonsense")).toBeNull();
+  });
+
+  it("of every kind verify, and a manage key also reads, while nothing else stands in for another", async () => {
+    const appId = newAppId();
+    for (const kind of keyKinds)
+      expect(await verifyKey(secret, await mintKey(secret, appId, kind))).toEqual({ appId, kind });
+    const allowed = keyKinds.flatMap((held) =>
+      keyKinds.filter((needed) => keyAllows(held, needed)).map((needed) => `${held}->${needed}`),
+    );
+    expect(allowed).toEqual(["ingest->ingest", "read->read", "manage->read", "manage->manage"]);
   });
 });

@@ -60,7 +60,7 @@ describe("console sign-in", () => {
     const app = await newApp();
     const response = await signIn(app.ingest);
     expect(response.status).toBe(403);
-    expect((await errorOf(response)).message).toContain("the console signs in with the app's read key");
+    expect((await errorOf(response)).message).toContain("the console signs in with the app's read or manage key");
     expect(response.headers.get("set-cookie")).toBeNull();
   });
 
@@ -112,6 +112,16 @@ describe("console sign-in", () => {
     expect(await (await call("/v1/console/session", { cookie })).json()).toEqual({ apps: [] });
   });
 
+  it("says which kind of key a session holds: a manage key's session may manage, a read key's may not", async () => {
+    const app = await newApp();
+    const managing = await signIn(app.manage);
+    expect(await managing.json()).toMatchObject({ apps: [{ id: app.appId, keyKind: "manage" }] });
+    const reading = await signIn(app.read);
+    expect(await reading.json()).toMatchObject({ apps: [{ id: app.appId, keyKind: "read" }] });
+    const listed = await call("/v1/console/session", { cookie: cookieOf(reading) });
+    expect(await listed.json()).toMatchObject({ apps: [{ id: app.appId, keyKind: "read" }] });
+  });
+
   it("holds several apps in one cookie, and one app's session never reads another app's data", async () => {
     const a = await newApp();
     const b = await newApp();
@@ -120,8 +130,11 @@ describe("console sign-in", () => {
     const first = cookieOf(await signIn(a.read));
     expect(await (await call("/v1/logs", { cookie: first, app: b.appId })).status).toBe(401);
     const both = cookieOf(await signIn(b.read, first));
-    const session = (await (await call("/v1/console/session", { cookie: both })).json()) as { apps: { id: string }[] };
+    const session = (await (await call("/v1/console/session", { cookie: both })).json()) as {
+      apps: { id: string; keyKind: string }[];
+    };
     expect(session.apps.map((app) => app.id).sort()).toEqual([a.appId, b.appId].sort());
+    expect(session.apps.map((app) => app.keyKind)).toEqual(["read", "read"]);
     const readA = JSON.stringify(await (await call("/v1/logs", { cookie: both, app: a.appId })).json());
     const readB = JSON.stringify(await (await call("/v1/logs", { cookie: both, app: b.appId })).json());
     expect(readA).toContain("only in app a");

@@ -23,7 +23,7 @@ import { batchJson, deviceInfo, parseBatch } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
-import { keyHash, verifyKey } from "../../shared/keys.ts";
+import { keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
 import type {
   BatchReceipt,
   DevicePage,
@@ -206,7 +206,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
   /** What a region checks in its own key table; the stub, holding the key secret, verifies instead. */
   async function checkReadKey(appId: string, appKey: string | null): Promise<void> {
     const verified = appKey ? await verifyKey(world.keySecret, appKey) : null;
-    if (!appKey || verified?.kind !== "read" || verified.appId !== appId) {
+    if (!appKey || !verified || !keyAllows(verified.kind, "read") || verified.appId !== appId) {
       throw new ApiError("APP_KEY_REJECTED", `app key is not a read key of app ${appId} in this region`);
     }
     if (world.revokedKeyHashes.has(await keyHash(appKey)))

@@ -8,7 +8,7 @@ import { adminRequest, drivers, signedRequest, testAppId, useTestRegion } from "
 
 const keySecret = "admin-test-key-secret-0123456789abcdef";
 
-async function newKey(appId: string, kind: "ingest" | "read") {
+async function newKey(appId: string, kind: "ingest" | "read" | "manage") {
   const key = await mintKey(keySecret, appId, kind);
   return { hash: await keyHash(key), kind, label: `${kind} key` };
 }
@@ -46,6 +46,22 @@ describe.each(drivers)("admin routes on %s", (kind) => {
 
     const apps = await call<{ apps: AppRecord[] }>("GET", adminPaths.apps);
     expect(apps.body.apps).toContainEqual(again.body.app);
+  });
+
+  it("adds a key of any kind to a known app (again is harmless), and 404 for an unknown app", async () => {
+    const appId = testAppId();
+    await call("PUT", adminPaths.app(appId), { name: "Keys", keys: [await newKey(appId, "ingest")] });
+    const manage = await newKey(appId, "manage");
+    const added = await call<{ key: KeyRecord }>("POST", adminPaths.appKeys(appId), manage);
+    expect(added).toEqual({
+      status: 200,
+      body: { key: { ...manage, createdAt: expect.any(String), revokedAt: null } },
+    });
+    expect((await call("POST", adminPaths.appKeys(appId), manage)).body).toEqual(added.body);
+    const keys = await call<{ keys: KeyRecord[] }>("GET", adminPaths.appKeys(appId));
+    expect(keys.body.keys.map((key) => key.kind).sort()).toEqual(["ingest", "manage"]);
+    const unknown = await call("POST", adminPaths.appKeys(testAppId()), manage);
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } });
   });
 
   it("answers 404 for the keys of an unknown app", async () => {
