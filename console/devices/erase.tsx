@@ -6,7 +6,8 @@
  * it; then it goes back to the devices list, which says the device was erased.
  *
  * The dialog is the native `<dialog>` opened with `showModal()`: the browser makes the rest of the
- * page inert (focus stays inside), gives it the dialog role, and closes it on Esc.
+ * page inert, gives it the dialog role, closes it on Esc and gives focus back to the button. Tab
+ * is kept going round inside it (the browser would let it leave for its own toolbar).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ErasureReceipt, ErasureStatus } from "../../shared/lifecycle.ts";
@@ -29,11 +30,32 @@ export function EraseDevice({ appId, deviceId }: { appId: string; deviceId: stri
       <button type="button" class="danger" onClick={() => setOpen(true)}>
         Erase device…
       </button>
-      <dialog ref={dialog} class="erase" aria-labelledby="erase-title" onClose={() => setOpen(false)}>
+      <dialog
+        ref={dialog}
+        class="erase"
+        aria-labelledby="erase-title"
+        onClose={() => setOpen(false)}
+        onKeyDown={keepFocusInside}
+      >
         {open && <EraseSteps appId={appId} deviceId={deviceId} close={() => dialog.current?.close()} />}
       </dialog>
     </>
   );
+}
+
+/** Tab from the last control goes to the first, Shift+Tab from the first to the last. */
+function keepFocusInside(event: KeyboardEvent): void {
+  if (event.key !== "Tab") return;
+  const box = event.currentTarget as HTMLElement;
+  const controls = [...box.querySelectorAll<HTMLElement>("input, button:not(:disabled), a[href]")];
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  if (!first || !last) return;
+  const at = document.activeElement;
+  if (event.shiftKey ? at === first || at === box : at === last) {
+    event.preventDefault();
+    (event.shiftKey ? last : first).focus();
+  }
 }
 
 function EraseSteps({ appId, deviceId, close }: { appId: string; deviceId: string; close: () => void }) {
