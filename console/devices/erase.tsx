@@ -66,7 +66,7 @@ function EraseSteps({ appId, deviceId, close }: { appId: string; deviceId: strin
 
   return (
     <div>
-      <h2 id="erase-title">Erase device {deviceId}?</h2>
+      <h2 id="erase-title">{receipt ? `Erasing device ${deviceId}` : `Erase device ${deviceId}?`}</h2>
       {receipt ? (
         <Progress receipt={receipt} appId={appId} close={close} />
       ) : (
@@ -128,7 +128,10 @@ function EraseSteps({ appId, deviceId, close }: { appId: string; deviceId: strin
 function Progress({ receipt, appId, close }: { receipt: ErasureReceipt; appId: string; close: () => void }) {
   const [status, setStatus] = useState<ErasureStatus | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
   const { erasure } = receipt;
+  // The confirm button that had focus is gone: focus moves to the one control left, not to nowhere.
+  useEffect(() => closeButton.current?.focus(), []);
 
   useEffect(() => {
     let stopped = false;
@@ -191,7 +194,7 @@ function Progress({ receipt, appId, close }: { receipt: ErasureReceipt; appId: s
         </p>
       )}
       <p class="muted">Closing this does not stop the erasure; it goes on in every region.</p>
-      <button type="button" onClick={close}>
+      <button type="button" ref={closeButton} onClick={close}>
         Close
       </button>
     </div>
