@@ -320,7 +320,17 @@ describe("the console", () => {
     await on.getByRole("status").getByText("Saved: batches are kept for 45 days.").waitFor();
     await shot("settings", on);
     await on.getByRole("main").getByRole("link", { name: "Usage" }).click();
-    await expect.poll(() => on.getByTestId("usage-retention").textContent()).toBe("45 days");
+    await on.getByTestId("usage-retention").waitFor();
+    // Usage may be answered by a region the change has not reached yet: reloaded until it has.
+    await expect
+      .poll(
+        async () => {
+          await on.reload();
+          return on.getByTestId("usage-retention").textContent();
+        },
+        { timeout: 20_000, interval: 1000 },
+      )
+      .toBe("45 days");
     // Back to the default, through the page again.
     await on.goto(`${edgeUrl}/settings?app=${demo.id}`);
     await days.fill("30");
