@@ -15,6 +15,16 @@ import {
   type VolumeAnswer,
   volumeAnswerSchema,
 } from "../shared/console-api.ts";
+import {
+  type AppSettingsAnswer,
+  appSettingsAnswerSchema,
+  type ErasureReceipt,
+  type ErasureStatus,
+  erasureReceiptSchema,
+  erasureStatusSchema,
+  type UsageAnswer,
+  usageAnswerSchema,
+} from "../shared/lifecycle.ts";
 import { type DevicePage, devicePageSchema, deviceRecordSchema, type LogPage, logPageSchema } from "../shared/read.ts";
 
 /**
@@ -131,4 +141,25 @@ export const api = {
     call(volumeAnswerSchema, `/v1/stats/volume${query(params)}`),
 
   regions: (): Promise<RegionsAnswer> => call(regionsAnswerSchema, "/v1/regions"),
+
+  // The data lifecycle (shared/lifecycle.ts). Changing settings and erasing need a manage-key
+  // session; the edge refuses them (403) for a read key whatever the page shows.
+
+  app: (): Promise<AppSettingsAnswer> => call(appSettingsAnswerSchema, "/v1/app"),
+
+  updateApp: (patch: { retentionDays: number }): Promise<AppSettingsAnswer> =>
+    call(appSettingsAnswerSchema, "/v1/app", {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(patch),
+    }),
+
+  eraseDevice: (deviceId: string): Promise<ErasureReceipt> =>
+    call(erasureReceiptSchema, `/v1/devices/${encodeURIComponent(deviceId)}`, { method: "DELETE" }),
+
+  erasure: (erasureId: string): Promise<ErasureStatus> =>
+    call(erasureStatusSchema, `/v1/erasures/${encodeURIComponent(erasureId)}`),
+
+  usage: (params: { from?: string; to?: string } = {}): Promise<UsageAnswer> =>
+    call(usageAnswerSchema, `/v1/usage${query(params)}`),
 };

@@ -38,3 +38,33 @@ export async function copyText(text: string): Promise<boolean> {
     return false;
   }
 }
+
+const countFormat = (() => {
+  try {
+    return new Intl.NumberFormat();
+  } catch {
+    return new Intl.NumberFormat("en-US");
+  }
+})();
+
+/** A count with the locale's grouping: 1,234,567. */
+export function formatCount(count: number): string {
+  return countFormat.format(count);
+}
+
+const byteUnits = ["B", "kB", "MB", "GB", "TB"] as const;
+
+/**
+ * Bytes in decimal units, as disks and bills count them: `formatBytes(1_530_000)` is "1.5 MB".
+ * One decimal under 10 of a unit, none above, so a column of them reads at a glance.
+ */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < byteUnits.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 10 ? 0 : 1;
+  return `${value.toFixed(digits)} ${byteUnits[unit]}`;
+}

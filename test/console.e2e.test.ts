@@ -3,6 +3,11 @@
  * its own (free ports), driven by role and visible text. Each view's screenshot is saved under
  * test-artifacts/console/, and each must pass axe-core with no serious or critical violation. Views whose read endpoint this edge does not serve yet are skipped
  * where they assert on data, and still must load.
+ *
+ * The data lifecycle's views (Usage, Settings, Erase) are held to the contract in
+ * shared/lifecycle.ts with no skip: a read-key session sees no management and a manage-key session
+ * does, whatever the edge serves; retention, erasure and usage data need the edge's and regions'
+ * lifecycle routes, and fail until they are there.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionApp } from "../regional/admin/cluster.ts";
 import { launchChromium } from "../scripts/browser.ts";
 import { buildConsoleIfStale, consoleSignInUrl, seedDemoApp } from "../scripts/console-setup.ts";
+import { erasureReceiptSchema, erasureStatusSchema } from "../shared/lifecycle.ts";
+import { logPageSchema } from "../shared/read.ts";
 import { startTestSystem, type TestSystem } from "./harness.ts";
 
 const artifacts = path.resolve(import.meta.dirname, "../test-artifacts/console");
@@ -20,7 +27,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let edgeUrl: string;
-let demo: { id: string; ingestKey: string; readKey: string };
+let demo: { id: string; ingestKey: string; readKey: string; manageKey: string };
 let seededLines = 0;
 
 async function upload(ingestKey: string, deviceId: string, texts: string[]): Promise<string> {
@@ -60,6 +67,15 @@ async function shot(name: string, on: Page = page): Promise<void> {
       .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
   });
   expect(violations, `axe-core on ${name}`).toEqual([]);
+}
+
+/** A browser session of its own, signed in to the demo app with `key` (read or manage) by a link. */
+async function signedIn(key: string): Promise<{ own: BrowserContext; on: Page }> {
+  const own = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB" });
+  const on = await own.newPage();
+  await on.goto(await consoleSignInUrl(edgeUrl, key));
+  await on.getByRole("heading", { name: "Devices" }).waitFor();
+  return { own, on };
 }
 
 type AxeViolation = { id: string; impact: string | null; nodes: { target: string[] }[] };
@@ -163,6 +179,21 @@ describe("the console", () => {
     await shot("all-logs");
   });
 
+  it("the Usage page shows what the app keeps per day, the seeded lines in its totals", async () => {
+    await page.goto(`${edgeUrl}/?app=${demo.id}`);
+    await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Usage" }).click();
+    await page.getByRole("heading", { name: "Usage" }).waitFor();
+    const total = page.getByTestId("usage-total-lines");
+    await total.waitFor();
+    // The demo batches and the marker batch (3 lines), all received today.
+    expect(await total.textContent()).toBe(String(seededLines + 3));
+    expect(await page.getByTestId("usage-retention").textContent()).toBe("30 days");
+    const days = page.getByRole("table").locator("tbody tr");
+    expect(await days.count()).toBeGreaterThanOrEqual(1);
+    expect(await days.first().getByRole("cell").last().textContent()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    await shot("usage");
+  });
+
   it("live tail shows a new upload within 2 s", async (ctx) => {
     if (!(await endpointExists("/v1/tail"))) ctx.skip();
     await page.goto(`${edgeUrl}/tail?app=${demo.id}`);
@@ -201,7 +232,7 @@ describe("the console", () => {
     await upload(other.ingestKey, "other-app-device", ["only in the other app"]);
     await page.goto(`${edgeUrl}/?app=${demo.id}`);
     await page.getByLabel("App", { exact: true }).selectOption("+");
-    await page.getByLabel("App read key").fill(other.readKey);
+    await page.getByLabel("App read or manage key").fill(other.readKey);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: "other-app-device" }).waitFor();
     expect(await page.getByRole("link", { name: "QA iPhone" }).count()).toBe(0);
@@ -224,14 +255,127 @@ describe("the console", () => {
     expect(answer.status).toBe(401);
   });
 
-  it("an ingest key cannot sign in, and the console says to use the read key", async () => {
+  it("an ingest key cannot sign in, and the console says to use the read or manage key", async () => {
     const fresh = await browser.newContext({ locale: "en-GB" });
     const signInPage = await fresh.newPage();
     await signInPage.goto(edgeUrl);
-    await signInPage.getByLabel("App read key").fill(demo.ingestKey);
+    await signInPage.getByLabel("App read or manage key").fill(demo.ingestKey);
     await signInPage.getByRole("button", { name: "Sign in" }).click();
-    await signInPage.getByRole("alert").getByText("read key").waitFor();
+    await signInPage.getByRole("alert").getByText("read or manage key").waitFor();
     await shot("sign-in", signInPage);
     await fresh.close();
+  });
+
+  it("a read-key session sees neither Settings nor Erase, and the settings URL says it needs a manage key", async () => {
+    const { own, on } = await signedIn(demo.readKey);
+    const nav = on.getByRole("navigation", { name: "Views" });
+    await nav.getByRole("link", { name: "Usage" }).waitFor();
+    expect(await nav.getByRole("link", { name: "Settings" }).count()).toBe(0);
+    await on.goto(`${edgeUrl}/devices/demo-iphone-16?app=${demo.id}`);
+    await on.getByRole("list", { name: "Lines of device demo-iphone-16" }).getByRole("listitem").first().waitFor();
+    expect(await on.getByRole("button", { name: /erase/i }).count()).toBe(0);
+    await on.goto(`${edgeUrl}/settings?app=${demo.id}`);
+    await on.getByRole("alert").getByText("Managing this app needs a manage key").waitFor();
+    expect(await on.getByLabel("Keep batches for (days)").count()).toBe(0);
+    await shot("settings-read-key", on);
+    await own.close();
+  });
+
+  it("a manage-key session sees Settings and Erase; the erase dialog wants the id typed, keeps focus, Esc cancels", async () => {
+    const { own, on } = await signedIn(demo.manageKey);
+    await on.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Settings" }).click();
+    await on.getByRole("heading", { name: "Settings" }).waitFor();
+    await on.goto(`${edgeUrl}/devices/demo-iphone-16?app=${demo.id}`);
+    const open = on.getByRole("button", { name: "Erase device…" });
+    await open.click();
+    const dialog = on.getByRole("dialog", { name: "Erase device demo-iphone-16?" });
+    await dialog.waitFor();
+    await expect.poll(() => on.evaluate(() => document.activeElement?.id)).toBe("erase-confirm");
+    const confirm = dialog.getByRole("button", { name: "Erase this device" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await on.keyboard.type("demo-iphone");
+    expect(await confirm.isDisabled()).toBe(true);
+    // Tab goes round the dialog's controls and never to the page behind it.
+    for (let step = 0; step < 5; step++) {
+      await on.keyboard.press("Tab");
+      expect(await on.evaluate(() => document.activeElement?.closest("dialog") !== null)).toBe(true);
+    }
+    await shot("erase-dialog", on);
+    await on.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    await expect.poll(() => on.evaluate(() => document.activeElement?.textContent)).toBe("Erase device…");
+    // Nothing was erased.
+    await on.getByRole("list", { name: "Lines of device demo-iphone-16" }).getByRole("listitem").first().waitFor();
+    await own.close();
+  });
+
+  it("a manage-key session changes the app's retention, which Usage then shows", async () => {
+    const { own, on } = await signedIn(demo.manageKey);
+    await on.goto(`${edgeUrl}/settings?app=${demo.id}`);
+    const days = on.getByLabel("Keep batches for (days)");
+    await days.waitFor();
+    expect(await days.inputValue()).toBe("30");
+    await days.fill("45");
+    await on.getByRole("button", { name: "Save" }).click();
+    await on.getByRole("status").getByText("Saved: batches are kept for 45 days.").waitFor();
+    await shot("settings", on);
+    await on.getByRole("main").getByRole("link", { name: "Usage" }).click();
+    await on.getByTestId("usage-retention").waitFor();
+    // Usage may be answered by a region the change has not reached yet: reloaded until it has.
+    await expect
+      .poll(
+        async () => {
+          await on.reload();
+          return on.getByTestId("usage-retention").textContent();
+        },
+        { timeout: 20_000, interval: 1000 },
+      )
+      .toBe("45 days");
+    // Back to the default, through the page again.
+    await on.goto(`${edgeUrl}/settings?app=${demo.id}`);
+    await days.fill("30");
+    await on.getByRole("button", { name: "Save" }).click();
+    await on.getByRole("status").getByText("Saved: batches are kept for 30 days.").waitFor();
+    await own.close();
+  });
+
+  it("a manage-key session erases a device in every region and returns to a devices list without it", async () => {
+    const deviceId = `erase-me-${crypto.randomUUID().slice(0, 8)}`;
+    await upload(demo.ingestKey, deviceId, ["a line to erase"]);
+    const { own, on } = await signedIn(demo.manageKey);
+    await on.goto(`${edgeUrl}/devices/${deviceId}?app=${demo.id}`);
+    await on
+      .getByRole("list", { name: `Lines of device ${deviceId}` })
+      .getByText("a line to erase")
+      .waitFor();
+    await on.getByRole("button", { name: "Erase device…" }).click();
+    const dialog = on.getByRole("dialog", { name: `Erase device ${deviceId}?` });
+    await dialog.getByLabel(`Type ${deviceId} to confirm`).fill(deviceId);
+    const requested = on.waitForResponse((response) => response.request().method() === "DELETE");
+    await dialog.getByRole("button", { name: "Erase this device" }).click();
+    const answer = await requested;
+    expect(answer.status()).toBe(202);
+    const receipt = erasureReceiptSchema.parse(await answer.json());
+    expect(receipt.erasure.deviceId).toBe(deviceId);
+    // The dialog follows the receipt until every region has applied it, then goes back to the list.
+    await on
+      .getByRole("status")
+      .getByText(`Device ${deviceId} was erased in every region.`)
+      .waitFor({ timeout: 60_000 });
+    expect(new URL(on.url()).pathname).toBe("/");
+    await on.getByRole("heading", { name: "Devices" }).waitFor();
+    await on.getByRole("link", { name: "QA iPhone" }).waitFor();
+    expect(await on.getByRole("link", { name: deviceId }).count()).toBe(0);
+    await shot("erased", on);
+
+    const read = { headers: { authorization: `Bearer ${demo.readKey}` } };
+    const status = erasureStatusSchema.parse(
+      await (await fetch(`${edgeUrl}/v1/erasures/${receipt.erasure.id}`, read)).json(),
+    );
+    expect(status.completed).toBe(true);
+    expect(status.regions.map((region) => region.state)).toEqual(["completed", "completed", "completed"]);
+    const lines = logPageSchema.parse(await (await fetch(`${edgeUrl}/v1/logs?device=${deviceId}`, read)).json());
+    expect(lines.logs).toEqual([]);
+    await own.close();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Devices: the app's devices, most recently seen first, searchable by id, name, model, OS and app
  * version (`?q=` in the URL), with their line counts per level, paged by cursor. An app with no
- * devices yet shows how to send its first log instead.
+ * devices yet shows how to send its first log instead. After an erasure (devices/erase.tsx) it
+ * says which device was erased (`?erased=`).
  */
 import { useEffect, useState } from "preact/hooks";
 import { levels } from "../../shared/batch.ts";
@@ -16,6 +17,7 @@ import { FirstLog } from "./first-log.tsx";
 export function Devices({ appId }: { appId: string }) {
   const { params } = useLocation();
   const q = params.get("q") ?? "";
+  const erased = params.get("erased");
   const [devices, setDevices] = useState<DeviceSummary[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [failure, setFailure] = useState<ApiFailure | null>(null);
@@ -36,6 +38,11 @@ export function Devices({ appId }: { appId: string }) {
   return (
     <section aria-labelledby="devices-title">
       <h1 id="devices-title">Devices</h1>
+      {erased && (
+        <p class="ok" role="status">
+          Device {erased} was erased in every region.
+        </p>
+      )}
       <input
         type="search"
         data-search

@@ -15,7 +15,8 @@ log.info("hello from the SDK", { tag: "start", attrs: { screen: "home" } });`;
     <section class="first-log" aria-labelledby="first-log-title">
       <h2 id="first-log-title">No logs yet for app {appId}</h2>
       <p>
-        Send the first one with the app's <strong>ingest key</strong> (the read key you signed in with cannot upload):
+        Send the first one with the app's <strong>ingest key</strong> (the read or manage key you signed in with cannot
+        upload):
       </p>
       <h3>curl</h3>
       <pre>{curl}</pre>

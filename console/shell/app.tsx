@@ -4,9 +4,12 @@
  *
  *   /                 devices/devices.tsx     /logs     all-logs/all-logs.tsx
  *   /devices/<id>     timeline/timeline.tsx   /tail     tail/tail.tsx
- *   /regions          regions/regions.tsx
+ *   /regions          regions/regions.tsx     /usage    usage/usage.tsx
+ *   /settings         settings/settings.tsx   (manage-key sessions only)
  *
- * The app being read is `?app=` in the URL, so a permalink names its app too.
+ * The app being read is `?app=` in the URL, so a permalink names its app too. Each app's session
+ * says the kind of key it signed in with; only a manage-key session sees Settings and Erase (the
+ * edge refuses a read key's changes anyway: hiding them only keeps a read-only view honest).
  */
 import { useEffect, useState } from "preact/hooks";
 import type { ConsoleSession } from "../../shared/console.ts";
@@ -15,10 +18,12 @@ import { ApiFailure, api, setApp } from "../api.ts";
 import { Devices } from "../devices/devices.tsx";
 import { timeZone } from "../format.ts";
 import { Regions } from "../regions/regions.tsx";
+import { Settings } from "../settings/settings.tsx";
 import { SignIn } from "../sign-in/sign-in.tsx";
 import { Tail } from "../tail/tail.tsx";
 import { Timeline } from "../timeline/timeline.tsx";
 import { navigate, useLocation } from "../url.ts";
+import { Usage } from "../usage/usage.tsx";
 import { Link } from "./link.tsx";
 import { ErrorBox, Loading } from "./status.tsx";
 
@@ -27,6 +32,8 @@ const views = [
   { path: "/logs", label: "All logs" },
   { path: "/tail", label: "Live tail" },
   { path: "/regions", label: "Regions" },
+  { path: "/usage", label: "Usage" },
+  { path: "/settings", label: "Settings", manage: true },
 ] as const;
 
 export function App() {
@@ -54,9 +61,9 @@ export function App() {
   const expired = params.get("signIn") === "expired" ? "That sign-in link was used already or has expired." : undefined;
   if (session.apps.length === 0 || adding) return <SignIn onSignedIn={signedIn} notice={expired} />;
 
-  const appId = session.apps.some((app) => app.id === params.get("app"))
-    ? (params.get("app") as string)
-    : (session.apps[0]?.id as string);
+  const current = session.apps.find((app) => app.id === params.get("app")) ?? session.apps[0];
+  const appId = current?.id as string;
+  const manage = current?.keyKind === "manage";
   setApp(appId);
   const deviceId = path.startsWith("/devices/") ? decodeURIComponent(path.slice("/devices/".length)) : null;
 
@@ -65,15 +72,17 @@ export function App() {
       <header>
         <strong class="brand">Stormlog</strong>
         <nav aria-label="Views">
-          {views.map((view) => (
-            <Link
-              key={view.path}
-              to={`${view.path}?app=${appId}`}
-              current={view.path === "/" ? path === "/" || deviceId !== null : path === view.path}
-            >
-              {view.label}
-            </Link>
-          ))}
+          {views
+            .filter((view) => manage || !("manage" in view))
+            .map((view) => (
+              <Link
+                key={view.path}
+                to={`${view.path}?app=${appId}`}
+                current={view.path === "/" ? path === "/" || deviceId !== null : path === view.path}
+              >
+                {view.label}
+              </Link>
+            ))}
         </nav>
         <span class="muted" title="Times are shown in this time zone">
           {timeZone}
@@ -89,7 +98,7 @@ export function App() {
         >
           {session.apps.map((app) => (
             <option key={app.id} value={app.id}>
-              app {app.id}
+              app {app.id} ({app.keyKind} key)
             </option>
           ))}
           <option value="+">Add an app…</option>
@@ -108,13 +117,17 @@ export function App() {
       </header>
       <main key={appId}>
         {deviceId !== null ? (
-          <Timeline deviceId={deviceId} />
+          <Timeline appId={appId} deviceId={deviceId} manage={manage} />
         ) : path === "/logs" ? (
           <AllLogs />
         ) : path === "/tail" ? (
           <Tail />
         ) : path === "/regions" ? (
           <Regions />
+        ) : path === "/usage" ? (
+          <Usage appId={appId} manage={manage} />
+        ) : path === "/settings" ? (
+          <Settings appId={appId} manage={manage} />
         ) : (
           <Devices appId={appId} />
         )}

@@ -1,7 +1,8 @@
 /**
- * Sign-in with an app's read key: the key goes once to the edge (POST /v1/console/session), which
- * keeps it and sets the session cookie; the page never stores it. An ingest key is refused by the
- * edge with a message that says to use the read key, shown here as is.
+ * Sign-in with an app's read or manage key: the key goes once to the edge (POST
+ * /v1/console/session), which keeps it and sets the session cookie; the page never stores it. A
+ * manage key's session also shows the app's settings and erasure. An ingest key is refused by the
+ * edge with a message that says which keys work, shown here as is.
  */
 import { useState } from "preact/hooks";
 import type { ConsoleSession } from "../../shared/console.ts";
@@ -35,13 +36,13 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: ConsoleSe
           }
         }}
       >
-        <label for="read-key">App read key</label>
+        <label for="app-key">App read or manage key</label>
         <input
-          id="read-key"
+          id="app-key"
           type="password"
           autoComplete="off"
           spellcheck={false}
-          placeholder="sl_read_…"
+          placeholder="sl_read_… or sl_manage_…"
           value={key}
           onInput={(event) => setKey(event.currentTarget.value)}
           required
@@ -55,6 +56,10 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: ConsoleSe
           </p>
         )}
       </form>
+      <p class="muted">
+        A read key reads the app's logs; a manage key also changes its retention and erases devices. The ingest key your
+        apps send logs with cannot sign in.
+      </p>
       <p class="muted">
         The key is kept by the edge for 12 hours; this browser holds only a signed session cookie. Add more apps later
         from the app menu.

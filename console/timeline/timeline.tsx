@@ -1,18 +1,20 @@
 /**
  * One device's timeline: its lines in time order, filtered by the bar above (URL state), scrolling
  * both ways through any amount, opened at `?line=` when it comes from a permalink; beside them the
- * device's info from the devices list.
+ * device's info from the devices list. A manage-key session can erase the device from here
+ * (devices/erase.tsx).
  */
 import { useEffect, useState } from "preact/hooks";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { api } from "../api.ts";
+import { EraseDevice } from "../devices/erase.tsx";
 import { formatTime } from "../format.ts";
 import { filtersOf, useLocation } from "../url.ts";
 import { Filters } from "./filters.tsx";
 import { useLines } from "./lines.ts";
 import { PagedLines } from "./paged-lines.tsx";
 
-export function Timeline({ deviceId }: { deviceId: string }) {
+export function Timeline({ appId, deviceId, manage }: { appId: string; deviceId: string; manage: boolean }) {
   const { params } = useLocation();
   const around = params.get("line");
   const filters = { ...filtersOf(params), device: deviceId };
@@ -20,7 +22,10 @@ export function Timeline({ deviceId }: { deviceId: string }) {
   return (
     <section aria-labelledby="timeline-title" class="with-panel">
       <div class="main-column">
-        <h1 id="timeline-title">Device {deviceId}</h1>
+        <div class="title-row">
+          <h1 id="timeline-title">Device {deviceId}</h1>
+          {manage && <EraseDevice appId={appId} deviceId={deviceId} />}
+        </div>
         <Filters />
         <PagedLines view={view} label={`Lines of device ${deviceId}`} what="this device's lines" anchor={around} />
       </div>
