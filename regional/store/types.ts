@@ -32,6 +32,7 @@ import type {
 import type { Result } from "../../shared/result.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Database } from "../db/client.ts";
+import type { Keystore } from "../keystore/keystore.ts";
 import type { BatchCodec, IntegrityFailure } from "./codec.ts";
 
 // ---- Batches, as the routes store and read them ----
@@ -43,7 +44,11 @@ export type PutResult = { duplicate: boolean };
  */
 export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
-export type PutFailure = { kind: "conflict"; message: string } | { kind: "integrity"; message: string };
+export type PutFailure =
+  | { kind: "conflict"; message: string }
+  | { kind: "integrity"; message: string }
+  /** An erasure known here covers it: the app was deleted, or the device erased after this arrived. */
+  | { kind: "erased"; message: string };
 /** A cursor that does not decode (400), or an `around` line this region does not hold (404). */
 export type ReadFailure = { kind: "bad_cursor"; message: string } | { kind: "not_found"; message: string };
 
@@ -118,6 +123,8 @@ export interface ReplicaStore {
 export type StoreDeps = {
   db: Database;
   codec: BatchCodec;
+  /** Device and app keys, and the erasures (tombstones) every write checks. */
+  keystore: Keystore;
   clock: Clock;
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
