@@ -19,6 +19,7 @@ import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
+import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
 import type { DevicePage, DeviceQuery, LogPage, LogQuery } from "../../shared/read.ts";
 import type {
@@ -90,6 +91,10 @@ export interface BatchStore {
   /** Marks a key revoked, recording it even if this region never saw it. */
   revokeKey(key: RevokedKey): Promise<void>;
   revokedKeyHashes(): Promise<string[]>;
+  /** Applies an erasure here (erasure.ts; idempotent by id) and answers its state here. */
+  erase(erasure: Erasure): Promise<RegionErasure>;
+  /** An erasure's state here; null when this region does not know it (yet). */
+  erasure(appId: string, erasureId: string): Promise<RegionErasure | null>;
 }
 
 // ---- Replication's side ----
