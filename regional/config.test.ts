@@ -36,8 +36,11 @@ describe("loadConfig", () => {
     });
   });
 
-  it("refuses the key store in the batch data's own database, naming the variable", () => {
+  it("refuses the key store in the batch data's own database, or missing beside it, naming the variable", () => {
     const url = "postgres://postgres@127.0.0.1:5432/stormlog";
+    expect(() => loadConfig({ ...minimal, DATABASE_URL: url })).toThrow(
+      /STORMLOG_KEYSTORE_DATABASE_URL: required with DATABASE_URL/,
+    );
     expect(() => loadConfig({ ...minimal, DATABASE_URL: url, STORMLOG_KEYSTORE_DATABASE_URL: url })).toThrow(
       /STORMLOG_KEYSTORE_DATABASE_URL: must differ from DATABASE_URL/,
     );

@@ -143,6 +143,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("invalid environment: STORMLOG_ADMIN_PORT: must differ from STORMLOG_PORT");
   }
   const dataDir = vars.STORMLOG_DATA_DIR ?? `.stormlog/data/${vars.STORMLOG_REGION}`;
+  if (vars.DATABASE_URL !== undefined && vars.STORMLOG_KEYSTORE_DATABASE_URL === undefined) {
+    // Several processes share a PostgreSQL region's database; a PGlite key store would be one per
+    // process, each creating and destroying keys the others do not see.
+    throw new ConfigError(
+      "invalid environment: STORMLOG_KEYSTORE_DATABASE_URL: required with DATABASE_URL (the key store's own PostgreSQL database)",
+    );
+  }
   if (vars.STORMLOG_KEYSTORE_DATABASE_URL !== undefined && vars.STORMLOG_KEYSTORE_DATABASE_URL === vars.DATABASE_URL) {
     throw new ConfigError(
       "invalid environment: STORMLOG_KEYSTORE_DATABASE_URL: must differ from DATABASE_URL (keys are kept apart from the batch data and its backups)",

@@ -181,6 +181,7 @@ export class LocalSystem {
     const {
       STORMLOG_REGIONS: _regions,
       DATABASE_URL: _databaseUrl,
+      STORMLOG_KEYSTORE_DATABASE_URL: _keystoreUrl,
       STORMLOG_REGION_SECRET: _retired,
       ...inherited
     } = process.env;
