@@ -8,10 +8,11 @@
  *
  * Unwrapped keys are cached in memory (a device uploads many batches, a read opens many), and the
  * whole cache is dropped whenever an erasure destroys keys here, so a destroyed key is never used
- * again by this process.
+ * again by this process. Entries also expire after `cachedKeyMs`: another process of the same
+ * region (PostgreSQL mode) may apply an erasure this one does not hear of.
  */
 import { fileURLToPath } from "node:url";
-import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, ne, or, sql } from "drizzle-orm";
 import { randomBytes, toHex } from "../../shared/encoding.ts";
 import { aesOpen, aesSeal, boundFields, importAesKey, type Keyring } from "../../shared/envelope.ts";
 import type { CryptoKey } from "../../shared/hmac.ts";
@@ -23,6 +24,25 @@ import { appKeys, deviceKeys, erasures } from "./schema.ts";
 
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 const keyBytes = 32;
+/** How long an unwrapped key is used from memory before the key store is asked again. */
+const cachedKeyMs = 10_000;
+
+/** A map whose entries expire: the key caches. */
+class ExpiringMap<V> {
+  private readonly entries = new Map<string, { value: V; expiresAtMs: number }>();
+  get(id: string): V | undefined {
+    const entry = this.entries.get(id);
+    if (entry && entry.expiresAtMs > Date.now()) return entry.value;
+    this.entries.delete(id);
+    return undefined;
+  }
+  set(id: string, value: V): void {
+    this.entries.set(id, { value, expiresAtMs: Date.now() + cachedKeyMs });
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
 
 export type DeviceKey = { keyId: string; key: CryptoKey };
 /** An erasure as recorded here, with when this region finished applying it. */
@@ -31,8 +51,12 @@ export type ErasureRecord = Erasure & { completedAt: string | null };
 export interface Keystore {
   /** The key new batches of this device are sealed under: the newest one no erasure covers, or a new one. */
   sealingKey(appId: string, deviceId: string): Promise<DeviceKey>;
-  /** A device key by id, unwrapped; null when this region does not hold it (never had it, or destroyed it). */
-  openingKey(appId: string, keyId: string): Promise<CryptoKey | null>;
+  /**
+   * A device key by id, unwrapped; null when this region does not hold it (never had it, or an
+   * erasure destroyed it); `{ unopenable }` when it holds it but cannot unwrap it (its app key is
+   * wrapped under a keyring key that is gone, or does not authenticate): why, naming the key.
+   */
+  openingKey(appId: string, keyId: string): Promise<CryptoKey | null | { unopenable: string }>;
   /** A device key and its app key as stored (wrapped), for a replica to carry; null when not held. */
   carriedKeys(appId: string, keyId: string): Promise<CarriedKeys | null>;
   /** Stores carried keys unless an erasure known here covers them; false when one does. */
@@ -41,8 +65,8 @@ export interface Keystore {
   covering(appId: string, deviceId: string): Promise<ErasureRecord | null>;
   /** Whether the whole app has been erased. */
   appErased(appId: string): Promise<boolean>;
-  /** Records an erasure (idempotent by id); true when it was not known here. */
-  record(erasure: Erasure): Promise<boolean>;
+  /** Records an erasure (idempotent by id) and answers the one recorded under its id: the first one sent. */
+  record(erasure: Erasure): Promise<ErasureRecord>;
   /** Destroys every key the erasure covers; answers the device key ids destroyed. */
   destroyKeys(erasure: Erasure): Promise<string[]>;
   complete(erasureId: string, completedAtMs: number): Promise<void>;
@@ -53,19 +77,50 @@ export interface Keystore {
 
 export async function openKeystore(options: DatabaseOptions, keyring: Keyring): Promise<Keystore> {
   const handle = await openMigrated(options, schema, migrationsFolder);
+  try {
+    await rewrapAppKeys(handle, keyring);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
   return createKeystore(handle, keyring);
 }
 
+/**
+ * Keyring rotation: app keys wrapped under a key that is no longer active are wrapped again under
+ * the active one at boot (there is one app key per app, or a few), so once the new key is active
+ * everywhere the old one wraps nothing and can leave the keyring. One not in the keyring at all is
+ * left as it is: its batches are integrity errors naming it, as before.
+ */
+async function rewrapAppKeys(handle: DatabaseHandle<typeof schema>, keyring: Keyring): Promise<void> {
+  const { db } = handle;
+  const stale = await db.select().from(appKeys).where(ne(appKeys.kekId, keyring.activeKeyId));
+  for (const row of stale) {
+    const aad = appKeyAad(row.appId, row.keyId);
+    const raw = await keyring.unwrap(row.kekId, new Uint8Array(row.wrappedKey), aad);
+    if (!raw) continue;
+    const { kekId, wrapped } = await keyring.wrap(raw, aad);
+    raw.fill(0);
+    await db
+      .update(appKeys)
+      .set({ kekId, wrappedKey: wrapped })
+      .where(and(eq(appKeys.appId, row.appId), eq(appKeys.keyId, row.keyId)));
+  }
+}
+
+const appKeyAad = (appId: string, keyId: string) => boundFields("stormlog/app-key/v1", [appId, keyId]);
+const deviceKeyAad = (appId: string, deviceId: string, keyId: string) =>
+  boundFields("stormlog/device-key/v1", [appId, deviceId, keyId]);
+
 function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring): Keystore {
   const { db } = handle;
-  const cache = new Map<string, CryptoKey>();
-  const sealing = new Map<string, DeviceKey>();
+  const cache = new ExpiringMap<CryptoKey>();
+  const sealing = new ExpiringMap<DeviceKey>();
 
-  const appKeyAad = (appId: string, keyId: string) => boundFields("stormlog/app-key/v1", [appId, keyId]);
-  const deviceKeyAad = (appId: string, deviceId: string, keyId: string) =>
-    boundFields("stormlog/device-key/v1", [appId, deviceId, keyId]);
+  /** Unwrapped keys: the key, null when not held, or why it does not unwrap. */
+  type Unwrapped = CryptoKey | null | { unopenable: string };
 
-  async function unwrapAppKey(appId: string, keyId: string): Promise<CryptoKey | null> {
+  async function unwrapAppKey(appId: string, keyId: string): Promise<Unwrapped> {
     const cached = cache.get(`${appId}/${keyId}`);
     if (cached) return cached;
     const [row] = await db
@@ -74,20 +129,25 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       .where(and(eq(appKeys.appId, appId), eq(appKeys.keyId, keyId)));
     if (!row) return null;
     const raw = await keyring.unwrap(row.kekId, ownBytes(row.wrappedKey), appKeyAad(appId, keyId));
-    if (!raw) throw new Error(`app key ${keyId} of app ${appId} does not open under keyring key "${row.kekId}"`);
+    if (!raw) {
+      const why = keyring.keyIds.includes(row.kekId) ? "does not authenticate under" : "is wrapped under";
+      return {
+        unopenable: `app key "${keyId}" ${why} keyring key "${row.kekId}"${why === "is wrapped under" ? ", which is not in the keyring" : ""}`,
+      };
+    }
     const key = await importAesKey(raw);
     raw.fill(0);
     cache.set(`${appId}/${keyId}`, key);
     return key;
   }
 
-  async function unwrapDeviceKey(row: typeof deviceKeys.$inferSelect): Promise<CryptoKey | null> {
+  async function unwrapDeviceKey(row: typeof deviceKeys.$inferSelect): Promise<Unwrapped> {
     const cached = cache.get(`${row.appId}/${row.keyId}`);
     if (cached) return cached;
     const appKey = await unwrapAppKey(row.appId, row.appKeyId);
-    if (!appKey) return null;
+    if (!isKey(appKey)) return appKey ?? { unopenable: `app key "${row.appKeyId}" is not in the key store` };
     const raw = await aesOpen(appKey, ownBytes(row.wrappedKey), deviceKeyAad(row.appId, row.deviceId, row.keyId));
-    if (!raw) throw new Error(`device key ${row.keyId} of app ${row.appId} does not open under its app key`);
+    if (!raw) return { unopenable: `device key "${row.keyId}" does not authenticate under its app key` };
     const key = await importAesKey(raw);
     raw.fill(0);
     cache.set(`${row.appId}/${row.keyId}`, key);
@@ -103,7 +163,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       .orderBy(desc(appKeys.createdAt))
       .limit(1);
     const existing = row && (await unwrapAppKey(appId, row.keyId));
-    if (row && existing) return { keyId: row.keyId, key: existing };
+    if (row && isKey(existing)) return { keyId: row.keyId, key: existing };
     const keyId = `ak_${toHex(randomBytes(16))}`;
     const raw = randomBytes(keyBytes);
     const { kekId, wrapped } = await keyring.wrap(raw, appKeyAad(appId, keyId));
@@ -153,7 +213,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
         .orderBy(desc(deviceKeys.createdAt))
         .limit(1);
       const existing = row && (await unwrapDeviceKey(row));
-      if (row && existing) {
+      if (row && isKey(existing)) {
         const found = { keyId: row.keyId, key: existing };
         sealing.set(id, found);
         return found;
@@ -251,7 +311,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     },
 
     async record(erasure) {
-      const inserted = await db
+      await db
         .insert(erasures)
         .values({
           id: erasure.id,
@@ -259,9 +319,10 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
           deviceId: erasure.deviceId,
           requestedAt: new Date(erasure.requestedAt),
         })
-        .onConflictDoNothing()
-        .returning({ id: erasures.id });
-      return inserted.length > 0;
+        .onConflictDoNothing();
+      const [row] = await db.select().from(erasures).where(eq(erasures.id, erasure.id));
+      if (!row) throw new Error(`erasure ${erasure.id} was recorded but is not in the key store`);
+      return toRecord(row);
     },
 
     async destroyKeys(erasure) {
@@ -305,6 +366,10 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
 
     close: () => handle.close(),
   };
+}
+
+function isKey(value: CryptoKey | null | undefined | { unopenable: string }): value is CryptoKey {
+  return value != null && !("unopenable" in value);
 }
 
 function toRecord(row: typeof erasures.$inferSelect): ErasureRecord {

@@ -32,7 +32,7 @@ export function erasureRoute({ store, guard }: Pick<RegionDeps, "store"> & Guard
           "a whole app is deleted with the admin CLI (admin apps delete), not an app key",
         );
       }
-      return c.json((await store.erase(erasure)) satisfies RegionErasure);
+      return c.json(await eraseHere(store, erasure));
     })
     .get(path, guard, requireReadKey({ store }), async (c) =>
       c.json(await stateHere(store, c.req.param("appId"), c.req.param("erasureId"))),
@@ -44,9 +44,15 @@ export function adminErasureRoute({ store, guard }: Pick<RegionDeps, "store"> & 
   return new Hono<RegionEnv>()
     .put(path, guard, async (c) => {
       const erasure = await readErasure(c.req.raw, c.req.param("appId"), c.req.param("erasureId"));
-      return c.json((await store.erase(erasure)) satisfies RegionErasure);
+      return c.json(await eraseHere(store, erasure));
     })
     .get(path, guard, async (c) => c.json(await stateHere(store, c.req.param("appId"), c.req.param("erasureId"))));
+}
+
+async function eraseHere(store: RegionDeps["store"], erasure: Erasure): Promise<RegionErasure> {
+  const state = await store.erase(erasure);
+  if (!state) throw new ApiError("BAD_REQUEST", `erasure id ${erasure.id} already names another erasure`);
+  return state;
 }
 
 async function readErasure(request: Request, appIdParam: string, erasureIdParam: string): Promise<Erasure> {

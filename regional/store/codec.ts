@@ -70,6 +70,7 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
         if (erasure) return err({ batchId, message: `erased by ${erasure.id}`, cause: "erased" });
         return err(integrity(batchId, `sealed under device key "${stored.keyId}", which is not in the key store`));
       }
+      if ("unopenable" in deviceKey) return err(integrity(batchId, deviceKey.unopenable));
       const opened = await openUnderKey(deviceKey, stored, context);
       return opened
         ? ok(opened)

@@ -21,11 +21,16 @@ import { apiKeys, apps, batches, devices, outbox } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
 import type { StoreDeps } from "./types.ts";
 
-/** Applies an erasure here (again, if it was already); answers its state here. */
-export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<RegionErasure> {
+/**
+ * Applies an erasure here (again, if it was already) and answers its state here. The erasure
+ * applied is the one first recorded under its id; an id already naming another app's erasure is
+ * refused (null), so no caller learns or replays another app's erasure by guessing its id.
+ */
+export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<RegionErasure | null> {
   const { db, keystore, clock } = deps;
-  return async (erasure) => {
-    await keystore.record(erasure);
+  return async (sent) => {
+    const { completedAt: _completedAt, ...erasure } = await keystore.record(sent);
+    if (erasure.appId !== sent.appId) return null;
     const destroyed = await keystore.destroyKeys(erasure);
     if (erasure.deviceId === null) await deleteApp(erasure.appId);
     else await deleteDevice(erasure.appId, erasure.deviceId, new Date(erasure.requestedAt), destroyed);

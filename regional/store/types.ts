@@ -91,8 +91,11 @@ export interface BatchStore {
   /** Marks a key revoked, recording it even if this region never saw it. */
   revokeKey(key: RevokedKey): Promise<void>;
   revokedKeyHashes(): Promise<string[]>;
-  /** Applies an erasure here (erasure.ts; idempotent by id) and answers its state here. */
-  erase(erasure: Erasure): Promise<RegionErasure>;
+  /**
+   * Applies an erasure here (erasure.ts; idempotent by id: the first one recorded under an id is
+   * the one applied) and answers its state here; null when the id names another app's erasure.
+   */
+  erase(erasure: Erasure): Promise<RegionErasure | null>;
   /** An erasure's state here; null when this region does not know it (yet). */
   erasure(appId: string, erasureId: string): Promise<RegionErasure | null>;
 }
