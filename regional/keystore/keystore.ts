@@ -272,6 +272,8 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     },
 
     async importKeys(appId, { appKey, deviceKey }) {
+      // Most replicas are of devices whose key is already here (and in use): nothing to store.
+      if (cache.get(`${appId}/${deviceKey.keyId}`)) return true;
       // A key created before an erasure that covers it is what the erasure destroyed: a tombstone
       // wins over any copy a peer still holds.
       const erased = await covering(appId, deviceKey.deviceId);
