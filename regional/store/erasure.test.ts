@@ -12,6 +12,7 @@ import { keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
 import { type Erasure, newErasureId, regionErasureSchema } from "../../shared/lifecycle.ts";
 import { adminPaths, internalPaths } from "../../shared/regions.ts";
 import type { SealedBatch } from "../../shared/replication.ts";
+import { erase, erasureStates } from "../admin/cluster.ts";
 import { openDatabase } from "../db/client.ts";
 import { openKeystore } from "../keystore/keystore.ts";
 import type { Region } from "../region.ts";
@@ -28,6 +29,7 @@ import {
   testAppId,
   testKeyring,
   testKeySecret,
+  testSecrets,
 } from "../testing/harness.ts";
 import { createBatchCodec } from "./codec.ts";
 import { createBatchStore } from "./index.ts";
@@ -152,8 +154,17 @@ describe.each(drivers)("erasure across regions on %s", (kind) => {
     const doomed = testAppId();
     const readKey = await readKeyFor(node("a"), doomed);
     await everywhere(doomed, batchOf("phone-9", "app going away"));
-    const erasure = erasureOf(doomed, null);
-    await node("a").store.erase(erasure);
+    // As `admin apps delete` does it, with only a reachable: b and c learn it from their peers.
+    const a = cluster.node("a");
+    const admin = {
+      regions: [{ name: "a", url: a.adminUrl }],
+      keySecret: testKeySecret,
+      adminSecret: testSecrets.admin,
+    };
+    const { erasure, outcomes } = await erase(admin, doomed, null);
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true]);
+    const states = await erasureStates(admin, doomed, erasure.id);
+    expect(states[0]?.body).toMatchObject({ erasure: { deviceId: null }, completedAt: expect.any(String) });
     expect(await linesOf(node("a"), doomed)).toEqual([]);
     expect((await node("a").store.listApps()).map((app) => app.id)).not.toContain(doomed);
     const read = await signedRequest(node("a").app, "GET", internalPaths.logs(doomed), {
