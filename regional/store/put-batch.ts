@@ -67,8 +67,8 @@ async function compareWithStored(
     .select(storedColumns)
     .from(batches)
     .where(and(eq(batches.appId, appId), eq(batches.batchId, batch.batchId)));
-  // Rows are never deleted, so the row that won the insert is still there.
-  if (!row) throw new Error(`batch ${batch.batchId} conflicted but is not stored`);
+  // The row that won the insert is gone only if an erasure removed it meanwhile.
+  if (!row) return err({ kind: "erased", message: `batch ${batch.batchId} was erased as it arrived again` });
   const stored = await codec.openJson(appId, batch.batchId, storedFromRow(row));
   if (!stored.ok) {
     return err({ kind: "integrity", message: `batch ${batch.batchId} is stored but cannot be read back` });
