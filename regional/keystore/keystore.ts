@@ -16,11 +16,10 @@ import { and, desc, eq, gt, isNull, ne, or, sql } from "drizzle-orm";
 import { randomBytes, toHex } from "../../shared/encoding.ts";
 import { aesOpen, aesSeal, boundFields, importAesKey, type Keyring } from "../../shared/envelope.ts";
 import type { CryptoKey } from "../../shared/hmac.ts";
-import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
-import type { CarriedKeys } from "../../shared/replication.ts";
 import { type DatabaseHandle, type DatabaseOptions, openMigrated } from "../db/client.ts";
 import * as schema from "./schema.ts";
 import { appKeys, deviceKeys, erasures } from "./schema.ts";
+import type { DeviceKey, ErasureRecord, Keystore } from "./types.ts";
 
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 const keyBytes = 32;
@@ -42,37 +41,6 @@ class ExpiringMap<V> {
   clear(): void {
     this.entries.clear();
   }
-}
-
-export type DeviceKey = { keyId: string; key: CryptoKey };
-/** An erasure as recorded here, with when this region finished applying it. */
-export type ErasureRecord = Erasure & { completedAt: string | null };
-
-export interface Keystore {
-  /** The key new batches of this device are sealed under: the newest one no erasure covers, or a new one. */
-  sealingKey(appId: string, deviceId: string): Promise<DeviceKey>;
-  /**
-   * A device key by id, unwrapped; null when this region does not hold it (never had it, or an
-   * erasure destroyed it); `{ unopenable }` when it holds it but cannot unwrap it (its app key is
-   * wrapped under a keyring key that is gone, or does not authenticate): why, naming the key.
-   */
-  openingKey(appId: string, keyId: string): Promise<CryptoKey | null | { unopenable: string }>;
-  /** A device key and its app key as stored (wrapped), for a replica to carry; null when not held. */
-  carriedKeys(appId: string, keyId: string): Promise<CarriedKeys | null>;
-  /** Stores carried keys unless an erasure known here covers them; false when one does. */
-  importKeys(appId: string, keys: CarriedKeys): Promise<boolean>;
-  /** The latest erasure of this device (or of its whole app), if any. */
-  covering(appId: string, deviceId: string): Promise<ErasureRecord | null>;
-  /** Whether the whole app has been erased. */
-  appErased(appId: string): Promise<boolean>;
-  /** Records an erasure (idempotent by id) and answers the one recorded under its id: the first one sent. */
-  record(erasure: Erasure): Promise<ErasureRecord>;
-  /** Destroys every key the erasure covers; answers the device key ids destroyed. */
-  destroyKeys(erasure: Erasure): Promise<string[]>;
-  complete(erasureId: string, completedAtMs: number): Promise<void>;
-  find(appId: string, erasureId: string): Promise<RegionErasure | null>;
-  list(): Promise<ErasureRecord[]>;
-  close(): Promise<void>;
 }
 
 export async function openKeystore(options: DatabaseOptions, keyring: Keyring): Promise<Keystore> {

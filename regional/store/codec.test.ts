@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, Keyring, type KeyringConfig } from "../../shared/envelope.ts";
-import { type Keystore, openKeystore } from "../keystore/keystore.ts";
+import { openKeystore } from "../keystore/keystore.ts";
+import type { Keystore } from "../keystore/types.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { createBatchCodec, metaOf } from "./codec.ts";
 

@@ -18,7 +18,7 @@ import { utf8 } from "../../shared/encoding.ts";
 import { type Keyring, openUnderKey, type SealContext, type Sealed, sealUnderKey } from "../../shared/envelope.ts";
 import { limits } from "../../shared/limits.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
-import type { Keystore } from "../keystore/keystore.ts";
+import type { Keystore } from "../keystore/types.ts";
 
 const compress = promisify(zstdCompress);
 const decompress = promisify(zstdDecompress);

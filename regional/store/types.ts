@@ -33,7 +33,7 @@ import type {
 import type { Result } from "../../shared/result.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Database } from "../db/client.ts";
-import type { Keystore } from "../keystore/keystore.ts";
+import type { Keystore } from "../keystore/types.ts";
 import type { BatchCodec, IntegrityFailure } from "./codec.ts";
 
 // ---- Batches, as the routes store and read them ----
