@@ -154,7 +154,8 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
             : or(isNull(erasures.deviceId), eq(erasures.deviceId, deviceId)),
         ),
       )
-      .orderBy(desc(erasures.requestedAt))
+      // An erasure of the whole app covers everything, whenever a device erasure came.
+      .orderBy(sql`${erasures.deviceId} is null desc`, desc(erasures.requestedAt))
       .limit(1);
     return row ? toRecord(row) : null;
   }

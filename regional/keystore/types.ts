@@ -24,7 +24,7 @@ export interface Keystore {
   carriedKeys(appId: string, keyId: string): Promise<CarriedKeys | null>;
   /** Stores carried keys unless an erasure known here covers them; false when one does. */
   importKeys(appId: string, keys: CarriedKeys): Promise<boolean>;
-  /** The latest erasure of this device (or of its whole app), if any. */
+  /** The erasure of the whole app if there is one, else the device's latest, if any. */
   covering(appId: string, deviceId: string): Promise<ErasureRecord | null>;
   /** Whether the whole app has been erased. */
   appErased(appId: string): Promise<boolean>;

@@ -179,7 +179,8 @@ describe.each(drivers)("erasure across regions on %s", (kind) => {
     await node("b").replicator.runAntiEntropyOnce();
     expect(await linesOf(node("b"), doomed)).toEqual([]);
     expect((await node("b").store.listApps()).map((app) => app.id)).not.toContain(doomed);
-    // An upload for it is refused.
+    // An upload for it is refused, also after a later erasure of one of its devices.
+    await node("b").store.erase(erasureOf(doomed, "phone-9", Date.now() + 1));
     const put = await node("b").store.put(doomed, batchOf("phone-9", "too late"), noOutbox("b"));
     expect(put).toMatchObject({ ok: false, error: { kind: "erased" } });
   });
