@@ -30,17 +30,19 @@ WORKDIR /app
 ENV NODE_ENV=production \
     STORMLOG_HOST=0.0.0.0 \
     STORMLOG_PORT=8700 \
-    STORMLOG_DATA_DIR=/data
+    STORMLOG_DATA_DIR=/data \
+    STORMLOG_KEYSTORE_DIR=/keys
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY shared ./shared
 COPY regional ./regional
-# The image's own user (uid 10001), never root; /data is the only place it writes.
+# The image's own user (uid 10001), never root; /data (batch data) and /keys (the key store, kept
+# apart so a backup or restore of one never carries the other) are the only places it writes.
 RUN groupadd --system --gid 10001 stormlog \
  && useradd --system --uid 10001 --gid stormlog --home-dir /app --shell /usr/sbin/nologin stormlog \
- && mkdir -p /data && chown stormlog:stormlog /data
+ && mkdir -p /data /keys && chown stormlog:stormlog /data /keys
 USER 10001:10001
-VOLUME ["/data"]
+VOLUME ["/data", "/keys"]
 EXPOSE 8700
 # Ready = serving and the database answers; a draining region turns unhealthy at once.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

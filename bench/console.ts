@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { replicationDefaults } from "../regional/config.ts";
+import { keystoreDirBeside, replicationDefaults } from "../regional/config.ts";
 import { createRegion } from "../regional/region.ts";
 import { parseBatch } from "../shared/batch.ts";
 import { randomBytes, toHex, utf8 } from "../shared/encoding.ts";
@@ -46,6 +46,7 @@ const region = await createRegion({
   adminPort: 0,
   databaseUrl: undefined,
   dataDir,
+  keystore: { databaseUrl: undefined, dataDir: keystoreDirBeside(dataDir) },
   secrets,
   keyring: { active: "k1", keys: { k1: generateKeyMaterial() } },
   logLevel: "silent",
@@ -150,5 +151,6 @@ try {
 } finally {
   await region.close();
   await rm(dataDir, { recursive: true, force: true });
+  await rm(keystoreDirBeside(dataDir), { recursive: true, force: true });
 }
 process.exit(exitCode);

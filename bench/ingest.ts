@@ -12,6 +12,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../regional/db/client.ts";
 import { batches } from "../regional/db/schema/index.ts";
+import { openKeystore } from "../regional/keystore/keystore.ts";
 import { batchRow } from "../regional/store/batch-row.ts";
 import { createBatchCodec } from "../regional/store/codec.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
@@ -94,7 +95,8 @@ try {
   // The ceiling: the same rows, sealed beforehand, inserted straight into a fresh PGlite.
   const database = await openDatabase({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling") });
   const keyring = await Keyring.fromConfig(JSON.parse(await readFile(path.join(dir, "keyring.json"), "utf8")));
-  const codec = createBatchCodec(keyring);
+  const keystore = await openKeystore({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling-keys") }, keyring);
+  const codec = createBatchCodec(keyring, keystore);
   const rows = await Promise.all(
     sent.map(async (batch) =>
       batchRow(
@@ -113,6 +115,7 @@ try {
     );
   const ceilingLinesPerSecond = (rows.length * linesPerBatch) / ((performance.now() - ceilingStartMs) / 1000);
   await database.close();
+  await keystore.close();
 
   const report = {
     durationS: Math.round(ingestSeconds),

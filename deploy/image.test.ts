@@ -145,6 +145,7 @@ describe("the container image's start command", () => {
       [...(runtime.find((step) => step.op === "ENV")?.args ?? "").matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]),
     ) as Record<string, string>;
     expect(imageEnv.STORMLOG_DATA_DIR).toBe("/data");
+    expect(imageEnv.STORMLOG_KEYSTORE_DIR).toBe("/keys");
     // The admin listener stays on loopback unless told otherwise: the image does not publish it.
     expect(imageEnv.STORMLOG_ADMIN_HOST).toBeUndefined();
     port = await freePort();
@@ -154,6 +155,7 @@ describe("the container image's start command", () => {
       ...imageEnv,
       // The volume and the port mapping of `docker run`, here.
       STORMLOG_DATA_DIR: dataDir,
+      STORMLOG_KEYSTORE_DIR: `${dataDir}-keys`,
       STORMLOG_HOST: "127.0.0.1",
       STORMLOG_PORT: String(port),
       STORMLOG_ADMIN_PORT: String(adminPort),

@@ -97,7 +97,7 @@ describe("rendered Kubernetes manifests", () => {
         if (environment.storage === "pglite") {
           expect(workload.kind).toBe("StatefulSet");
           expect(workload.spec.replicas).toBe(1);
-          expect(workload.spec.volumeClaimTemplates[0].metadata.name).toBe("data");
+          expect(workload.spec.volumeClaimTemplates.map((claim: Doc) => claim.metadata.name)).toEqual(["data", "keys"]);
         } else {
           expect(workload.kind).toBe("Deployment");
           expect(workload.spec.replicas).toBeGreaterThan(1);
@@ -105,6 +105,9 @@ describe("rendered Kubernetes manifests", () => {
           expect(container.env.find((e: Doc) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.key).toBe(
             "database-url",
           );
+          expect(
+            container.env.find((e: Doc) => e.name === "STORMLOG_KEYSTORE_DATABASE_URL").valueFrom.secretKeyRef.key,
+          ).toBe("keystore-database-url");
         }
         expect(container.readinessProbe.httpGet.path).toBe("/readyz");
         expect(container.livenessProbe.httpGet.path).toBe("/healthz");

@@ -147,6 +147,7 @@ describe("Terraform", () => {
       "admin-secret",
       "database-url",
       "edge-secret",
+      "keystore-database-url",
       "peer-secret",
     ]);
     const [ca] = moduleResources.kubernetes_secret_v1?.origin_pull_ca ?? [];

@@ -8,6 +8,8 @@
  *   POST /v1/logs     ingest key  OpenTelemetry logs (OTLP/HTTP JSON)    routes/otlp-logs.ts
  *   POST /bugfender/… ingest key  the Bugfender web SDK's protocol       routes/bugfender.ts
  *   GET  /v1/devices  read key    validate the query, route              routes/devices.ts
+ *   DELETE /v1/devices/:id  manage key  erase a device in every region   routes/device-erasure.ts
+ *   GET  /v1/erasures/:id  read key  each region's progress on it        routes/erasures.ts
  *   GET  /v1/tail     read key    validate the query, route              routes/tail.ts
  *   GET  /v1/stats/volume  read key  resolve the window, route           routes/volume.ts
  *   GET  /v1/regions  read key    health table and each region's app digest  routes/regions.ts
@@ -28,7 +30,9 @@ import { batches } from "./routes/batches.ts";
 import { bugfender } from "./routes/bugfender.ts";
 import { consoleSession } from "./routes/console-session.ts";
 import { signIn, signInLinks } from "./routes/console-sign-in.ts";
+import { deviceErasure } from "./routes/device-erasure.ts";
 import { devices } from "./routes/devices.ts";
+import { erasures } from "./routes/erasures.ts";
 import { health } from "./routes/health.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
@@ -80,6 +84,8 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/logs", otlpLogs);
   app.route("/bugfender", bugfender);
   app.route("/v1/devices", devices);
+  app.route("/v1/devices", deviceErasure);
+  app.route("/v1/erasures", erasures);
   app.route("/v1/tail", tail);
   app.route("/v1/stats/volume", volume);
   app.route("/v1/health", health);

@@ -4,8 +4,8 @@
  *
  * - `createRegionApp` (STORMLOG_PORT): the unsigned probes, the edge's routes (uploads, reads, the
  *   revocation list; signed as `edge`) and the peers' routes (replicate, sync; signed as `peer`).
- * - `createAdminApp` (STORMLOG_ADMIN_PORT, loopback by default): apps, keys, revocations and the
- *   digests of `admin verify`, signed as `admin`. No path of it exists on the main port.
+ * - `createAdminApp` (STORMLOG_ADMIN_PORT, loopback by default): apps, keys, revocations,
+ *   erasures and the digests of `admin verify`, signed as `admin`. No path of it exists on the main port.
  *
  * Each route accepts one caller role (signature.ts), so a leaked edge secret signs no peer or
  * admin call. Every request gets a request id (the caller's X-Request-Id when it sends one) and
@@ -27,6 +27,7 @@ import { appsListRoute } from "./routes/apps-list.ts";
 import { batchesRoute } from "./routes/batches.ts";
 import { devicesRoute } from "./routes/devices.ts";
 import { digestsRoute } from "./routes/digests.ts";
+import { adminErasureRoute, erasureRoute } from "./routes/erasure.ts";
 import { healthRoute } from "./routes/health.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
@@ -50,6 +51,7 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     tailRoute(edge),
     appDigestRoute(edge),
     keysRevokedRoute(edge),
+    erasureRoute(edge),
   ]) {
     app.route("/internal/v1", route);
   }
@@ -69,6 +71,7 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
     appKeysRoute(admin),
     keyRevokeRoute(admin),
     digestsRoute(admin),
+    adminErasureRoute(admin),
   ]) {
     app.route("/admin/v1", route);
   }

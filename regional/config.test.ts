@@ -26,12 +26,24 @@ describe("loadConfig", () => {
       adminPort: 8710,
       databaseUrl: undefined,
       dataDir: ".stormlog/data/eu-west",
+      // Beside the data folder, never in it: restoring one does not restore the other.
+      keystore: { databaseUrl: undefined, dataDir: ".stormlog/data/eu-west-keys" },
       secrets,
       keyring,
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     });
+  });
+
+  it("refuses the key store in the batch data's own database, or missing beside it, naming the variable", () => {
+    const url = "postgres://postgres@127.0.0.1:5432/stormlog";
+    expect(() => loadConfig({ ...minimal, DATABASE_URL: url })).toThrow(
+      /STORMLOG_KEYSTORE_DATABASE_URL: required with DATABASE_URL/,
+    );
+    expect(() => loadConfig({ ...minimal, DATABASE_URL: url, STORMLOG_KEYSTORE_DATABASE_URL: url })).toThrow(
+      /STORMLOG_KEYSTORE_DATABASE_URL: must differ from DATABASE_URL/,
+    );
   });
 
   it("reads peers and the quorum, and refuses a quorum the cluster cannot meet", () => {
@@ -58,6 +70,7 @@ describe("loadConfig", () => {
       STORMLOG_ADMIN_PORT: "8712",
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog",
       STORMLOG_DATA_DIR: "/var/lib/stormlog",
+      STORMLOG_KEYSTORE_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog_keys",
       STORMLOG_LOG_LEVEL: "warn",
       STORMLOG_SHUTDOWN_TIMEOUT_MS: "2500",
     });
@@ -68,6 +81,7 @@ describe("loadConfig", () => {
       adminPort: 8712,
       databaseUrl: "postgres://postgres@127.0.0.1:5432/stormlog",
       dataDir: "/var/lib/stormlog",
+      keystore: { databaseUrl: "postgres://postgres@127.0.0.1:5432/stormlog_keys", dataDir: "/var/lib/stormlog-keys" },
       logLevel: "warn",
       shutdownTimeoutMs: 2500,
     });

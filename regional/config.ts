@@ -25,6 +25,12 @@ export type RegionConfig = {
   /** PostgreSQL when set; otherwise PGlite in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /**
+   * The key store (regional/keystore/): PostgreSQL when `databaseUrl` is set (a database apart from
+   * the batch data's), otherwise PGlite in `dataDir`, by default beside the data folder, never in it,
+   * so restoring the data folder from a backup does not bring back keys an erasure destroyed.
+   */
+  keystore: { databaseUrl: string | undefined; dataDir: string };
   /** The HMAC secret of each caller role: the edge, the peers, the admin CLI. */
   secrets: CallerSecrets;
   keyring: KeyringConfig;
@@ -88,6 +94,8 @@ const envSchema = z.object({
   STORMLOG_ADMIN_PORT: portSchema.default(8710),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   STORMLOG_DATA_DIR: z.string().min(1).optional(),
+  STORMLOG_KEYSTORE_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  STORMLOG_KEYSTORE_DIR: z.string().min(1).optional(),
   STORMLOG_EDGE_SECRET: secretSchema,
   STORMLOG_PEER_SECRET: secretSchema,
   STORMLOG_ADMIN_SECRET: secretSchema,
@@ -134,6 +142,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (vars.STORMLOG_ADMIN_PORT === vars.STORMLOG_PORT && vars.STORMLOG_PORT !== 0) {
     throw new ConfigError("invalid environment: STORMLOG_ADMIN_PORT: must differ from STORMLOG_PORT");
   }
+  const dataDir = vars.STORMLOG_DATA_DIR ?? `.stormlog/data/${vars.STORMLOG_REGION}`;
+  if (vars.DATABASE_URL !== undefined && vars.STORMLOG_KEYSTORE_DATABASE_URL === undefined) {
+    // Several processes share a PostgreSQL region's database; a PGlite key store would be one per
+    // process, each creating and destroying keys the others do not see.
+    throw new ConfigError(
+      "invalid environment: STORMLOG_KEYSTORE_DATABASE_URL: required with DATABASE_URL (the key store's own PostgreSQL database)",
+    );
+  }
+  if (vars.STORMLOG_KEYSTORE_DATABASE_URL !== undefined && vars.STORMLOG_KEYSTORE_DATABASE_URL === vars.DATABASE_URL) {
+    throw new ConfigError(
+      "invalid environment: STORMLOG_KEYSTORE_DATABASE_URL: must differ from DATABASE_URL (keys are kept apart from the batch data and its backups)",
+    );
+  }
   return {
     region: vars.STORMLOG_REGION,
     host: vars.STORMLOG_HOST,
@@ -141,7 +162,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminHost: vars.STORMLOG_ADMIN_HOST,
     adminPort: vars.STORMLOG_ADMIN_PORT,
     databaseUrl: vars.DATABASE_URL,
-    dataDir: vars.STORMLOG_DATA_DIR ?? `.stormlog/data/${vars.STORMLOG_REGION}`,
+    dataDir,
+    keystore: {
+      databaseUrl: vars.STORMLOG_KEYSTORE_DATABASE_URL,
+      dataDir: vars.STORMLOG_KEYSTORE_DIR ?? keystoreDirBeside(dataDir),
+    },
     secrets,
     keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
     logLevel: vars.STORMLOG_LOG_LEVEL,
@@ -156,6 +181,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       antiEntropyIntervalMs: vars.STORMLOG_ANTI_ENTROPY_INTERVAL_MS,
     },
   };
+}
+
+/** `<dataDir>-keys`: a sibling of the data folder, so a copy or restore of one leaves the other alone. */
+export function keystoreDirBeside(dataDir: string): string {
+  return `${dataDir.replace(/[\\/]+$/, "")}-keys`;
 }
 
 function checkSecretsDiffer(secrets: CallerSecrets): void {

@@ -1,6 +1,6 @@
 /**
- * Builds one regional worker from its configuration: opens (and migrates) the database, loads
- * the keyring, and wires the store (store/index.ts: one face for the routes, one for
+ * Builds one regional worker from its configuration: opens (and migrates) the database and the
+ * key store (regional/keystore/, where erasures are re-applied), loads the keyring, and wires the store (store/index.ts: one face for the routes, one for
  * replication), the replicator, the logger and the two HTTP apps (the main one and the admin one,
  * see app.ts). server.ts serves the result; tests call `createRegion` directly and drive
  * `app.request()` / `adminApp.request()` or real ports.
@@ -14,9 +14,12 @@ import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { openKeystore } from "./keystore/keystore.ts";
+import type { Keystore } from "./keystore/types.ts";
 import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
-import { createBatchCodec } from "./store/codec.ts";
+import { type BatchCodec, createBatchCodec } from "./store/codec.ts";
+import { applyErasure } from "./store/erasure.ts";
 import { createBatchStore, createReplicaStore } from "./store/index.ts";
 import type { BatchStore, ReplicaStore } from "./store/types.ts";
 
@@ -34,6 +37,9 @@ export type Region = {
   /** Background replication runs only after `replicator.start()` (server.ts does it). */
   replicator: Replicator;
   database: DatabaseHandle;
+  keystore: Keystore;
+  /** How this region seals and opens batches (tests seal rows with it). */
+  codec: BatchCodec;
   lifecycle: Lifecycle;
   logger: Logger;
   /** Stops replication and closes the database; the app must not be served afterwards. */
@@ -45,7 +51,15 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const clock = overrides.clock ?? systemClock;
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const storeDeps = { db: database.db, codec: createBatchCodec(keyring), clock };
+  const keystore = await openKeystore(config.keystore, keyring).catch(async (error) => {
+    await database.close();
+    throw error;
+  });
+  const codec = createBatchCodec(keyring, keystore);
+  const storeDeps = { db: database.db, codec, keystore, clock };
+  // Every erasure known here is applied again (it is idempotent): a batch data folder restored from
+  // before one is cleaned before the region serves anything.
+  for (const erasure of await keystore.list()) await applyErasure(storeDeps)(erasure);
   const store = createBatchStore(storeDeps);
   const replicas = createReplicaStore(storeDeps);
   const replicator = createReplicator({
@@ -76,11 +90,14 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     replicas,
     replicator,
     database,
+    keystore,
+    codec,
     lifecycle,
     logger,
     async close() {
       await replicator.stop();
       await database.close();
+      await keystore.close();
     },
   };
 }

@@ -35,6 +35,8 @@ function env(database: TestDatabase | undefined, extra: Record<string, string> =
     STORMLOG_KEYRING: keyring,
     STORMLOG_SHUTDOWN_TIMEOUT_MS: "5000",
     ...(database?.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...(database?.keystore.databaseUrl ? { STORMLOG_KEYSTORE_DATABASE_URL: database.keystore.databaseUrl } : {}),
+    ...(database ? { STORMLOG_KEYSTORE_DIR: database.keystore.dataDir } : {}),
     ...(database ? { STORMLOG_DATA_DIR: database.dataDir } : {}),
     ...extra,
   };
@@ -216,7 +218,10 @@ describe("regional server configuration errors", () => {
     ],
     [
       "an unreachable database",
-      { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" },
+      {
+        DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+        STORMLOG_KEYSTORE_DATABASE_URL: "postgres://postgres@127.0.0.1:1/none_keys",
+      },
       "cannot start region eu-west",
     ],
   ])("exits 1 on %s, saying what is wrong", async (_name, change, message) => {

@@ -181,6 +181,7 @@ export class LocalSystem {
     const {
       STORMLOG_REGIONS: _regions,
       DATABASE_URL: _databaseUrl,
+      STORMLOG_KEYSTORE_DATABASE_URL: _keystoreUrl,
       STORMLOG_REGION_SECRET: _retired,
       ...inherited
     } = process.env;
@@ -193,6 +194,8 @@ export class LocalSystem {
       STORMLOG_ADMIN_HOST: "127.0.0.1",
       STORMLOG_ADMIN_PORT: new URL(region.adminUrl).port,
       STORMLOG_DATA_DIR: path.join(this.options.dir, "data", name),
+      // Beside the data folders, not in them: a copy of data/ is a backup without the keys.
+      STORMLOG_KEYSTORE_DIR: path.join(this.options.dir, "keys", name),
       STORMLOG_EDGE_SECRET: secrets.edgeSecret,
       STORMLOG_PEER_SECRET: secrets.peerSecret,
       STORMLOG_ADMIN_SECRET: secrets.adminSecret,

@@ -87,6 +87,27 @@ export class Keyring {
     return { keyId, wrappedKey, ciphertext };
   }
 
+  /**
+   * Wraps a key (an app key of the key store, regional/keystore/) under the active key-encryption
+   * key, bound to `aad`; `unwrap` opens it with the key id it names, null when it does not open.
+   */
+  async wrap(
+    raw: Uint8Array<ArrayBuffer>,
+    aad: Uint8Array<ArrayBuffer>,
+  ): Promise<{ kekId: string; wrapped: Uint8Array<ArrayBuffer> }> {
+    const kekId = this.activeKeyId;
+    return { kekId, wrapped: await aesSeal(this.keys.get(kekId) as CryptoKey, raw, aad) };
+  }
+
+  async unwrap(
+    kekId: string,
+    wrapped: Uint8Array<ArrayBuffer>,
+    aad: Uint8Array<ArrayBuffer>,
+  ): Promise<Uint8Array<ArrayBuffer> | null> {
+    const kek = this.keys.get(kekId);
+    return kek ? aesOpen(kek, wrapped, aad) : null;
+  }
+
   async open(sealed: Sealed, context: SealContext): Promise<Result<Uint8Array<ArrayBuffer>, OpenFailure>> {
     const kek = this.keys.get(sealed.keyId);
     if (!kek) return err({ reason: "unknown_key", keyId: sealed.keyId });
@@ -100,10 +121,56 @@ export class Keyring {
   }
 }
 
-function additionalData(context: SealContext, keyId: string) {
+/**
+ * Seal format 3: the data key wrapped under a caller's key (a device key of the key store) instead
+ * of the keyring's, with the same bindings as format 2 under its own version tag, so a format-3
+ * seal can never be presented as a format-2 one or the reverse.
+ */
+export async function sealUnderKey(
+  wrappingKey: CryptoKey,
+  keyId: string,
+  plaintext: Uint8Array<ArrayBuffer>,
+  context: SealContext,
+): Promise<Sealed> {
+  const aad = additionalData(context, keyId, "v3");
+  const dataKeyRaw = randomBytes(keyBytes);
+  const ciphertext = await aesSeal(await importAesKey(dataKeyRaw), plaintext, aad.payload);
+  const wrappedKey = await aesSeal(wrappingKey, dataKeyRaw, aad.dataKey);
+  dataKeyRaw.fill(0);
+  return { keyId, wrappedKey, ciphertext };
+}
+
+/** Opens what `sealUnderKey` sealed; null when it does not authenticate. */
+export async function openUnderKey(
+  wrappingKey: CryptoKey,
+  sealed: Sealed,
+  context: SealContext,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const aad = additionalData(context, sealed.keyId, "v3");
+  const dataKeyRaw = await aesOpen(wrappingKey, sealed.wrappedKey, aad.dataKey);
+  if (!dataKeyRaw) return null;
+  const plaintext = await aesOpen(await importAesKey(dataKeyRaw), sealed.ciphertext, aad.payload);
+  dataKeyRaw.fill(0);
+  return plaintext;
+}
+
+/**
+ * Length-prefixed fields under a tag: no choice of ids can make two different lists serialize
+ * alike. What every seal and key wrap binds as additional authenticated data.
+ */
+export function boundFields(tag: string, fields: readonly (string | number)[]): Uint8Array<ArrayBuffer> {
+  return utf8(
+    `${tag}|${fields
+      .map(String)
+      .map((field) => `${field.length}:${field}`)
+      .join("|")}`,
+  );
+}
+
+function additionalData(context: SealContext, keyId: string, format?: "v3") {
   // Length-prefixed fields: no choice of ids or metadata can make two different contexts
   // serialize alike.
-  const version = context.metadata === undefined ? "v1" : "v2";
+  const version = format ?? (context.metadata === undefined ? "v1" : "v2");
   const fields = [context.appId, context.batchId, keyId, ...(context.metadata ?? []).map(String)]
     .map((field) => `${field.length}:${field}`)
     .join("|");
@@ -113,7 +180,7 @@ function additionalData(context: SealContext, keyId: string) {
   };
 }
 
-function importAesKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+export function importAesKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 

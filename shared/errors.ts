@@ -22,6 +22,7 @@ export const errorCodes = [
   "REGION_UNAVAILABLE",
   "QUORUM_UNAVAILABLE",
   "INTEGRITY",
+  "ERASED",
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -49,6 +50,8 @@ export const codeToStatus = {
   /** Stored here, but not yet in enough regions to acknowledge: retry (anywhere) later. */
   QUORUM_UNAVAILABLE: 503,
   INTEGRITY: 500,
+  /** An erasure covers it: the app was deleted (or the device erased after this batch arrived). */
+  ERASED: 410,
 } as const satisfies Record<ErrorCode, number>;
 
 export type ErrorStatus = (typeof codeToStatus)[ErrorCode];

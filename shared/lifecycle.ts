@@ -63,6 +63,22 @@ export const erasureSchema = z.object({
 });
 export type Erasure = z.infer<typeof erasureSchema>;
 
+/**
+ * The body of `PUT internalPaths.erasure` / `adminPaths.erasure`: the erasure but its ids, which
+ * are in the path. A region records the first body it gets under an id and keeps it.
+ */
+export const erasureRequestSchema = z.strictObject({
+  deviceId: erasedDeviceIdSchema.nullable(),
+  requestedAt: z.iso.datetime({ offset: false }),
+});
+export type ErasureRequest = z.infer<typeof erasureRequestSchema>;
+
+/** A new erasure id: `er_` and 128 random bits in hex. */
+export function newErasureId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `er_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
 /** `DELETE /v1/devices/:deviceId` (202) and `admin apps delete`: the receipt to follow it by. */
 export const erasureReceiptSchema = z.object({ erasure: erasureSchema, statusUrl: z.string() });
 export type ErasureReceipt = z.infer<typeof erasureReceiptSchema>;

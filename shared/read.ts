@@ -136,6 +136,11 @@ export const logPageSchema = z.object({
   nextCursor: z.string().nullable(),
   prevCursor: z.string().nullable(),
   integrityErrors: z.array(integrityErrorSchema),
+  /**
+   * Batches met on the way whose keys an erasure destroyed (regional/store/erasure.ts): their
+   * lines are gone, which is not an integrity error. Present only when there are some.
+   */
+  erasedBatches: z.array(z.string()).optional(),
 });
 export type LogPage = z.infer<typeof logPageSchema>;
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
+import { erasureSchema } from "./lifecycle.ts";
 import { limits } from "./limits.ts";
 import { regionNameSchema } from "./regions.ts";
 import { storableString } from "./storable.ts";
@@ -34,6 +35,31 @@ export const batchMetaSchema = z.strictObject({
   }),
 });
 
+const keyIdSchema = z.string().regex(/^[ad]k_[0-9a-f]{32}$/, "expected a key store key id");
+
+/**
+ * The keys a format-3 batch is sealed under, as the key store holds them (wrapped): its device key,
+ * wrapped under the app key, and that app key, wrapped under the cluster keyring. They travel
+ * with the batch so the receiver can open it and store them (regional/keystore/), unless an erasure
+ * it knows covers them.
+ */
+export const carriedKeysSchema = z.strictObject({
+  appKey: z.strictObject({
+    keyId: keyIdSchema,
+    kekId: storableString().min(1).max(64),
+    wrappedKey: z.base64(),
+    createdAt: epochMsSchema,
+  }),
+  deviceKey: z.strictObject({
+    keyId: keyIdSchema,
+    deviceId: storableString().min(1).max(limits.idLengthMax),
+    appKeyId: keyIdSchema,
+    wrappedKey: z.base64(),
+    createdAt: epochMsSchema,
+  }),
+});
+export type CarriedKeys = z.infer<typeof carriedKeysSchema>;
+
 export const sealedBatchSchema = z
   .strictObject({
     appId: appIdSchema,
@@ -43,15 +69,17 @@ export const sealedBatchSchema = z
     /** Epoch milliseconds at the origin. */
     receivedAt: epochMsSchema,
     /** The seal format (regional/store/codec.ts); a sender from before formats sends none, meaning 1. */
-    format: z.union([z.literal(1), z.literal(2)]).default(1),
+    format: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1),
     /** Required from format 2, whose seal binds it: the receiver checks it by opening the seal. */
     meta: batchMetaSchema.optional(),
     keyId: storableString().min(1).max(limits.shortFieldLengthMax),
     wrappedKey: z.base64(),
     ciphertext: z.base64(),
+    /** Format 3: the device and app keys it is sealed under (a sender whose keys were erased sends none). */
+    keys: carriedKeysSchema.optional(),
   })
   .refine((batch) => batch.format === 1 || batch.meta !== undefined, {
-    message: "format 2 batches carry their metadata",
+    message: "format 2 and 3 batches carry their metadata",
     path: ["meta"],
   });
 export type SealedBatch = z.infer<typeof sealedBatchSchema>;
@@ -111,9 +139,10 @@ export type ReplicateRequest = z.infer<typeof replicateRequestSchema>;
 
 /**
  * What the receiver did with each batch: stored it, already held this version, replaced its own
- * version with this one, or kept its own (which wins by the convergence rule).
+ * version with this one, kept its own (which wins by the convergence rule), or refused it because an
+ * erasure it knows covers it (a tombstone: the sender is done with it too).
  */
-export const replicaOutcomes = ["stored", "held", "replaced", "kept"] as const;
+export const replicaOutcomes = ["stored", "held", "replaced", "kept", "erased"] as const;
 export type ReplicaOutcome = (typeof replicaOutcomes)[number];
 /** A peer's answer to `/replicate`: what it did with each batch it holds now. */
 export const replicateResponseSchema = z.object({
@@ -171,8 +200,10 @@ export const fetchRequestSchema = z.strictObject({
 });
 export type FetchResponse = { batches: SealedBatch[] };
 
-/** Apps and key hashes with revocations, which every region must end up holding alike. */
+/** Apps and key hashes with revocations, and erasures, which every region must end up holding alike. */
 export const controlStateSchema = z.object({
+  /** Tombstones: merging one unknown here applies it (regional/store/erasure.ts). Absent from older regions. */
+  erasures: z.array(erasureSchema).default([]),
   apps: z.array(
     z.object({
       id: appIdSchema,

@@ -23,6 +23,7 @@ const repoRoot = path.resolve(import.meta.dirname, "..");
 const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const database = `stormlog_rolling_${Date.now()}`;
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
+const keystoreUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}_keys` }).toString();
 const secrets = {
   edge: "rolling-restart-edge-secret-0123456789ab",
   peer: "rolling-restart-peer-secret-0123456789ab",
@@ -53,6 +54,7 @@ async function startProcess(): Promise<Process> {
       STORMLOG_PORT: String(port),
       STORMLOG_ADMIN_PORT: String(adminPort),
       DATABASE_URL: databaseUrl,
+      STORMLOG_KEYSTORE_DATABASE_URL: keystoreUrl,
       STORMLOG_EDGE_SECRET: secrets.edge,
       STORMLOG_PEER_SECRET: secrets.peer,
       STORMLOG_ADMIN_SECRET: secrets.admin,
@@ -96,6 +98,7 @@ async function call(method: "GET" | "POST", pathAndQuery: string, body?: unknown
 beforeAll(async () => {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${database}`);
+  await admin.unsafe(`CREATE DATABASE ${database}_keys`);
   await admin.end();
   proxyUrl = await proxy.listen();
   // One after another: the first applies the migrations the others then find applied.
@@ -119,6 +122,7 @@ afterAll(async () => {
   await proxy.close();
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${database}_keys WITH (FORCE)`);
   await admin.end();
 });
 

@@ -78,6 +78,11 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
   }));
   if (environment.storage === "postgres") {
     secretEnv.push({ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name, key: "database-url" } } });
+    // The key store is a database of its own, never the batch data's (regional/keystore/).
+    secretEnv.push({
+      name: "STORMLOG_KEYSTORE_DATABASE_URL",
+      valueFrom: { secretKeyRef: { name, key: "keystore-database-url" } },
+    });
   }
   const httpProbe = (path: string) => ({ httpGet: { path, port: "http" } });
   const container: IContainer = {
@@ -103,6 +108,7 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
     },
     volumeMounts: [
       { name: "data", mountPath: "/data" },
+      { name: "keys", mountPath: "/keys" },
       { name: "tmp", mountPath: "/tmp" },
       { name: "keyring", mountPath: keyringPath, readOnly: true },
     ],
@@ -133,8 +139,14 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
     volumes: [
       { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
       { name: "keyring", secret: { secretName: "stormlog-keyring", defaultMode: 0o440 } },
-      // PostgreSQL mode stores nothing locally; PGlite's volume comes from the claim template.
-      ...(environment.storage === "postgres" ? [{ name: "data", emptyDir: { sizeLimit: "16Mi" } }] : []),
+      // PostgreSQL mode stores nothing locally; PGlite's volumes (batch data, key store) come from
+      // the claim templates.
+      ...(environment.storage === "postgres"
+        ? [
+            { name: "data", emptyDir: { sizeLimit: "16Mi" } },
+            { name: "keys", emptyDir: { sizeLimit: "16Mi" } },
+          ]
+        : []),
     ],
   };
   // The ConfigMap is read at start-up: a change of it must roll the pods, so its hash is in the template.

@@ -70,6 +70,12 @@ export function workload(
           metadata: { name: "data", labels: meta.labels },
           spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: environment.volumeSize } } },
         },
+        // The key store on a volume of its own, so a snapshot or restore of the data volume never
+        // brings back keys an erasure destroyed. Keys are small.
+        {
+          metadata: { name: "keys", labels: meta.labels },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        },
       ],
     },
   };

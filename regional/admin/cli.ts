@@ -5,17 +5,32 @@
 import { parseArgs } from "node:util";
 import type { KeyRecord } from "../../shared/admin.ts";
 import { isKeyKind } from "../../shared/keys.ts";
-import { createKey, listApps, listKeys, provisionApp, type RegionOutcome, revokeKey, verify } from "./cluster.ts";
+import {
+  createKey,
+  erase,
+  erasureStates,
+  listApps,
+  listKeys,
+  provisionApp,
+  type RegionOutcome,
+  revokeKey,
+  verify,
+} from "./cluster.ts";
 import { loadCluster } from "./config.ts";
 
 const usage = `Usage: npm run admin -- <command>
 
   apps create <name>     create an app and print its ingest, read and manage keys (shown only once)
   apps list              list apps
+  apps delete <appId>    erase the whole app on every region: its logs, devices and keys (cannot be undone)
   keys create <appId> <ingest|read|manage>
                          mint another key of that kind for the app and print it (shown only once)
   keys list <appId>      list an app's keys (labels and hashes, never the keys)
   keys revoke <key>      revoke a key on every region
+  devices erase <appId> <deviceId>
+                         erase one device's logs and device record on every region (cannot be undone)
+  erasures show <appId> <erasureId>
+                         each region's progress on an erasure
   verify                 each region's batch count and digest, and whether all agree (exit 1 if not)
 
 Options: --json  print JSON`;
@@ -64,6 +79,52 @@ async function main(argv: string[]): Promise<number> {
     print("revoked", { revoked: outcomes.every((outcome) => outcome.ok) });
     return reportFailures(outcomes, "run the same command again: revoking is idempotent");
   }
+  if (
+    (group === "devices" && command === "erase" && argument && second) ||
+    (group === "apps" && command === "delete" && argument)
+  ) {
+    const { erasure, outcomes } = await erase(cluster, argument, group === "devices" ? (second as string) : null);
+    const what =
+      erasure.deviceId === null ? `app ${erasure.appId}` : `device ${erasure.deviceId} of app ${erasure.appId}`;
+    print(
+      `erasure ${erasure.id} of ${what}, requested ${erasure.requestedAt}
+${outcomes.map(formatErasureOutcome).join("\n")}
+Follow it with: npm run admin -- erasures show ${erasure.appId} ${erasure.id}`,
+      {
+        erasure,
+        regions: outcomes.map(({ region, ok, body, error }) => ({
+          region,
+          ok,
+          completedAt: body?.completedAt ?? null,
+          error,
+        })),
+      },
+    );
+    // One region holding it is enough: the others learn it from their peers (anti-entropy).
+    if (outcomes.some((outcome) => outcome.ok)) return 0;
+    reportFailures(outcomes);
+    console.error("No region recorded the erasure: nothing was erased. Run the command again.");
+    return 1;
+  }
+  if (group === "erasures" && command === "show" && argument && second) {
+    const outcomes = await erasureStates(cluster, argument, second);
+    const known = outcomes.find((outcome) => outcome.ok)?.body;
+    const completed = outcomes.every((outcome) => outcome.body?.completedAt);
+    print(
+      `${outcomes.map(formatErasureOutcome).join("\n")}
+${completed ? "completed in every region" : "NOT completed everywhere yet"}`,
+      {
+        erasure: known?.erasure ?? null,
+        regions: outcomes.map(({ region, body, status }) => ({
+          region,
+          completedAt: body?.completedAt ?? null,
+          status,
+        })),
+        completed,
+      },
+    );
+    return completed ? 0 : 1;
+  }
   if (group === "verify" && command === undefined) {
     const result = await verify(cluster);
     const lines = Object.entries(result.regions).map(([name, region]) =>
@@ -80,6 +141,17 @@ async function main(argv: string[]): Promise<number> {
 
 function formatKey(key: KeyRecord): string {
   return `${key.kind.padEnd(6)}  ${key.label}  created ${key.createdAt}${key.revokedAt ? `  REVOKED ${key.revokedAt}` : ""}`;
+}
+
+function formatErasureOutcome(outcome: RegionOutcome<{ completedAt: string | null }>): string {
+  const state = outcome.body
+    ? outcome.body.completedAt
+      ? `completed ${outcome.body.completedAt}`
+      : "pending"
+    : outcome.status === 404
+      ? "pending (does not know it yet)"
+      : `unreachable: ${outcome.error ?? "no answer"}`;
+  return `${outcome.region.padEnd(12)} ${state}`;
 }
 
 /** Every region must have done it; say which did not, and what to do. */

@@ -1,6 +1,6 @@
 /**
  * Control-plane operations on every region at once: the admin CLI and `npm start` use these to
- * create apps and revoke keys. They go to each region's admin listener (its `url` here is the
+ * create apps, revoke keys and erase devices or apps. They go to each region's admin listener (its `url` here is the
  * admin URL), signed as `admin` for that region. Keys are minted here (only the holder of the key
  * secret can mint) and regions receive nothing but their hashes. Every write goes to all regions and is
  * idempotent, so an operation that some region missed is safe to run again.
@@ -17,6 +17,7 @@ import {
 } from "../../shared/admin.ts";
 import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
+import { type Erasure, newErasureId, type RegionErasure, regionErasureSchema } from "../../shared/lifecycle.ts";
 import { adminPaths, type Region } from "../../shared/regions.ts";
 import { digestsResponseSchema } from "../../shared/replication.ts";
 import { signedJson } from "../../shared/signed-json.ts";
@@ -127,6 +128,33 @@ export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome
 
 export function listApps(cluster: Cluster): Promise<RegionOutcome<AppsAnswer>[]> {
   return everyRegion(cluster, "GET", adminPaths.apps, appsAnswerSchema);
+}
+
+/**
+ * Erases one device of an app (`deviceId`), or the whole app (null: its batches, devices and keys,
+ * and the app itself), on every region at once. A region that misses the call learns the erasure
+ * from its peers (anti-entropy), so one region recording it is enough for it to reach all.
+ */
+export async function erase(
+  cluster: Cluster,
+  appId: string,
+  deviceId: string | null,
+): Promise<{ erasure: Erasure; outcomes: RegionOutcome<RegionErasure>[] }> {
+  const erasure = { id: newErasureId(), appId, deviceId, requestedAt: new Date().toISOString() };
+  const outcomes = await everyRegion(cluster, "PUT", adminPaths.erasure(appId, erasure.id), regionErasureSchema, {
+    deviceId,
+    requestedAt: erasure.requestedAt,
+  });
+  return { erasure, outcomes };
+}
+
+/** Each region's state of an erasure (a 404 outcome: that region does not know it yet). */
+export function erasureStates(
+  cluster: Cluster,
+  appId: string,
+  erasureId: string,
+): Promise<RegionOutcome<RegionErasure>[]> {
+  return everyRegion(cluster, "GET", adminPaths.erasure(appId, erasureId), regionErasureSchema);
 }
 
 export type RegionDigest = { batches: number; digest: string } | { error: string };

@@ -24,8 +24,8 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DatabaseKind = "pglite" | "postgres";
 
-export type DatabaseHandle = {
-  db: Database;
+export type DatabaseHandle<S extends Record<string, unknown> = Schema> = {
+  db: PgDatabase<PgQueryResultHKT, S>;
   kind: DatabaseKind;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
@@ -38,10 +38,28 @@ export type DatabaseOptions = { databaseUrl: string | undefined; dataDir: string
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl === undefined ? openPglite(options.dataDir) : openPostgres(options.databaseUrl);
+  return openMigrated(options, schema, migrationsFolder);
 }
 
-async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+/**
+ * Any of the region's databases (this one, and the key store, regional/keystore/), opened the
+ * same way and migrated from its own folder.
+ */
+export async function openMigrated<S extends Record<string, unknown>>(
+  options: DatabaseOptions,
+  schema: S,
+  migrationsFolder: string,
+): Promise<DatabaseHandle<S>> {
+  return options.databaseUrl === undefined
+    ? openPglite(options.dataDir, schema, migrationsFolder)
+    : openPostgres(options.databaseUrl, schema, migrationsFolder);
+}
+
+async function openPglite<S extends Record<string, unknown>>(
+  dataDir: string,
+  schema: S,
+  migrationsFolder: string,
+): Promise<DatabaseHandle<S>> {
   mkdirSync(dataDir, { recursive: true });
   // Bytes go to PGlite as bytes: its default serializer would hex-encode every bytea parameter,
   // which makes storing a batch several times slower. (The option's type says string; PGlite
@@ -57,7 +75,11 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   }
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
+async function openPostgres<S extends Record<string, unknown>>(
+  url: string,
+  schema: S,
+  migrationsFolder: string,
+): Promise<DatabaseHandle<S>> {
   // Notices ("relation already exists, skipping") are noise for a service log.
   const client = postgres(url, { onnotice: () => undefined, max: 10 });
   try {
@@ -70,7 +92,11 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   }
 }
 
-function handle(db: Database, kind: DatabaseKind, close: () => Promise<void>): DatabaseHandle {
+function handle<S extends Record<string, unknown>>(
+  db: PgDatabase<PgQueryResultHKT, S>,
+  kind: DatabaseKind,
+  close: () => Promise<void>,
+): DatabaseHandle<S> {
   let closing: Promise<void> | undefined;
   return {
     db,

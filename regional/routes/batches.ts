@@ -36,7 +36,8 @@ export function batchesRoute({
       leaseMs: replicator.leaseMs,
     });
     if (!stored.ok) {
-      throw new ApiError(stored.error.kind === "conflict" ? "BATCH_CONFLICT" : "INTEGRITY", stored.error.message);
+      const code = { conflict: "BATCH_CONFLICT", integrity: "INTEGRITY", erased: "ERASED" } as const;
+      throw new ApiError(code[stored.error.kind], stored.error.message);
     }
     const quorum = await replicator.awaitQuorum({ appId, batchId: batch.batchId }, c.get("requestId"));
     if (!quorum.reached) {

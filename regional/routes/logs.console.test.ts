@@ -3,10 +3,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Batch, type Level, levels, parseBatch } from "../../shared/batch.ts";
 import { systemClock } from "../../shared/clock.ts";
-import { Keyring } from "../../shared/envelope.ts";
 import type { LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
-import { createBatchCodec } from "../store/codec.ts";
 import { createBatchStore } from "../store/index.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
@@ -145,8 +143,14 @@ describe.each(drivers)("GET logs for the console on %s", (kind) => {
   });
 
   it("pages both ways past its scan bounds without loss or repeats", async () => {
-    const codec = createBatchCodec(await Keyring.fromConfig(keyring));
-    const store = createBatchStore({ db: t.region.database.db, codec, clock: systemClock, batchesScannedMax: 2 });
+    const { codec, keystore } = t.region;
+    const store = createBatchStore({
+      db: t.region.database.db,
+      codec,
+      keystore,
+      clock: systemClock,
+      batchesScannedMax: 2,
+    });
     for (const query of [{ order: "asc" }, { order: "desc" }, { order: "desc", device: "device-0" }] as const) {
       const ids: string[] = [];
       let cursor: string | undefined;

@@ -4,11 +4,9 @@ import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Batch, type Level, levelRank, levels, parseBatch } from "../../shared/batch.ts";
 import { systemClock } from "../../shared/clock.ts";
-import { Keyring } from "../../shared/envelope.ts";
 import type { DeviceRecord, LogPage, LogQuery, LogRecord } from "../../shared/read.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { batches } from "../db/schema/index.ts";
-import { createBatchCodec } from "../store/codec.ts";
 import { createBatchStore } from "../store/index.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, readKeyFor, signedRequest, testAppId, testKeyring, useTestRegion } from "../testing/harness.ts";
@@ -168,9 +166,15 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   });
 
   it("keeps the order when a page stops at its bound on batches opened", async () => {
-    const codec = createBatchCodec(await Keyring.fromConfig(keyring));
+    const { codec, keystore } = t.region;
     for (const batchesScannedMax of [1, 3]) {
-      const store = createBatchStore({ db: t.region.database.db, codec, clock: systemClock, batchesScannedMax });
+      const store = createBatchStore({
+        db: t.region.database.db,
+        codec,
+        keystore,
+        clock: systemClock,
+        batchesScannedMax,
+      });
       for (const [limit, query] of [
         [1000, {}],
         [5, { device: "device-0" }],
@@ -189,10 +193,16 @@ describe.each(drivers)("GET logs on %s", (kind) => {
   });
 
   it("keeps the order when a page stops at its budget of stored bytes opened", async () => {
-    const codec = createBatchCodec(await Keyring.fromConfig(keyring));
+    const { codec, keystore } = t.region;
     // One byte: every page opens one batch past its start, then stops on the byte budget alone.
-    const store = createBatchStore({ db: t.region.database.db, codec, clock: systemClock, storedBytesOpenedMax: 1 });
-    const unbounded = createBatchStore({ db: t.region.database.db, codec, clock: systemClock });
+    const store = createBatchStore({
+      db: t.region.database.db,
+      codec,
+      keystore,
+      clock: systemClock,
+      storedBytesOpenedMax: 1,
+    });
+    const unbounded = createBatchStore({ db: t.region.database.db, codec, keystore, clock: systemClock });
     for (const query of [{}, { device: "device-0" }]) {
       const { keys, pages } = await pageThrough(async (cursor) => {
         const page = await store.readLogs(appId, { limit: 1000, cursor, ...query });
@@ -254,8 +264,16 @@ describe.each(drivers)("GET logs on %s", (kind) => {
     const page = await readPage(otherApp);
     expect(page.logs.map((line) => line.batchId)).toEqual(["good-batch-1", "good-batch-1"]);
     expect(page.integrityErrors).toEqual([
-      { batchId: "bad-batch-1", code: "INTEGRITY", message: 'ciphertext does not authenticate under key "k1"' },
-      { batchId: "bad-batch-2", code: "INTEGRITY", message: 'ciphertext does not authenticate under key "k1"' },
+      {
+        batchId: "bad-batch-1",
+        code: "INTEGRITY",
+        message: expect.stringMatching(/^ciphertext does not authenticate under device key "dk_/),
+      },
+      {
+        batchId: "bad-batch-2",
+        code: "INTEGRITY",
+        message: expect.stringMatching(/^ciphertext does not authenticate under device key "dk_/),
+      },
     ]);
     // The same id sent again cannot be compared with an unreadable copy: that is an integrity error, not a duplicate.
     const again = await signedRequest(t.region.app, "POST", internalPaths.batches(otherApp), { json: bad });

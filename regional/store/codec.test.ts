@@ -1,9 +1,15 @@
-// The stored form of a batch: it opens only under the right key, app and batch, and tells why not.
+// The stored form of a batch: it opens only under the right key, app and batch, and tells why not;
+// a batch whose device key an erasure destroyed is erased, not damaged.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { zstdCompressSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
-import { generateKeyMaterial, Keyring } from "../../shared/envelope.ts";
+import { generateKeyMaterial, Keyring, type KeyringConfig } from "../../shared/envelope.ts";
+import { openKeystore } from "../keystore/keystore.ts";
+import type { Keystore } from "../keystore/types.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { createBatchCodec, metaOf } from "./codec.ts";
 
@@ -14,112 +20,138 @@ const batch = parseBatch(
   makeBatch({ lines: [{ ts: baseTs, text: "secret-marker-codec", attrs: { z: 1, a: [true] } }] }),
 );
 
-async function codecFor(active: string, keys: Record<string, string>) {
-  return createBatchCodec(await Keyring.fromConfig({ active, keys }));
+const opened: { keystore: Keystore; dir: string }[] = [];
+afterEach(async () => {
+  for (const { keystore, dir } of opened.splice(0)) {
+    await keystore.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** A codec on a key store of its own (PGlite in a temp folder), or on the folder given. */
+async function codecFor(config: KeyringConfig, dir?: string) {
+  const folder = dir ?? (await mkdtemp(path.join(tmpdir(), "stormlog-keystore-")));
+  const keyring = await Keyring.fromConfig(config);
+  const keystore = await openKeystore({ databaseUrl: undefined, dataDir: folder }, keyring);
+  if (!dir) opened.push({ keystore, dir: folder });
+  return { codec: createBatchCodec(keyring, keystore), keystore, keyring, dir: folder };
 }
 
+const ciphertextOf = (keyId: string) => `ciphertext does not authenticate under device key "${keyId}"`;
+
 describe("batch codec", () => {
-  it("round-trips a batch and never stores its text in clear", async () => {
-    const codec = await codecFor("k1", { k1 });
+  it("round-trips a batch under its device key (format 3) and never stores its text in clear", async () => {
+    const { codec } = await codecFor({ active: "k1", keys: { k1 } });
     const sealed = await codec.seal(appId, batch);
-    expect(sealed.keyId).toBe("k1");
+    expect(sealed.format).toBe(3);
+    expect(sealed.keyId).toMatch(/^dk_[0-9a-f]{32}$/);
     expect(Buffer.from(sealed.ciphertext).includes("secret-marker-codec")).toBe(false);
-    const opened = await codec.open(appId, batch.batchId, sealed);
-    expect(opened).toEqual({ ok: true, value: batch });
+    expect(await codec.open(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batch });
     expect(await codec.openJson(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batchJson(batch) });
+    // One device, one key: the next batch of the device is sealed under the same one.
+    expect((await codec.seal(appId, { ...batch, batchId: "another" })).keyId).toBe(sealed.keyId);
   });
 
-  it("does not open under another app or batch id (AAD)", async () => {
-    const codec = await codecFor("k1", { k1 });
+  it("does not open under another app or batch id, with altered metadata, or tampered bytes", async () => {
+    const { codec } = await codecFor({ active: "k1", keys: { k1 } });
     const sealed = await codec.seal(appId, batch);
-    const otherApp = await codec.open("fedcba9876543210", batch.batchId, sealed);
     const otherBatch = await codec.open(appId, "another-batch-id", sealed);
-    for (const result of [otherApp, otherBatch]) {
+    expect(otherBatch).toEqual({
+      ok: false,
+      error: { batchId: "another-batch-id", message: ciphertextOf(sealed.keyId), cause: "integrity" },
+    });
+    // Another app does not hold the device key at all.
+    expect((await codec.open("fedcba9876543210", batch.batchId, sealed)).ok).toBe(false);
+    const { meta } = sealed;
+    for (const altered of [
+      { ...meta, firstTs: meta.firstTs - 1 },
+      { ...meta, counts: { ...meta.counts, fatalCount: 1 } },
+    ]) {
+      const result = await codec.open(appId, batch.batchId, { ...sealed, meta: altered });
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.error.message).toBe('ciphertext does not authenticate under key "k1"');
     }
-  });
-
-  it("does not open when presented under another key id", async () => {
-    const codec = await codecFor("k1", { k1, k2 });
-    const sealed = await codec.seal(appId, batch);
-    const relabelled = await codec.open(appId, batch.batchId, { ...sealed, keyId: "k2" });
-    expect(relabelled).toEqual({
-      ok: false,
-      error: { batchId: batch.batchId, message: 'ciphertext does not authenticate under key "k2"' },
-    });
-    const unknown = await codec.open(appId, batch.batchId, { ...sealed, keyId: "k9" });
-    expect(unknown).toEqual({
-      ok: false,
-      error: { batchId: batch.batchId, message: 'sealed under key "k9", which is not in the keyring' },
-    });
-  });
-
-  it("reports a flipped byte in the ciphertext or the wrapped key", async () => {
-    const codec = await codecFor("k1", { k1 });
-    const sealed = await codec.seal(appId, batch);
     for (const field of ["ciphertext", "wrappedKey"] as const) {
       const tampered = { ...sealed, [field]: sealed[field].slice() };
       tampered[field][20] = (tampered[field][20] as number) ^ 1;
-      const opened = await codec.open(appId, batch.batchId, tampered);
-      expect(opened.ok, field).toBe(false);
+      expect((await codec.open(appId, batch.batchId, tampered)).ok, field).toBe(false);
     }
+    // Nor does a format 3 seal open as format 2 (under the keyring).
+    expect((await codec.open(appId, batch.batchId, { ...sealed, format: 2 })).ok).toBe(false);
   });
 
-  it("opens what an older key sealed after rotation, and seals with the new active key", async () => {
-    const before = await codecFor("k1", { k1 });
-    const sealed = await before.seal(appId, batch);
-    const after = await codecFor("k2", { k1, k2 });
-    expect(await after.open(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batch });
-    expect((await after.seal(appId, batch)).keyId).toBe("k2");
-    const retired = await codecFor("k2", { k2 });
-    expect((await retired.open(appId, batch.batchId, sealed)).ok).toBe(false);
+  it("reports a batch whose device key an erasure destroyed as erased, a key merely missing as integrity", async () => {
+    const { codec, keystore } = await codecFor({ active: "k1", keys: { k1 } });
+    const sealed = await codec.seal(appId, batch);
+    const missing = await codec.open(appId, batch.batchId, { ...sealed, keyId: `dk_${"0".repeat(32)}` });
+    expect(missing).toEqual({
+      ok: false,
+      error: {
+        batchId: batch.batchId,
+        message: `sealed under device key "dk_${"0".repeat(32)}", which is not in the key store`,
+        cause: "integrity",
+      },
+    });
+    const erasure = {
+      id: `er_${"1".repeat(32)}`,
+      appId,
+      deviceId: metaOf(batch).deviceId,
+      requestedAt: new Date().toISOString(),
+    };
+    await keystore.record(erasure);
+    expect(await keystore.destroyKeys(erasure)).toEqual([sealed.keyId]);
+    expect(await codec.open(appId, batch.batchId, sealed)).toEqual({
+      ok: false,
+      error: { batchId: batch.batchId, message: `erased by ${erasure.id}`, cause: "erased" },
+    });
+    // The device's next batch gets a new key, never the destroyed one.
+    const next = await codec.seal(appId, { ...batch, batchId: "after-erasure" });
+    expect(next.keyId).not.toBe(sealed.keyId);
+    expect((await codec.open(appId, "after-erasure", next)).ok).toBe(true);
+  });
+
+  it("opens what was sealed before a keyring rotation: app keys stay wrapped under the older key", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "stormlog-keystore-"));
+    const before = await codecFor({ active: "k1", keys: { k1 } }, dir);
+    const sealed = await before.codec.seal(appId, batch);
+    await before.keystore.close();
+    const after = await codecFor({ active: "k2", keys: { k1, k2 } }, dir);
+    expect(await after.codec.open(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batch });
+    await after.keystore.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("still opens batches sealed in formats 1 and 2, under the keyring", async () => {
+    const { codec, keyring } = await codecFor({ active: "k1", keys: { k1 } });
+    const packed = zstdCompressSync(batchJson(batch));
+    const first = await keyring.seal(packed, { appId, batchId: batch.batchId });
+    expect(await codec.open(appId, batch.batchId, { ...first, format: 1 })).toEqual({ ok: true, value: batch });
+    const meta = metaOf(batch);
+    const bound = [meta.deviceId, meta.firstTs, meta.lastTs, ...Object.values(meta.counts)];
+    const second = await keyring.seal(packed, { appId, batchId: batch.batchId, metadata: bound });
+    expect(await codec.open(appId, batch.batchId, { ...second, format: 2, meta })).toEqual({ ok: true, value: batch });
+    const unknown = await codec.open(appId, batch.batchId, { ...first, keyId: "k9", format: 1 });
+    expect(unknown).toEqual({
+      ok: false,
+      error: {
+        batchId: batch.batchId,
+        message: 'sealed under key "k9", which is not in the keyring',
+        cause: "integrity",
+      },
+    });
   });
 
   it("reports an authentic payload that is not zstd or not this batch as an integrity failure", async () => {
-    const keyring = await Keyring.fromConfig({ active: "k1", keys: { k1 } });
-    const codec = createBatchCodec(keyring);
+    const { codec, keyring } = await codecFor({ active: "k1", keys: { k1, k2 } });
     const garbage = await keyring.seal(utf8("not zstd at all"), { appId, batchId: batch.batchId });
     expect(await codec.open(appId, batch.batchId, { ...garbage, format: 1 })).toEqual({
       ok: false,
-      error: { batchId: batch.batchId, message: "payload does not decompress" },
+      error: { batchId: batch.batchId, message: "payload does not decompress", cause: "integrity" },
     });
     const otherJson = zstdCompressSync(batchJson({ ...batch, batchId: "other-batch-id" }));
     const misfiled = await keyring.seal(otherJson, { appId, batchId: batch.batchId });
     expect(await codec.open(appId, batch.batchId, { ...misfiled, format: 1 })).toEqual({
       ok: false,
-      error: { batchId: batch.batchId, message: "payload is not this batch's JSON" },
-    });
-  });
-
-  it("binds the clear metadata: the device, the time span and the level counts the row is stored with", async () => {
-    const codec = await codecFor("k1", { k1 });
-    const sealed = await codec.seal(appId, batch);
-    expect(sealed.format).toBe(2);
-    expect(sealed.meta).toEqual(metaOf(batch));
-    const { meta } = sealed;
-    for (const altered of [
-      { ...meta, deviceId: "another-device" },
-      { ...meta, firstTs: meta.firstTs - 1 },
-      { ...meta, lastTs: Date.UTC(2099, 0, 1) },
-      { ...meta, counts: { ...meta.counts, fatalCount: 1 } },
-    ]) {
-      const opened = await codec.open(appId, batch.batchId, { ...sealed, meta: altered });
-      expect(opened).toEqual({
-        ok: false,
-        error: { batchId: batch.batchId, message: 'ciphertext does not authenticate under key "k1"' },
-      });
-    }
-    // Nor does a format 2 seal open as format 1 (without its metadata), or the other way round.
-    expect((await codec.open(appId, batch.batchId, { ...sealed, format: 1 })).ok).toBe(false);
-  });
-
-  it("still opens batches sealed in the first format, which bound only the ids", async () => {
-    const keyring = await Keyring.fromConfig({ active: "k1", keys: { k1 } });
-    const firstFormat = await keyring.seal(zstdCompressSync(batchJson(batch)), { appId, batchId: batch.batchId });
-    expect(await createBatchCodec(keyring).open(appId, batch.batchId, { ...firstFormat, format: 1 })).toEqual({
-      ok: true,
-      value: batch,
+      error: { batchId: batch.batchId, message: "payload is not this batch's JSON", cause: "integrity" },
     });
   });
 });

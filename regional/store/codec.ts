@@ -5,14 +5,20 @@
  * binding it means a row whose metadata was altered in the database does not open. Reading
  * reverses it. A stored batch that does not open, decompress or parse is an integrity failure
  * returned as a value, so one bad row is reported by id while the rest of a read goes on.
+ *
+ * Format 3 (every new seal) wraps the batch's data key under its device's key from the key store
+ * (regional/keystore/) instead of the keyring: destroying that key erases the batch everywhere. A
+ * format-3 batch whose device key is gone, with an erasure of its device or app known here, is
+ * `erased`, not an integrity failure; a key missing with no erasure covering it still is one.
  */
 import { promisify } from "node:util";
 import { zstdCompress, zstdDecompress } from "node:zlib";
 import { type Batch, batchJson, type Level, levels } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
-import type { Keyring, SealContext, Sealed } from "../../shared/envelope.ts";
+import { type Keyring, openUnderKey, type SealContext, type Sealed, sealUnderKey } from "../../shared/envelope.ts";
 import { limits } from "../../shared/limits.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
+import type { Keystore } from "../keystore/types.ts";
 
 const compress = promisify(zstdCompress);
 const decompress = promisify(zstdDecompress);
@@ -30,42 +36,71 @@ export type BatchMeta = {
 
 /**
  * Seal formats: 1 bound only the app and batch ids (batches stored before format 2 still open);
- * 2 also binds the clear metadata. Every new seal is format 2.
+ * 2 also binds the clear metadata; 3 binds the same, with the data key wrapped under the device's
+ * key (whose id is `keyId`) instead of the keyring's. Every new seal is format 3.
  */
-export type SealFormat = 1 | 2;
+export type SealFormat = 1 | 2 | 3;
 
-export type StoredSeal = Sealed & ({ format: 1; meta?: BatchMeta } | { format: 2; meta: BatchMeta });
+export type StoredSeal = Sealed & ({ format: 1; meta?: BatchMeta } | { format: 2 | 3; meta: BatchMeta });
 
-export type IntegrityFailure = { batchId: string; message: string };
+/** Why a stored batch does not open: it cannot be trusted, or its key was destroyed by an erasure. */
+export type IntegrityFailure = { batchId: string; message: string; cause: "integrity" | "erased" };
 
 export type BatchCodec = {
-  seal(appId: string, batch: Batch): Promise<StoredSeal & { format: 2; meta: BatchMeta }>;
+  seal(appId: string, batch: Batch): Promise<StoredSeal & { format: 3; meta: BatchMeta }>;
   /** The stored batch, or why it cannot be trusted. */
   open(appId: string, batchId: string, stored: StoredSeal): Promise<Result<Batch, IntegrityFailure>>;
   /** The stored canonical JSON, to compare with a batch sent again under the same id. */
   openJson(appId: string, batchId: string, stored: StoredSeal): Promise<Result<string, IntegrityFailure>>;
 };
 
-export function createBatchCodec(keyring: Keyring): BatchCodec {
+export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCodec {
+  const integrity = (batchId: string, message: string): IntegrityFailure => ({ batchId, message, cause: "integrity" });
+
+  async function openSealed(
+    appId: string,
+    batchId: string,
+    stored: StoredSeal,
+  ): Promise<Result<Uint8Array<ArrayBuffer>, IntegrityFailure>> {
+    const context = sealContext(appId, batchId, stored);
+    if (stored.format === 3) {
+      const deviceKey = await keystore.openingKey(appId, stored.keyId);
+      if (!deviceKey) {
+        const erasure = await keystore.covering(appId, stored.meta.deviceId);
+        if (erasure) return err({ batchId, message: `erased by ${erasure.id}`, cause: "erased" });
+        return err(integrity(batchId, `sealed under device key "${stored.keyId}", which is not in the key store`));
+      }
+      if ("unopenable" in deviceKey) return err(integrity(batchId, deviceKey.unopenable));
+      const opened = await openUnderKey(deviceKey, stored, context);
+      return opened
+        ? ok(opened)
+        : err(integrity(batchId, `ciphertext does not authenticate under device key "${stored.keyId}"`));
+    }
+    const opened = await keyring.open(stored, context);
+    if (opened.ok) return opened;
+    const { reason, keyId } = opened.error;
+    return err(
+      integrity(
+        batchId,
+        reason === "unknown_key"
+          ? `sealed under key "${keyId}", which is not in the keyring`
+          : `ciphertext does not authenticate under key "${keyId}"`,
+      ),
+    );
+  }
+
   async function openJson(
     appId: string,
     batchId: string,
     stored: StoredSeal,
   ): Promise<Result<string, IntegrityFailure>> {
-    const opened = await keyring.open(stored, sealContext(appId, batchId, stored));
-    if (!opened.ok) {
-      const { reason, keyId } = opened.error;
-      const message =
-        reason === "unknown_key"
-          ? `sealed under key "${keyId}", which is not in the keyring`
-          : `ciphertext does not authenticate under key "${keyId}"`;
-      return err({ batchId, message });
-    }
+    const opened = await openSealed(appId, batchId, stored);
+    if (!opened.ok) return opened;
     try {
       const json = await decompress(opened.value, { maxOutputLength: storedJsonBytesMax });
       return ok(json.toString("utf8"));
     } catch {
-      return err({ batchId, message: "payload does not decompress" });
+      return err(integrity(batchId, "payload does not decompress"));
     }
   }
 
@@ -75,8 +110,10 @@ export function createBatchCodec(keyring: Keyring): BatchCodec {
     async seal(appId, batch) {
       const meta = metaOf(batch);
       const packed = await compress(utf8(batchJson(batch)));
-      const sealed = await keyring.seal(packed, { appId, batchId: batch.batchId, metadata: boundMetadata(meta) });
-      return { ...sealed, format: 2, meta };
+      const deviceKey = await keystore.sealingKey(appId, meta.deviceId);
+      const context = { appId, batchId: batch.batchId, metadata: boundMetadata(meta) };
+      const sealed = await sealUnderKey(deviceKey.key, deviceKey.keyId, packed, context);
+      return { ...sealed, format: 3, meta };
     },
 
     async open(appId, batchId, stored) {
@@ -87,7 +124,7 @@ export function createBatchCodec(keyring: Keyring): BatchCodec {
         if (batch?.batchId !== batchId || !Array.isArray(batch.logs)) throw new Error("not this batch");
         return ok(batch);
       } catch {
-        return err({ batchId, message: "payload is not this batch's JSON" });
+        return err(integrity(batchId, "payload is not this batch's JSON"));
       }
     },
   };

@@ -1,19 +1,24 @@
 /**
- * Control-plane state (apps, key hashes, revocations) as anti-entropy exchanges it. The admin CLI
- * writes every region, but a region that was down then misses the write; pulling each peer's
- * state and merging it closes that gap. Merging only adds: unknown apps and keys are inserted, and
- * a revocation is kept with the earliest time any region recorded, so revocations always win.
+ * Control-plane state (apps, key hashes, revocations, erasures) as anti-entropy exchanges it. The
+ * admin CLI writes every region, but a region that was down then misses the write; pulling each
+ * peer's state and merging it closes that gap. Merging only adds: unknown apps and keys are
+ * inserted, and a revocation is kept with the earliest time any region recorded, so revocations
+ * always win. Erasures win the same way: an unknown one is applied here (erasure.ts), and nothing
+ * of an erased app (its row, its keys) is added back, whoever still sends it.
  */
 import { sql } from "drizzle-orm";
 import { apiKeys, apps } from "../db/schema/index.ts";
+import { applyErasure } from "./erasure.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.exportControl`. */
-export function exportControl({ db }: StoreDeps): ReplicaStore["exportControl"] {
+export function exportControl({ db, keystore }: StoreDeps): ReplicaStore["exportControl"] {
   return async () => {
     const appRows = await db.select().from(apps);
     const keyRows = await db.select().from(apiKeys);
+    const erasures = await keystore.list();
     return {
+      erasures: erasures.map(({ completedAt: _here, ...erasure }) => erasure),
       apps: appRows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.getTime() })),
       keys: keyRows.map((row) => ({
         hash: row.hash,
@@ -28,20 +33,29 @@ export function exportControl({ db }: StoreDeps): ReplicaStore["exportControl"] 
 }
 
 /** `ReplicaStore.mergeControl`. */
-export function mergeControl({ db }: StoreDeps): ReplicaStore["mergeControl"] {
+export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
+  const { db, keystore } = deps;
+  const apply = applyErasure(deps);
   return async (state) => {
+    const known = new Set((await keystore.list()).map((erasure) => erasure.id));
+    for (const erasure of state.erasures) if (!known.has(erasure.id)) await apply(erasure);
+    const erasedApps = new Set(
+      (await keystore.list()).filter((erasure) => erasure.deviceId === null).map((erasure) => erasure.appId),
+    );
+    const liveApps = state.apps.filter((app) => !erasedApps.has(app.id));
+    const liveKeys = state.keys.filter((key) => !erasedApps.has(key.appId));
     await db.transaction(async (tx) => {
-      if (state.apps.length > 0) {
+      if (liveApps.length > 0) {
         await tx
           .insert(apps)
-          .values(state.apps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
+          .values(liveApps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
           .onConflictDoNothing();
       }
-      if (state.keys.length > 0) {
+      if (liveKeys.length > 0) {
         await tx
           .insert(apiKeys)
           .values(
-            state.keys.map((key) => ({
+            liveKeys.map((key) => ({
               ...key,
               createdAt: new Date(key.createdAt),
               revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt),

@@ -12,7 +12,8 @@
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed
  *   digests/entries  digests.ts     per app-hour summaries for anti-entropy (appDigest: one app's)
- *   …Control         control.ts     apps and keys as anti-entropy exchanges them
+ *   …Control         control.ts     apps, keys and erasures as anti-entropy exchanges them
+ *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
  *
  * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
  * a batch is sealed) and line-heap.ts (read-logs.ts's merge). createRegion (regional/region.ts)
@@ -22,6 +23,7 @@ import { addKey, appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upse
 import { exportControl, mergeControl } from "./control.ts";
 import { listDevices } from "./devices.ts";
 import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
+import { applyErasure } from "./erasure.ts";
 import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
@@ -46,6 +48,8 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     keyByHash: keyByHash(deps),
     revokeKey: revokeKey(deps),
     revokedKeyHashes: revokedKeyHashes(deps),
+    erase: applyErasure(deps),
+    erasure: (appId, erasureId) => deps.keystore.find(appId, erasureId),
   };
 }
 

@@ -41,7 +41,13 @@ export type Scan = {
   q?: string;
 };
 
-export type ScanResult = { logs: LogRecord[]; next: LogPosition | null; integrityErrors: IntegrityError[] };
+export type ScanResult = {
+  logs: LogRecord[];
+  next: LogPosition | null;
+  integrityErrors: IntegrityError[];
+  /** Batches whose keys an erasure destroyed: skipped, and said so, but never an integrity error. */
+  erasedBatches: string[];
+};
 
 type Pending = { position: LogPosition; record: LogRecord };
 
@@ -74,6 +80,7 @@ export async function scanLines(
   const pending = new MinHeap<Pending>((a, b) => compare(a.position, b.position));
   const logs: LogRecord[] = [];
   const integrityErrors: IntegrityError[] = [];
+  const erasedBatches: string[] = [];
   let lastEmitted: LogPosition | undefined;
   const emitBefore = (boundaryTs: number) => {
     for (let top = pending.peek(); top && beforeBoundary(top.position.ts, boundaryTs) && logs.length < scan.limit; ) {
@@ -105,7 +112,8 @@ export async function scanLines(
     openedBytes += row.ciphertext.byteLength + row.wrappedKey.byteLength;
     const opened = await codec.open(appId, row.batchId, storedFromRow(row));
     if (!opened.ok) {
-      integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });
+      if (opened.error.cause === "erased") erasedBatches.push(row.batchId);
+      else integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: opened.error.message });
       continue;
     }
     opened.value.logs.forEach((line, index) => {
@@ -122,7 +130,7 @@ export async function scanLines(
     emitBefore(asc ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
     next = pending.size > 0 ? (lastEmitted ?? null) : null;
   }
-  return { logs, next, integrityErrors };
+  return { logs, next, integrityErrors, erasedBatches };
 }
 
 /**

@@ -9,6 +9,9 @@
  * transaction, one outbox row per peer (regional/replication/), so it cannot be stored here and
  * forgotten by replication. The outbox rows start leased to the request that wrote them, which
  * sends them at once; whatever that request does not confirm, the outbox worker sends later.
+ *
+ * A batch of a deleted app, or of a device whose erasure was requested after this moment (the
+ * region's clock behind the edge's), is refused: tombstones win (erasure.ts).
  */
 import { and, eq } from "drizzle-orm";
 import { type Batch, batchJson } from "../../shared/batch.ts";
@@ -23,9 +26,14 @@ const unplaced: Placement = { origin: "", outboxPeers: [], leaseMs: 0 };
 
 /** `BatchStore.put`. */
 export function putBatch(deps: StoreDeps): BatchStore["put"] {
-  const { db, codec, clock } = deps;
+  const { db, codec, keystore, clock } = deps;
   return async (appId, batch, placement = unplaced) => {
     const nowMs = clock.now();
+    const erasure = await keystore.covering(appId, batch.device.id);
+    if (erasure && (erasure.deviceId === null || nowMs < Date.parse(erasure.requestedAt))) {
+      const what = erasure.deviceId === null ? `app ${appId} was deleted` : `device ${batch.device.id} is being erased`;
+      return err({ kind: "erased", message: `${what} (${erasure.id})` });
+    }
     const stored = await codec.seal(appId, batch);
     const row = batchRow({ appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs }, stored);
     const inserted = await db.transaction(async (tx) => {
@@ -59,8 +67,8 @@ async function compareWithStored(
     .select(storedColumns)
     .from(batches)
     .where(and(eq(batches.appId, appId), eq(batches.batchId, batch.batchId)));
-  // Rows are never deleted, so the row that won the insert is still there.
-  if (!row) throw new Error(`batch ${batch.batchId} conflicted but is not stored`);
+  // The row that won the insert is gone only if an erasure removed it meanwhile.
+  if (!row) return err({ kind: "erased", message: `batch ${batch.batchId} was erased as it arrived again` });
   const stored = await codec.openJson(appId, batch.batchId, storedFromRow(row));
   if (!stored.ok) {
     return err({ kind: "integrity", message: `batch ${batch.batchId} is stored but cannot be read back` });

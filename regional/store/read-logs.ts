@@ -48,6 +48,7 @@ export function readLogs(deps: StoreDeps): BatchStore["readLogs"] {
       // A first page starts at the beginning of its filters: there is nothing before it.
       prevCursor: cursor && first ? encodeCursor(positionOf(first), opposite(order)) : null,
       integrityErrors: page.integrityErrors,
+      ...erased(page.erasedBatches),
     });
   };
 }
@@ -76,6 +77,9 @@ async function readAround(
     .from(batches)
     .where(and(eq(batches.appId, appId), eq(batches.batchId, anchor.batchId)));
   const opened = row ? await run.codec.open(appId, anchor.batchId, storedFromRow(row)) : null;
+  if (opened && !opened.ok && opened.error.cause === "erased") {
+    return ok({ logs: [], nextCursor: null, prevCursor: null, integrityErrors: [], erasedBatches: [anchor.batchId] });
+  }
   if (opened && !opened.ok) {
     return ok({
       logs: [],
@@ -111,7 +115,13 @@ async function readAround(
         ? encodeCursor(positionOf(first), "desc")
         : null,
     integrityErrors: [...(before?.integrityErrors ?? []), ...after.integrityErrors],
+    ...erased([...(before?.erasedBatches ?? []), ...after.erasedBatches]),
   });
+}
+
+/** `erasedBatches` goes on a page only when there are some. */
+function erased(batchIds: string[]): Pick<LogPage, "erasedBatches"> {
+  return batchIds.length > 0 ? { erasedBatches: batchIds } : {};
 }
 
 function positionOf(record: LogRecord): LogPosition {

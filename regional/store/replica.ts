@@ -8,9 +8,14 @@
  * same upload sealed twice after a failover) converge by one rule everywhere: the version received
  * first wins, by (receivedAt, origin) (`versionWins`, shared/replication.ts, which anti-entropy
  * plans its repairs by too), so every region ends up holding the same one.
+ *
+ * A format-3 batch carries its wrapped device and app keys (regional/keystore/), which the
+ * receiver stores unless an erasure it knows covers them. Tombstones win: a batch of an erased app,
+ * of a device erased after the batch arrived at its origin, or whose keys an erasure destroyed
+ * here, is refused as `erased`, which the sender counts as delivered.
  */
 import { and, eq, or, sql } from "drizzle-orm";
-import { type ReplicaOutcome, versionWins } from "../../shared/replication.ts";
+import { type ReplicaOutcome, type SealedBatch, versionWins } from "../../shared/replication.ts";
 import { ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow, versionColumns } from "./batch-row.ts";
@@ -19,16 +24,20 @@ import { subtractCounts, upsertDevice } from "./devices.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.loadSealed`. */
-export function loadSealed({ db }: StoreDeps): ReplicaStore["loadSealed"] {
+export function loadSealed({ db, keystore }: StoreDeps): ReplicaStore["loadSealed"] {
   return async (keys) => {
     if (keys.length === 0) return [];
     const rows = await db
       .select({ ...versionColumns, ...storedColumns })
       .from(batches)
       .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
-    return rows.map((row) => {
+    const sealed: SealedBatch[] = [];
+    for (const row of rows) {
       const stored = storedFromRow(row);
-      return {
+      // A format-3 batch whose keys were destroyed here goes without them: the receiver stores it
+      // only if it holds them (and then an erasure will reach it too).
+      const keys = stored.format === 3 ? await keystore.carriedKeys(row.appId, stored.keyId) : null;
+      sealed.push({
         appId: row.appId,
         batchId: row.batchId,
         origin: row.origin,
@@ -38,24 +47,34 @@ export function loadSealed({ db }: StoreDeps): ReplicaStore["loadSealed"] {
         keyId: stored.keyId,
         wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
         ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
-      };
-    });
+        ...(keys ? { keys } : {}),
+      });
+    }
+    return sealed;
   };
 }
 
 /** `ReplicaStore.apply`. */
-export function applyReplica({ db, codec }: StoreDeps): ReplicaStore["apply"] {
+export function applyReplica({ db, codec, keystore }: StoreDeps): ReplicaStore["apply"] {
   return async (sealed) => {
+    const deviceId = sealed.meta?.deviceId;
+    const erasure = deviceId === undefined ? null : await keystore.covering(sealed.appId, deviceId);
+    if (erasure && (erasure.deviceId === null || sealed.receivedAt < Date.parse(erasure.requestedAt))) {
+      return ok("erased");
+    }
+    if (sealed.keys) await keystore.importKeys(sealed.appId, sealed.keys);
     const bytes = {
       keyId: sealed.keyId,
       wrappedKey: new Uint8Array(Buffer.from(sealed.wrappedKey, "base64")),
       ciphertext: new Uint8Array(Buffer.from(sealed.ciphertext, "base64")),
     };
     const stored: StoredSeal =
-      sealed.format === 2 ? { ...bytes, format: 2, meta: sealed.meta as BatchMeta } : { ...bytes, format: 1 };
+      sealed.format === 1
+        ? { ...bytes, format: 1 }
+        : { ...bytes, format: sealed.format, meta: sealed.meta as BatchMeta };
     // Opening proves the bytes (and, from format 2, the metadata sent with them) are this batch's.
     const opened = await codec.open(sealed.appId, sealed.batchId, stored);
-    if (!opened.ok) return opened;
+    if (!opened.ok) return opened.error.cause === "erased" ? ok("erased") : opened;
     const batch = opened.value;
     const meta = stored.meta ?? metaOf(batch);
     const row = batchRow(sealed, { ...stored, meta });

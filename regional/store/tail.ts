@@ -90,7 +90,8 @@ export function tail({
         opened += 1;
         const batch = await codec.open(appId, row.batchId, storedFromRow(row));
         if (!batch.ok) {
-          if (!sameBatch)
+          // An erased batch is skipped quietly: it is gone, not damaged.
+          if (!sameBatch && batch.error.cause === "integrity")
             integrityErrors.push({ batchId: row.batchId, code: "INTEGRITY", message: batch.error.message });
           position = { ...position, txid, batchId: row.batchId, index: wholeBatch };
           continue;

@@ -19,6 +19,7 @@ import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
+import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
 import type { DevicePage, DeviceQuery, LogPage, LogQuery } from "../../shared/read.ts";
 import type {
@@ -32,6 +33,7 @@ import type {
 import type { Result } from "../../shared/result.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Database } from "../db/client.ts";
+import type { Keystore } from "../keystore/types.ts";
 import type { BatchCodec, IntegrityFailure } from "./codec.ts";
 
 // ---- Batches, as the routes store and read them ----
@@ -43,7 +45,11 @@ export type PutResult = { duplicate: boolean };
  */
 export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
-export type PutFailure = { kind: "conflict"; message: string } | { kind: "integrity"; message: string };
+export type PutFailure =
+  | { kind: "conflict"; message: string }
+  | { kind: "integrity"; message: string }
+  /** An erasure known here covers it: the app was deleted, or the device erased after this arrived. */
+  | { kind: "erased"; message: string };
 /** A cursor that does not decode (400), or an `around` line this region does not hold (404). */
 export type ReadFailure = { kind: "bad_cursor"; message: string } | { kind: "not_found"; message: string };
 
@@ -85,6 +91,13 @@ export interface BatchStore {
   /** Marks a key revoked, recording it even if this region never saw it. */
   revokeKey(key: RevokedKey): Promise<void>;
   revokedKeyHashes(): Promise<string[]>;
+  /**
+   * Applies an erasure here (erasure.ts; idempotent by id: the first one recorded under an id is
+   * the one applied) and answers its state here; null when the id names another app's erasure.
+   */
+  erase(erasure: Erasure): Promise<RegionErasure | null>;
+  /** An erasure's state here; null when this region does not know it (yet). */
+  erasure(appId: string, erasureId: string): Promise<RegionErasure | null>;
 }
 
 // ---- Replication's side ----
@@ -118,6 +131,8 @@ export interface ReplicaStore {
 export type StoreDeps = {
   db: Database;
   codec: BatchCodec;
+  /** Device and app keys, and the erasures (tombstones) every write checks. */
+  keystore: Keystore;
   clock: Clock;
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;

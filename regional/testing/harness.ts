@@ -16,7 +16,7 @@ import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
 import { keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
 import { type CallerRole, type CallerSecrets, signRequest } from "../../shared/signing.ts";
-import { type RegionConfig, replicationDefaults } from "../config.ts";
+import { keystoreDirBeside, type RegionConfig, replicationDefaults } from "../config.ts";
 import type { RegionEnv } from "../context.ts";
 import type { DatabaseKind } from "../db/client.ts";
 import { createRegion, type Region, type RegionOverrides } from "../region.ts";
@@ -39,31 +39,50 @@ export type TestDatabase = {
   kind: DatabaseKind;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** The key store, apart from the batch data as in production: a sibling folder, or a database of its own. */
+  keystore: { databaseUrl: string | undefined; dataDir: string };
   drop(): Promise<void>;
 };
 
-/** An empty database of its own; the region migrates it when it opens it. */
+/** An empty database of its own, and a key store; the region migrates both when it opens them. */
 export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "stormlog-regional-"));
+  const keystoreDir = keystoreDirBeside(dataDir);
+  const removeFolders = async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(keystoreDir, { recursive: true, force: true });
+  };
   if (kind === "pglite") {
-    return { kind, databaseUrl: undefined, dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) };
+    return {
+      kind,
+      databaseUrl: undefined,
+      dataDir,
+      keystore: { databaseUrl: undefined, dataDir: keystoreDir },
+      drop: removeFolders,
+    };
   }
   if (!postgresUrl) throw new Error("TEST_DATABASE_URL is not set");
   const name = `stormlog_test_${toHex(randomBytes(6))}`;
   const admin = postgres(postgresUrl, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name}_keys`);
   await admin.end();
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
+  const urlOf = (database: string) => {
+    const url = new URL(postgresUrl);
+    url.pathname = `/${database}`;
+    return url.toString();
+  };
   return {
     kind,
-    databaseUrl: url.toString(),
+    databaseUrl: urlOf(name),
     dataDir,
+    keystore: { databaseUrl: urlOf(`${name}_keys`), dataDir: keystoreDir },
     async drop() {
       const cleanup = postgres(postgresUrl, { max: 1, onnotice: () => undefined });
       await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.unsafe(`drop database if exists ${name}_keys with (force)`);
       await cleanup.end();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeFolders();
     },
   };
 }
@@ -81,6 +100,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     adminPort: 0,
     databaseUrl: database.databaseUrl,
     dataDir: database.dataDir,
+    keystore: database.keystore,
     secrets: testSecrets,
     keyring: testKeyring(),
     logLevel: "silent",

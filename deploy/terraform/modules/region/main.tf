@@ -1,6 +1,6 @@
 # One Stormlog region: its namespace in the region's cluster, its PostgreSQL database, and the
 # Secrets the rendered manifests reference by name (stormlog-<region>: edge-secret, peer-secret,
-# admin-secret, database-url; stormlog-keyring: keyring.json; stormlog-origin-pull-ca: ca.crt,
+# admin-secret, database-url, keystore-database-url; stormlog-keyring: keyring.json; stormlog-origin-pull-ca: ca.crt,
 # which the edge Ingress verifies Cloudflare's client certificate against). The manifests never
 # carry these values.
 terraform {
@@ -69,6 +69,32 @@ resource "aws_db_instance" "region" {
   }
 }
 
+# The key store (regional/keystore/): an instance of its own, so a snapshot of the batch data never
+# holds the keys that open it, with the shortest automated backups RDS keeps (1 day): a key an
+# erasure destroyed survives in a key-store backup until that backup expires (README "Erasure").
+resource "aws_db_instance" "keystore" {
+  identifier                 = "${local.name}-keys-${var.environment}"
+  engine                     = "postgres"
+  engine_version             = "16"
+  instance_class             = "db.t4g.micro"
+  allocated_storage          = 20
+  storage_encrypted          = true
+  db_name                    = "stormlog_keys"
+  username                   = "stormlog"
+  password                   = random_password.database.result
+  db_subnet_group_name       = var.db_subnet_group_name
+  vpc_security_group_ids     = var.security_group_ids
+  multi_az                   = var.environment == "production"
+  backup_retention_period    = 1
+  deletion_protection        = var.environment == "production"
+  skip_final_snapshot        = true
+  auto_minor_version_upgrade = true
+  tags = {
+    stormlog_region = var.region_name
+    location        = var.location
+  }
+}
+
 resource "kubernetes_secret_v1" "region" {
   metadata {
     name      = local.name
@@ -79,6 +105,7 @@ resource "kubernetes_secret_v1" "region" {
     "peer-secret"  = var.peer_secret
     "admin-secret" = var.admin_secret
     "database-url" = "postgres://stormlog:${random_password.database.result}@${aws_db_instance.region.endpoint}/stormlog?sslmode=require"
+    "keystore-database-url" = "postgres://stormlog:${random_password.database.result}@${aws_db_instance.keystore.endpoint}/stormlog_keys?sslmode=require"
   }
 }
 
