@@ -142,12 +142,20 @@ describe("ingest through the edge into a region and back", () => {
     expect(created.status, created.stderr).toBe(0);
     const app = JSON.parse(created.stdout);
     expect(app.ingestKey).toMatch(/^sl_ingest_/);
+    expect(app.manageKey).toMatch(/^sl_manage_/);
 
     const listed = admin("keys", "list", app.id, "--json");
     expect(listed.status, listed.stderr).toBe(0);
     const keys = JSON.parse(listed.stdout).keys;
-    expect(keys).toHaveLength(2);
-    expect(listed.stdout).not.toContain(app.ingestKey);
+    expect(keys.map((key: { kind: string }) => key.kind).sort()).toEqual(["ingest", "manage", "read"]);
+    for (const key of [app.ingestKey, app.readKey, app.manageKey]) expect(listed.stdout).not.toContain(key);
+
+    // keys create: one more key of a kind, registered everywhere, usable at once.
+    const another = admin("keys", "create", app.id, "read", "--json");
+    expect(another.status, another.stderr).toBe(0);
+    const extra = JSON.parse(another.stdout);
+    expect(extra).toMatchObject({ appId: app.id, kind: "read", key: expect.stringMatching(/^sl_read_/) });
+    expect((await read("/v1/logs", extra.key)).status).toBe(200);
 
     expect(admin("keys", "revoke", app.ingestKey).status).toBe(0);
     const revoked = JSON.parse(admin("keys", "list", app.id, "--json").stdout).keys;
