@@ -14,10 +14,13 @@ import { openDatabase } from "../regional/db/client.ts";
 import { batches } from "../regional/db/schema/index.ts";
 import { batchRow } from "../regional/store/batch-row.ts";
 import { createBatchCodec } from "../regional/store/codec.ts";
+import { expiresAtMs } from "../regional/store/expiry.ts";
+import { dayOf, ensurePartitions } from "../regional/store/partitions.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { type Batch, parseUpload } from "../shared/batch.ts";
 import { Keyring } from "../shared/envelope.ts";
+import { retentionDaysDefault } from "../shared/lifecycle.ts";
 import { percentile } from "./holdings.ts";
 
 const { values } = parseArgs({
@@ -95,11 +98,15 @@ try {
   const database = await openDatabase({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling") });
   const keyring = await Keyring.fromConfig(JSON.parse(await readFile(path.join(dir, "keyring.json"), "utf8")));
   const codec = createBatchCodec(keyring);
+  const receivedAtMs = Date.now();
+  const expiresAt = expiresAtMs(receivedAtMs, retentionDaysDefault);
+  await ensurePartitions(database.db, [dayOf(expiresAt)]);
   const rows = await Promise.all(
     sent.map(async (batch) =>
       batchRow(
-        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: Date.now() },
+        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: receivedAtMs },
         await codec.seal(app.id, batch),
+        expiresAt,
       ),
     ),
   );

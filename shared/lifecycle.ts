@@ -31,7 +31,7 @@ export const retentionDaysSchema = z.number().int().min(1).max(retentionDaysMax)
 /** `PATCH /v1/app`: the settings to change; at least one. */
 export const appSettingsPatchSchema = z
   .strictObject({ retentionDays: retentionDaysSchema.optional() })
-  .refine((patch) => Object.keys(patch).length > 0, "expected at least one setting, e.g. {\"retentionDays\": 30}");
+  .refine((patch) => Object.keys(patch).length > 0, 'expected at least one setting, e.g. {"retentionDays": 30}');
 export type AppSettingsPatch = z.infer<typeof appSettingsPatchSchema>;
 
 export const appSettingsSchema = z.object({

@@ -111,9 +111,10 @@ export type ReplicateRequest = z.infer<typeof replicateRequestSchema>;
 
 /**
  * What the receiver did with each batch: stored it, already held this version, replaced its own
- * version with this one, or kept its own (which wins by the convergence rule).
+ * version with this one, kept its own (which wins by the convergence rule), or refused it because
+ * it has expired by the app's retention (the sender drops it too: nobody keeps an expired batch).
  */
-export const replicaOutcomes = ["stored", "held", "replaced", "kept"] as const;
+export const replicaOutcomes = ["stored", "held", "replaced", "kept", "expired"] as const;
 export type ReplicaOutcome = (typeof replicaOutcomes)[number];
 /** A peer's answer to `/replicate`: what it did with each batch it holds now. */
 export const replicateResponseSchema = z.object({

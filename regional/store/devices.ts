@@ -85,9 +85,15 @@ function toSummary(row: typeof devices.$inferSelect): DeviceSummary {
 /**
  * A device's span comes from line times, not arrival times, so every region that stores the same
  * batches holds the same device rows. Its info is the one sent with its latest lines; its counts
- * add the batch's.
+ * add the batch's; it expires with its last batch (the lifecycle loop deletes it then).
  */
-export async function upsertDevice(tx: Transaction, appId: string, device: Device, meta: BatchMeta): Promise<void> {
+export async function upsertDevice(
+  tx: Transaction,
+  appId: string,
+  device: Device,
+  meta: BatchMeta,
+  expiresAtMs: number,
+): Promise<void> {
   const info = deviceInfo(device);
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
   const latest = (column: (typeof devices)[keyof typeof info]) =>
@@ -103,6 +109,7 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
       lastSeen: new Date(meta.lastTs),
       ...meta.counts,
       batchSpanMsMax: meta.lastTs - meta.firstTs,
+      expiresAt: new Date(expiresAtMs),
     })
     .onConflictDoUpdate({
       target: [devices.appId, devices.deviceId],
@@ -118,6 +125,7 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
         lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
         ...Object.fromEntries(countColumns.map((column) => [column, added(column)])),
         batchSpanMsMax: sql`greatest(${devices.batchSpanMsMax}, excluded.batch_span_ms_max)`,
+        expiresAt: sql`greatest(${devices.expiresAt}, excluded.expires_at)`,
       },
     });
 }

@@ -1,0 +1,102 @@
+/**
+ * The `batches` partitions: one per UTC day a batch expires on, named `batches_pYYYYMMDD` and
+ * holding expires_at in [that day, the next day). Migration 0004 made the table partitioned; the
+ * region creates partitions ahead (before a row needs one: `ensurePartitions`, by the store's
+ * writes and by the lifecycle loop for the days the apps' retentions will need) and drops them
+ * behind (`dropExpiredPartitions`, once a partition's upper bound has passed), so expiring a day
+ * costs one DROP TABLE whatever it holds.
+ *
+ * Several processes may share one PostgreSQL database: creating is `CREATE TABLE IF NOT EXISTS`
+ * under an advisory lock (two concurrent creates of one table could otherwise both pass the "not
+ * exists" check and one fail on the catalog), and dropping is `DROP TABLE IF EXISTS`.
+ */
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+
+export const dayMs = 86_400_000;
+
+/** Days as whole days since the epoch (UTC), the unit partitions are cut by. */
+export function dayOf(epochMs: number): number {
+  return Math.floor(epochMs / dayMs);
+}
+
+/** A day as YYYY-MM-DD. */
+export function isoDay(day: number): string {
+  return new Date(day * dayMs).toISOString().slice(0, 10);
+}
+
+export function partitionName(day: number): string {
+  return `batches_p${isoDay(day).replaceAll("-", "")}`;
+}
+
+/** Days whose partition this process has created or seen, per database; saves a statement per write. */
+const knownDays = new WeakMap<Database, Set<number>>();
+
+function known(db: Database): Set<number> {
+  let days = knownDays.get(db);
+  if (!days) {
+    days = new Set();
+    knownDays.set(db, days);
+  }
+  return days;
+}
+
+/** Any advisory-lock key will do as long as every process uses the same one for this. */
+const partitionLockKey = 0x5_70_12_1d;
+
+/**
+ * Makes sure a partition exists for each of these days (epoch days, `dayOf`). Outside any batch
+ * transaction: creating a partition locks the parent table briefly.
+ */
+export async function ensurePartitions(db: Database, days: Iterable<number>): Promise<void> {
+  const days_ = known(db);
+  const missing = [...new Set(days)].filter((day) => !days_.has(day));
+  if (missing.length === 0) return;
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${partitionLockKey})`);
+    for (const day of missing) {
+      const from = new Date(day * dayMs).toISOString();
+      const to = new Date((day + 1) * dayMs).toISOString();
+      await tx.execute(
+        sql.raw(
+          `create table if not exists "${partitionName(day)}" partition of "batches" for values from ('${from}') to ('${to}')`,
+        ),
+      );
+    }
+  });
+  for (const day of missing) days_.add(day);
+}
+
+/** The partitions that exist, as epoch days, in order. */
+export async function listPartitions(db: Database): Promise<number[]> {
+  const rows = await db.execute<{ name: string }>(sql`
+    select child.relname as name
+    from pg_inherits
+    join pg_class parent on parent.oid = pg_inherits.inhparent
+    join pg_class child on child.oid = pg_inherits.inhrelid
+    join pg_namespace ns on ns.oid = parent.relnamespace
+    where parent.relname = 'batches' and ns.nspname = current_schema()`);
+  return rowsOf<{ name: string }>(rows)
+    .map((row) => /^batches_p(\d{4})(\d{2})(\d{2})$/.exec(row.name))
+    .filter((match) => match !== null)
+    .map((match) => dayOf(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Drops every partition whose upper bound is at or before `nowMs`: all it holds has expired, and
+ * reads stopped returning it when each row's expires_at passed. Answers the days dropped.
+ */
+export async function dropExpiredPartitions(db: Database, nowMs: number): Promise<number[]> {
+  const expired = (await listPartitions(db)).filter((day) => (day + 1) * dayMs <= nowMs);
+  for (const day of expired) {
+    await db.execute(sql.raw(`drop table if exists "${partitionName(day)}"`));
+    known(db).delete(day);
+  }
+  return expired;
+}
+
+/** postgres.js answers an array of rows, PGlite an object with `rows`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []);
+}
