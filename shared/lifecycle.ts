@@ -44,6 +44,17 @@ export const appSettingsSchema = z.object({
 export type AppSettings = z.infer<typeof appSettingsSchema>;
 
 export const appSettingsAnswerSchema = z.object({ app: appSettingsSchema });
+
+/**
+ * What the edge (or the admin CLI) sends every region to change an app's settings: the new value
+ * and when the writer decided it. Each region keeps the change with the latest `updatedAt` (a tie
+ * keeps the longer retention), and anti-entropy carries it to a region that missed it.
+ */
+export const appSettingsChangeSchema = z.strictObject({
+  retentionDays: retentionDaysSchema,
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type AppSettingsChange = z.infer<typeof appSettingsChangeSchema>;
 export type AppSettingsAnswer = z.infer<typeof appSettingsAnswerSchema>;
 
 // ---- Erasure ----

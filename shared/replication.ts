@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
+import { retentionDaysDefault, retentionDaysSchema } from "./lifecycle.ts";
 import { limits } from "./limits.ts";
 import { regionNameSchema } from "./regions.ts";
 import { storableString } from "./storable.ts";
@@ -179,6 +180,9 @@ export const controlStateSchema = z.object({
       id: appIdSchema,
       name: storableString().min(1).max(limits.shortFieldLengthMax),
       createdAt: epochMsSchema,
+      /** The app's settings and when they were set: the latest wins (regional/store/settings.ts). */
+      retentionDays: retentionDaysSchema.default(retentionDaysDefault),
+      settingsUpdatedAt: epochMsSchema.default(0),
     }),
   ),
   keys: z.array(

@@ -3,9 +3,11 @@
  * writes every region, but a region that was down then misses the write; pulling each peer's
  * state and merging it closes that gap. Merging only adds: unknown apps and keys are inserted, and
  * a revocation is kept with the earliest time any region recorded, so revocations always win.
+ * An app's settings are merged by their own rule, the latest change wins (settings.ts).
  */
 import { sql } from "drizzle-orm";
 import { apiKeys, apps } from "../db/schema/index.ts";
+import { applySettings } from "./settings.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.exportControl`. */
@@ -14,7 +16,13 @@ export function exportControl({ db }: StoreDeps): ReplicaStore["exportControl"] 
     const appRows = await db.select().from(apps);
     const keyRows = await db.select().from(apiKeys);
     return {
-      apps: appRows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.getTime() })),
+      apps: appRows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        createdAt: row.createdAt.getTime(),
+        retentionDays: row.retentionDays,
+        settingsUpdatedAt: row.settingsUpdatedAt.getTime(),
+      })),
       keys: keyRows.map((row) => ({
         hash: row.hash,
         appId: row.appId,
@@ -28,13 +36,19 @@ export function exportControl({ db }: StoreDeps): ReplicaStore["exportControl"] 
 }
 
 /** `ReplicaStore.mergeControl`. */
-export function mergeControl({ db }: StoreDeps): ReplicaStore["mergeControl"] {
+export function mergeControl({ db, clock }: StoreDeps): ReplicaStore["mergeControl"] {
   return async (state) => {
     await db.transaction(async (tx) => {
       if (state.apps.length > 0) {
         await tx
           .insert(apps)
-          .values(state.apps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
+          .values(
+            state.apps.map((app) => ({
+              ...app,
+              createdAt: new Date(app.createdAt),
+              settingsUpdatedAt: new Date(app.settingsUpdatedAt),
+            })),
+          )
           .onConflictDoNothing();
       }
       if (state.keys.length > 0) {
@@ -57,5 +71,11 @@ export function mergeControl({ db }: StoreDeps): ReplicaStore["mergeControl"] {
           });
       }
     });
+    for (const app of state.apps) {
+      await applySettings({ db, clock }, app.id, {
+        retentionDays: app.retentionDays,
+        updatedAt: app.settingsUpdatedAt,
+      });
+    }
   };
 }

@@ -3,7 +3,7 @@
 -- expiring a day is one DROP TABLE. Written by hand: drizzle-kit cannot declare partitioning, but
 -- the snapshot beside this file matches the schema in regional/db/schema.
 ALTER TABLE "apps" ADD COLUMN "retention_days" integer DEFAULT 30 NOT NULL;--> statement-breakpoint
-ALTER TABLE "apps" ADD COLUMN "settings_updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL;--> statement-breakpoint
+ALTER TABLE "apps" ADD COLUMN "settings_updated_at" timestamp (3) with time zone DEFAULT 'epoch' NOT NULL;--> statement-breakpoint
 CREATE TABLE "batches_partitioned" (
 	"app_id" text NOT NULL,
 	"batch_id" text NOT NULL,
