@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       keyring,
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
+      lifecycleIntervalMs: 600_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     });
   });

@@ -14,6 +14,7 @@ import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { createExpiryLoop, type ExpiryLoop } from "./expiry-loop.ts";
 import { createLogger } from "./log.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { createBatchCodec } from "./store/codec.ts";
@@ -33,6 +34,8 @@ export type Region = {
   replicas: ReplicaStore;
   /** Background replication runs only after `replicator.start()` (server.ts does it). */
   replicator: Replicator;
+  /** Retention's partitions and expiry; runs only after `expiry.start()` (server.ts does it). */
+  expiry: ExpiryLoop;
   database: DatabaseHandle;
   lifecycle: Lifecycle;
   logger: Logger;
@@ -56,6 +59,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     logger,
     clock,
   });
+  const expiry = createExpiryLoop({ store, intervalMs: config.lifecycleIntervalMs, logger });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
   const deps: RegionDeps = {
     region: config.region,
@@ -75,10 +79,12 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     store,
     replicas,
     replicator,
+    expiry,
     database,
     lifecycle,
     logger,
     async close() {
+      await expiry.stop();
       await replicator.stop();
       await database.close();
     },

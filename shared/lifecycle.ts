@@ -100,10 +100,22 @@ export type RegionErasure = z.infer<typeof regionErasureSchema>;
 
 // ---- Usage ----
 
-const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
+const daySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD")
+  // 2026-02-30 matches the pattern but is no day.
+  .refine((day) => {
+    const start = new Date(`${day}T00:00:00Z`);
+    return !Number.isNaN(start.getTime()) && start.toISOString().startsWith(day);
+  }, "not a day of the calendar");
 
 /** `from` and `to` are days (UTC, inclusive); the default is the app's whole retention. */
-export const usageQuerySchema = z.strictObject({ from: daySchema.optional(), to: daySchema.optional() });
+export const usageQuerySchema = z
+  .strictObject({ from: daySchema.optional(), to: daySchema.optional() })
+  .refine((query) => query.from === undefined || query.to === undefined || query.from <= query.to, {
+    message: "from is after to",
+    path: ["from"],
+  });
 export type UsageQuery = z.infer<typeof usageQuerySchema>;
 
 /**
