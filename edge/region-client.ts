@@ -29,7 +29,7 @@ export const forwardDeadlineMs = 5000;
 const attemptMinMs = 100;
 
 export type RegionCall = {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   pathAndQuery: string;
   /** JSON text, serialized once so a failover re-sends the same bytes. */
   body?: string;

@@ -31,7 +31,7 @@ export const regionsOf = {
   broken: { name: "broken", url: stubs.broken, location: dublin },
 } satisfies Record<string, RoutedRegion>;
 
-export type AppKeys = { appId: string; ingest: string; read: string };
+export type AppKeys = { appId: string; ingest: string; read: string; manage: string };
 
 /** A fresh app (so stub records never mix between tests) with one key of each kind. */
 export async function newApp(): Promise<AppKeys> {
@@ -40,6 +40,7 @@ export async function newApp(): Promise<AppKeys> {
     appId,
     ingest: await mintKey(env.KEY_SECRET, appId, "ingest"),
     read: await mintKey(env.KEY_SECRET, appId, "read"),
+    manage: await mintKey(env.KEY_SECRET, appId, "manage"),
   };
 }
 
