@@ -4,10 +4,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retentionDaysDefault } from "../../shared/lifecycle.ts";
+import { listApps, setRetention } from "../admin/cluster.ts";
 import { batches } from "../db/schema/index.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, testAppId } from "../testing/harness.ts";
+import { drivers, testAppId, testSecrets } from "../testing/harness.ts";
 import { storedCounts } from "../testing/rows.ts";
 import { dayMs, dayOf, listPartitions } from "./partitions.ts";
 
@@ -148,6 +149,21 @@ describe.each(drivers)("retention on %s", (kind) => {
     await node("a").replicas.mergeControl(await node("b").replicas.exportControl());
     expect((await node("b").store.appSettings(appId))?.retentionDays).toBe(9);
     expect((await node("a").store.appSettings(appId))?.retentionDays).toBe(9);
+  });
+
+  it("sets retention in every region from the admin CLI, and lists it", async () => {
+    nowMs = Date.now(); // regions check the CLI's signature against their clock
+    const appId = await registered();
+    const admin = {
+      regions: cluster.nodes.map(({ name, adminUrl }) => ({ name, url: adminUrl })),
+      keySecret: "unused-by-these-calls-0123456789abcdef",
+      adminSecret: testSecrets.admin,
+    };
+    const outcomes = await setRetention(admin, appId, 5);
+    expect(outcomes.map((outcome) => outcome.error ?? "ok")).toEqual(["ok", "ok", "ok"]);
+    for (const listed of await listApps(admin)) {
+      expect(listed.body?.apps.find((app) => app.id === appId)?.retentionDays).toBe(5);
+    }
   });
 
   it("counts usage per day of receipt from clear metadata, unexpired batches only", async () => {
