@@ -7,7 +7,7 @@
  * batches, both from the clear metadata of each batch, so the device list shows counts without
  * opening a batch and a keyset read knows how far back a batch can start (log-scan.ts).
  */
-import { and, desc, eq, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, ilike, lt, or, type SQL, sql } from "drizzle-orm";
 import { type Device, deviceInfo, levels } from "../../shared/batch.ts";
 import { decodeDeviceCursor, encodeDeviceCursor } from "../../shared/cursor.ts";
 import type { DeviceSummary } from "../../shared/read.ts";
@@ -21,11 +21,12 @@ type CountColumn = `${(typeof levels)[number]}Count`;
 const countColumns = levels.map((level) => `${level}Count` as CountColumn);
 
 /** `BatchStore.devices`: most recently seen first, `q` a substring of the id or info, keyset paged. */
-export function listDevices({ db }: StoreDeps): BatchStore["devices"] {
+export function listDevices({ db, clock }: StoreDeps): BatchStore["devices"] {
   return async (appId, query) => {
     const after = query.cursor === undefined ? undefined : decodeDeviceCursor(query.cursor);
     if (after === null) return err({ kind: "bad_cursor", message: "cursor: not a cursor this API returned" });
-    const conditions: (SQL | undefined)[] = [eq(devices.appId, appId)];
+    // A device whose last batch has expired is gone for reads at once (expire.ts deletes it later).
+    const conditions: (SQL | undefined)[] = [eq(devices.appId, appId), gt(devices.expiresAt, new Date(clock.now()))];
     if (query.q !== undefined) {
       // LIKE's own wildcards in the needle are matched literally.
       const pattern = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;

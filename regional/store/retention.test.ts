@@ -58,6 +58,8 @@ describe.each(drivers)("retention on %s", (kind) => {
     expect(volume.total.info).toBe(0);
     expect((await node("a").store.usage(appId, {})).totals.batches).toBe(0);
     expect((await node("a").store.appDigest(appId)).batches).toBe(0);
+    const listed = await node("a").store.devices(appId, { limit: 10 });
+    expect(listed.ok && listed.value.devices).toEqual([]);
     // Still inside its partition's day: unreadable, not yet removed.
     expect((await node("a").store.expire(600_000)).partitionsDropped).toBe(0);
     expect(await storedCounts(db("a"), appId)).toEqual({ batches: 1, devices: 0 });
