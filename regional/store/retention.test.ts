@@ -75,6 +75,28 @@ describe.each(drivers)("retention on %s", (kind) => {
     expect(again.ok && again.value).toEqual({ duplicate: false });
   });
 
+  it("stores one batch id once across partitions, however many arrive at once and whenever", async () => {
+    nowMs = t0;
+    const appId = await registered();
+    const batch = makeBatch({ lines: [{ ts: baseTs, text: "sent five times" }] });
+    // Each arrival is received at another time, so each would file under another expiry.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, async (_, index) => {
+        nowMs = t0 + index * dayMs;
+        return node("a").store.put(appId, batch);
+      }),
+    );
+    expect(results.map((result) => result.ok && result.value.duplicate).sort()).toEqual([
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect((await storedCounts(db("a"), appId)).batches).toBe(1);
+    nowMs = t0;
+  });
+
   it("never sends, accepts or repairs an expired batch", async () => {
     nowMs = t0;
     const appId = await registered();
