@@ -39,6 +39,9 @@ describe("app settings and usage at the edge", () => {
 
     const read = await getWithKey("/v1/app", keys.read);
     expect(read.status).toBe(200);
+    // Forwarded without a bare "?", which a region would not see in the path it verifies.
+    const gets = (await received(keys.appId)).filter((call) => call.method === "GET");
+    expect(gets.map((call) => call.pathAndQuery)).toEqual([`/internal/v1/apps/${keys.appId}/settings`]);
     expect(appSettingsAnswerSchema.parse(await read.json()).app.retentionDays).toBe(7);
   });
 
