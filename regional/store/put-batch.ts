@@ -34,7 +34,8 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
       const version = { appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs };
       const row = batchRow(version, stored, expiresAt);
       return db.transaction(async (tx) => {
-        if ((await lockBatchId(tx, appId, batch.batchId)) !== retentionDays) throw new RetentionChanged();
+        const current = await lockBatchId(tx, appId, batch.batchId);
+        if (current !== retentionDays) throw new RetentionChanged(current);
         const [held] = await tx
           .select({ batchId: batches.batchId })
           .from(batches)

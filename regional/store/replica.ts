@@ -73,11 +73,13 @@ export function applyReplica({ db, codec, clock }: StoreDeps): ReplicaStore["app
       const nowMs = clock.now();
       // Filed by the origin's receivedAt, so it expires here when it expires there.
       const expiresAt = expiresAtMs(sealed.receivedAt, retentionDays);
-      if (expiresAt <= nowMs) return "expired";
-      await ensurePartitions(db, [dayOf(expiresAt)]);
+      const expired = expiresAt <= nowMs;
+      if (!expired) await ensurePartitions(db, [dayOf(expiresAt)]);
       const row = batchRow(sealed, { ...stored, meta }, expiresAt);
       return db.transaction(async (tx): Promise<ReplicaOutcome> => {
-        if ((await lockBatchId(tx, sealed.appId, sealed.batchId)) !== retentionDays) throw new RetentionChanged();
+        const current = await lockBatchId(tx, sealed.appId, sealed.batchId);
+        if (current !== retentionDays) throw new RetentionChanged(current);
+        if (expired) return "expired";
         const [held] = await tx
           .select({
             origin: batches.origin,

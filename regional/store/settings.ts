@@ -16,7 +16,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { AppSettings } from "../../shared/lifecycle.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { apps, batches, devices } from "../db/schema/index.ts";
-import { unexpired } from "./expiry.ts";
+import { lockAppExclusively, unexpired } from "./expiry.ts";
 import { dayMs, dayOf, ensurePartitions } from "./partitions.ts";
 import type { BatchStore, SettingsChange, StoreDeps } from "./types.ts";
 
@@ -55,9 +55,10 @@ export async function applySettings(
     const refile = change.retentionDays !== current.retentionDays;
     if (refile) await ensurePartitions(db, await refileDays(db, appId, change.retentionDays, nowMs));
     const row = await db.transaction(async (tx) => {
-      // The app row's lock makes writers of its batches wait, then file under the new retention
+      // Writers of the app's batches wait for this lock, then file under the new retention
       // (expiry.ts). Another change may have committed since the read above: decide again then.
-      const [locked] = await tx.select().from(apps).where(eq(apps.id, appId)).for("update");
+      await lockAppExclusively(tx, appId);
+      const [locked] = await tx.select().from(apps).where(eq(apps.id, appId));
       if (!locked || !sameSettings(locked, current)) return "again";
       const [updated] = await tx
         .update(apps)
