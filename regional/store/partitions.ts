@@ -12,6 +12,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { databaseFailure } from "../db/errors.ts";
 
 export const dayMs = 86_400_000;
 
@@ -84,17 +85,38 @@ export async function listPartitions(db: Database): Promise<number[]> {
 }
 
 /**
+ * Dropping a partition locks the whole `batches` table for a moment, and waits for reads still
+ * running on it; while it waits every new statement on `batches` queues behind it. So a drop that
+ * cannot have its lock soon gives up, and the next lifecycle run tries again.
+ */
+const dropLockTimeoutMs = 2000;
+
+/**
  * Drops every partition whose upper bound is at or before `nowMs`: all it holds has expired, and
- * reads stopped returning it when each row's expires_at passed. Answers the days dropped.
+ * reads stopped returning it when each row's expires_at passed. Answers the days dropped; a day
+ * whose drop timed out on its lock is left for the next run.
  */
 export async function dropExpiredPartitions(db: Database, nowMs: number): Promise<number[]> {
   const expired = (await listPartitions(db)).filter((day) => (day + 1) * dayMs <= nowMs);
+  const dropped: number[] = [];
   for (const day of expired) {
-    await db.execute(sql.raw(`drop table if exists "${partitionName(day)}"`));
+    try {
+      await db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`set local lock_timeout = ${dropLockTimeoutMs}`));
+        await tx.execute(sql.raw(`drop table if exists "${partitionName(day)}"`));
+      });
+    } catch (error) {
+      if (databaseFailure(error)?.sqlState === lockNotAvailable) continue;
+      throw error;
+    }
     known(db).delete(day);
+    dropped.push(day);
   }
-  return expired;
+  return dropped;
 }
+
+/** SQLSTATE 55P03, what a lock_timeout raises. */
+const lockNotAvailable = "55P03";
 
 /** postgres.js answers an array of rows, PGlite an object with `rows`. */
 export function rowsOf<T>(result: unknown): T[] {
