@@ -42,19 +42,35 @@ function known(db: Database): Set<number> {
   return days;
 }
 
+/**
+ * Creating or dropping a partition locks the whole `batches` table for a moment, and waits for
+ * reads still running on it; while it waits every new statement on `batches` queues behind it. So
+ * neither waits longer than this for its lock: a drop is left to the next lifecycle run, a create
+ * fails its write (which the edge retries in another region).
+ */
+const lockTimeoutMs = 2000;
+
 /** Any advisory-lock key will do as long as every process uses the same one for this. */
 const partitionLockKey = 0x5_70_12_1d;
 
 /**
  * Makes sure a partition exists for each of these days (epoch days, `dayOf`). Outside any batch
- * transaction: creating a partition locks the parent table briefly.
+ * transaction: creating a partition locks the whole `batches` table (and waits for reads running on
+ * it), so it is done only for a day that does not exist yet, normally by the lifecycle run ahead of
+ * time, and gives up after `lockTimeoutMs` rather than hold every statement on `batches` up.
  */
 export async function ensurePartitions(db: Database, days: Iterable<number>): Promise<void> {
-  const days_ = known(db);
-  const missing = [...new Set(days)].filter((day) => !days_.has(day));
+  const knownDays = known(db);
+  const wanted = [...new Set(days)];
+  if (wanted.every((day) => knownDays.has(day))) return;
+  // Another process (or an earlier run of this one) may have created them: the catalog says so
+  // without taking any lock on the table.
+  for (const day of await listPartitions(db)) knownDays.add(day);
+  const missing = wanted.filter((day) => !knownDays.has(day));
   if (missing.length === 0) return;
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${partitionLockKey})`);
+    await tx.execute(sql.raw(`set local lock_timeout = ${lockTimeoutMs}`));
     for (const day of missing) {
       const from = new Date(day * dayMs).toISOString();
       const to = new Date((day + 1) * dayMs).toISOString();
@@ -65,7 +81,7 @@ export async function ensurePartitions(db: Database, days: Iterable<number>): Pr
       );
     }
   });
-  for (const day of missing) days_.add(day);
+  for (const day of missing) knownDays.add(day);
 }
 
 /** The partitions that exist, as epoch days, in order. */
@@ -85,13 +101,6 @@ export async function listPartitions(db: Database): Promise<number[]> {
 }
 
 /**
- * Dropping a partition locks the whole `batches` table for a moment, and waits for reads still
- * running on it; while it waits every new statement on `batches` queues behind it. So a drop that
- * cannot have its lock soon gives up, and the next lifecycle run tries again.
- */
-const dropLockTimeoutMs = 2000;
-
-/**
  * Drops every partition whose upper bound is at or before `nowMs`: all it holds has expired, and
  * reads stopped returning it when each row's expires_at passed. Answers the days dropped; a day
  * whose drop timed out on its lock is left for the next run.
@@ -102,7 +111,7 @@ export async function dropExpiredPartitions(db: Database, nowMs: number): Promis
   for (const day of expired) {
     try {
       await db.transaction(async (tx) => {
-        await tx.execute(sql.raw(`set local lock_timeout = ${dropLockTimeoutMs}`));
+        await tx.execute(sql.raw(`set local lock_timeout = ${lockTimeoutMs}`));
         await tx.execute(sql.raw(`drop table if exists "${partitionName(day)}"`));
       });
     } catch (error) {
