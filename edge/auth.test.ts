@@ -55,7 +55,12 @@ describe("app keys", () => {
       "needs an ingest key, not a read key",
     );
     for (const path of ["/v1/logs", "/v1/devices"]) {
-      await expectRefused(await getWithKey(path, keys.ingest), 403, "FORBIDDEN", "needs a read key, not an ingest key");
+      await expectRefused(
+        await getWithKey(path, keys.ingest),
+        403,
+        "FORBIDDEN",
+        "needs a read key (or a manage key), not an ingest key",
+      );
     }
     expect(await received(keys.appId)).toEqual([]);
   });
