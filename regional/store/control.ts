@@ -43,11 +43,9 @@ export function mergeControl({ db, clock }: StoreDeps): ReplicaStore["mergeContr
         await tx
           .insert(apps)
           .values(
-            state.apps.map((app) => ({
-              ...app,
-              createdAt: new Date(app.createdAt),
-              settingsUpdatedAt: new Date(app.settingsUpdatedAt),
-            })),
+            // New here with the default settings: the merge below then applies the peer's, and
+            // re-files any replica that arrived before the app did (filed under the default).
+            state.apps.map((app) => ({ id: app.id, name: app.name, createdAt: new Date(app.createdAt) })),
           )
           .onConflictDoNothing();
       }

@@ -193,6 +193,21 @@ describe.each(drivers)("retention on %s", (kind) => {
     await node("a").replicas.mergeControl(await node("b").replicas.exportControl());
     expect((await node("b").store.appSettings(appId))?.retentionDays).toBe(9);
     expect((await node("a").store.appSettings(appId))?.retentionDays).toBe(9);
+
+    // A replica that reaches c before the app does is filed under the default; the app's arrival
+    // by control merge re-files it under the app's retention.
+    nowMs = t0;
+    const late = testAppId();
+    await node("a").store.upsertApp({ id: late, name: "late", keys: [] });
+    await node("a").store.changeAppSettings(late, { retentionDays: 3, updatedAt: t0 });
+    const batch = makeBatch({ lines: [{ ts: baseTs, text: "ahead of its app" }] });
+    await node("a").store.put(late, batch, { origin: "a", outboxPeers: [], leaseMs: 0 });
+    const [sealed] = await node("a").replicas.loadSealed([{ appId: late, batchId: batch.batchId }]);
+    expect((await node("c").replicas.apply(sealed as never)).ok).toBe(true);
+    await node("c").replicas.mergeControl(await node("a").replicas.exportControl());
+    expect((await node("c").store.appSettings(late))?.retentionDays).toBe(3);
+    const [row] = await db("c").select({ expiresAt: batches.expiresAt }).from(batches).where(eq(batches.appId, late));
+    expect(row?.expiresAt.getTime()).toBe(t0 + 3 * dayMs);
   });
 
   it("sets retention in every region from the admin CLI, and lists it", async () => {
