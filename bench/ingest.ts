@@ -15,10 +15,13 @@ import { batches } from "../regional/db/schema/index.ts";
 import { openKeystore } from "../regional/keystore/keystore.ts";
 import { batchRow } from "../regional/store/batch-row.ts";
 import { createBatchCodec } from "../regional/store/codec.ts";
+import { expiresAtMs } from "../regional/store/expiry.ts";
+import { dayOf, ensurePartitions } from "../regional/store/partitions.ts";
 import { LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { type Batch, parseUpload } from "../shared/batch.ts";
 import { Keyring } from "../shared/envelope.ts";
+import { retentionDaysDefault } from "../shared/lifecycle.ts";
 import { percentile } from "./holdings.ts";
 
 const { values } = parseArgs({
@@ -97,11 +100,15 @@ try {
   const keyring = await Keyring.fromConfig(JSON.parse(await readFile(path.join(dir, "keyring.json"), "utf8")));
   const keystore = await openKeystore({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling-keys") }, keyring);
   const codec = createBatchCodec(keyring, keystore);
+  const receivedAtMs = Date.now();
+  const expiresAt = expiresAtMs(receivedAtMs, retentionDaysDefault);
+  await ensurePartitions(database.db, [dayOf(expiresAt)]);
   const rows = await Promise.all(
     sent.map(async (batch) =>
       batchRow(
-        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: Date.now() },
+        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: receivedAtMs },
         await codec.seal(app.id, batch),
+        expiresAt,
       ),
     ),
   );

@@ -13,6 +13,9 @@
  *   GET  /v1/tail     read key    validate the query, route              routes/tail.ts
  *   GET  /v1/stats/volume  read key  resolve the window, route           routes/volume.ts
  *   GET  /v1/regions  read key    health table and each region's app digest  routes/regions.ts
+ *   GET  /v1/app      read key    the app's settings, from one region    routes/app-settings.ts
+ *   PATCH /v1/app     manage key  a settings change, to every region     routes/app-settings.ts
+ *   GET  /v1/usage    read key    lines and bytes kept per day, route    routes/usage.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -26,6 +29,7 @@ import { ApiError, errorBody } from "../shared/errors.ts";
 import { bindingsOf, type EdgeConfig, loadConfig } from "./config.ts";
 import { type EdgeEnv, httpServices, type Services, type ServicesFactory } from "./context.ts";
 import { browserCors } from "./cors.ts";
+import { appSettings } from "./routes/app-settings.ts";
 import { batches } from "./routes/batches.ts";
 import { bugfender } from "./routes/bugfender.ts";
 import { consoleSession } from "./routes/console-session.ts";
@@ -38,6 +42,7 @@ import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
 import { regions } from "./routes/regions.ts";
 import { tail } from "./routes/tail.ts";
+import { usage } from "./routes/usage.ts";
 import { volume } from "./routes/volume.ts";
 
 export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
@@ -90,6 +95,8 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/stats/volume", volume);
   app.route("/v1/health", health);
   app.route("/v1/regions", regions);
+  app.route("/v1/app", appSettings);
+  app.route("/v1/usage", usage);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);
   app.route("/console/sign-in", signIn);

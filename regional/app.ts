@@ -22,6 +22,7 @@ import type { RegionDeps, RegionEnv } from "./context.ts";
 import { databaseFailure } from "./db/errors.ts";
 import { appDigestRoute } from "./routes/app-digest.ts";
 import { appKeysRoute } from "./routes/app-keys.ts";
+import { adminAppSettingsRoute, appSettingsRoute } from "./routes/app-settings.ts";
 import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
 import { batchesRoute } from "./routes/batches.ts";
@@ -35,6 +36,7 @@ import { logsRoute } from "./routes/logs.ts";
 import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
 import { tailRoute } from "./routes/tail.ts";
+import { usageRoute } from "./routes/usage.ts";
 import { volumeRoute } from "./routes/volume.ts";
 import { callerGuard } from "./signature.ts";
 
@@ -50,6 +52,8 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     volumeRoute(edge),
     tailRoute(edge),
     appDigestRoute(edge),
+    appSettingsRoute(edge),
+    usageRoute(edge),
     keysRevokedRoute(edge),
     erasureRoute(edge),
   ]) {
@@ -69,6 +73,7 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
     appUpsertRoute(admin),
     appsListRoute(admin),
     appKeysRoute(admin),
+    adminAppSettingsRoute(admin),
     keyRevokeRoute(admin),
     digestsRoute(admin),
     adminErasureRoute(admin),

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       keyring,
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
+      lifecycleIntervalMs: 600_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     });
   });
@@ -129,6 +130,7 @@ describe("loadConfig", () => {
     ["a database URL that is not Postgres", { DATABASE_URL: "mysql://localhost/x" }, "DATABASE_URL"],
     ["an unknown log level", { STORMLOG_LOG_LEVEL: "loud" }, "STORMLOG_LOG_LEVEL"],
     ["a negative shutdown timeout", { STORMLOG_SHUTDOWN_TIMEOUT_MS: "-1" }, "STORMLOG_SHUTDOWN_TIMEOUT_MS"],
+    ["a lifecycle interval of no time", { STORMLOG_LIFECYCLE_INTERVAL_MS: "0" }, "STORMLOG_LIFECYCLE_INTERVAL_MS"],
     ["no keyring", { STORMLOG_KEYRING: undefined }, "STORMLOG_KEYRING and STORMLOG_KEYRING_FILE"],
     ["two keyrings", { STORMLOG_KEYRING_FILE: "/tmp/k.json" }, "STORMLOG_KEYRING and STORMLOG_KEYRING_FILE"],
     ["a keyring that is not JSON", { STORMLOG_KEYRING: "k1=abc" }, "STORMLOG_KEYRING: not JSON"],

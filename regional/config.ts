@@ -36,8 +36,15 @@ export type RegionConfig = {
   keyring: KeyringConfig;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
+  /**
+   * How often the region creates the partitions ahead that retention needs and drops the expired
+   * ones (regional/expiry-loop.ts): a batch is gone within a day plus this of expiring.
+   */
+  lifecycleIntervalMs: number;
   replication: ReplicationConfig;
 };
+
+export const lifecycleIntervalMsDefault = 600_000;
 
 export type ReplicationConfig = {
   /** The other regions, by name and URL; empty for a single region. */
@@ -110,6 +117,7 @@ const envSchema = z.object({
   STORMLOG_OUTBOX_INTERVAL_MS: msSchema(replicationDefaults.outboxIntervalMs),
   STORMLOG_OUTBOX_BACKOFF_MAX_MS: msSchema(replicationDefaults.outboxBackoffMaxMs),
   STORMLOG_ANTI_ENTROPY_INTERVAL_MS: msSchema(replicationDefaults.antiEntropyIntervalMs),
+  STORMLOG_LIFECYCLE_INTERVAL_MS: msSchema(lifecycleIntervalMsDefault),
 });
 
 function msSchema(fallback: number) {
@@ -171,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
     logLevel: vars.STORMLOG_LOG_LEVEL,
     shutdownTimeoutMs: vars.STORMLOG_SHUTDOWN_TIMEOUT_MS,
+    lifecycleIntervalMs: vars.STORMLOG_LIFECYCLE_INTERVAL_MS,
     replication: {
       ...replicationDefaults,
       ...peersAndQuorum(vars.STORMLOG_PEERS, vars.STORMLOG_REGION, vars.STORMLOG_ACK_QUORUM),

@@ -28,10 +28,11 @@ export function requireAppKey({ store }: Pick<RegionDeps, "store">, kind: KeyKin
     if (!key)
       throw rejected(`missing app key: the request must carry the client's ${kind} key (${signatureHeaders.appKey})`);
     const known = await store.keyByHash(await keyHash(key));
-    if (!known || known.appId !== appId || !keyAllows(known.kind, kind)) {
-      throw rejected(`app key is not a ${kind} key of app ${appId} in this region`);
-    }
+    if (!known || known.appId !== appId) throw rejected(`app key is not a key of app ${appId} in this region`);
     if (known.revoked) throw rejected("app key has been revoked");
+    // A live key of this app, of a kind that may not do this: the edge's 403 too (edge/auth.ts).
+    if (!keyAllows(known.kind, kind))
+      throw new ApiError("FORBIDDEN", `this route needs a ${kind} key, not a ${known.kind} key`);
     await next();
   };
 }

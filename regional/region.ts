@@ -14,6 +14,7 @@ import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { createExpiryLoop, type ExpiryLoop } from "./expiry-loop.ts";
 import { openKeystore } from "./keystore/keystore.ts";
 import type { Keystore } from "./keystore/types.ts";
 import { createLogger } from "./log.ts";
@@ -36,6 +37,8 @@ export type Region = {
   replicas: ReplicaStore;
   /** Background replication runs only after `replicator.start()` (server.ts does it). */
   replicator: Replicator;
+  /** Retention's partitions and expiry; runs only after `expiry.start()` (server.ts does it). */
+  expiry: ExpiryLoop;
   database: DatabaseHandle;
   keystore: Keystore;
   /** How this region seals and opens batches (tests seal rows with it). */
@@ -70,6 +73,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     logger,
     clock,
   });
+  const expiry = createExpiryLoop({ store, intervalMs: config.lifecycleIntervalMs, logger });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
   const deps: RegionDeps = {
     region: config.region,
@@ -89,12 +93,14 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     store,
     replicas,
     replicator,
+    expiry,
     database,
     keystore,
     codec,
     lifecycle,
     logger,
     async close() {
+      await expiry.stop();
       await replicator.stop();
       await database.close();
       await keystore.close();

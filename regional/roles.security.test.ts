@@ -150,7 +150,6 @@ describe.each(drivers)("caller roles on %s", (kind) => {
       for (const path of [internalPaths.logs(appId), internalPaths.devices(appId)]) {
         for (const [what, key] of [
           ["no key", undefined],
-          ["the app's ingest key", ingest],
           ["another app's read key", otherRead],
           ["a well-formed read key this region never registered", unregistered],
           ["not a key at all", "sl_read_guess"],
@@ -160,6 +159,11 @@ describe.each(drivers)("caller roles on %s", (kind) => {
             code: "APP_KEY_REJECTED",
           });
         }
+        // A live key of the app that may not read: forbidden, as the edge answers it.
+        expect(await errorOf(await read(path, ingest)), `${path}: the app's ingest key`).toMatchObject({
+          status: 403,
+          code: "FORBIDDEN",
+        });
         expect((await read(path, readKey)).status).toBe(200);
         // A manage key reads too (it may also change settings and erase).
         expect((await read(path, manage)).status).toBe(200);

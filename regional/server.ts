@@ -51,6 +51,8 @@ const [server, adminServer] = servers as [Server, Server];
 logger.info({ url: urlOf(server), adminUrl: urlOf(adminServer), database: region.database.kind }, "listening");
 // Outbox, anti-entropy and peer probes run only while serving: a peer can then reach us back.
 region.replicator.start();
+// Partitions ahead and expired ones dropped: at boot, then every STORMLOG_LIFECYCLE_INTERVAL_MS.
+region.expiry.start();
 
 let stopping = false;
 
@@ -61,6 +63,7 @@ async function shutdown(signal: string): Promise<void> {
   lifecycle.draining = true;
   // The outbox keeps whatever is unsent; the next start (or another process) sends it.
   await region.replicator.stop();
+  await region.expiry.stop();
   const closed = Promise.all(
     servers.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))),
   );

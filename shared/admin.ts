@@ -7,7 +7,13 @@
 import { z } from "zod";
 import { keyKinds } from "./keys.ts";
 
-export const appRecordSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+export const appRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  /** Days its batches are kept (shared/lifecycle.ts). */
+  retentionDays: z.number().int(),
+});
 export type AppRecord = z.infer<typeof appRecordSchema>;
 
 /** A key as a region lists it: its hash and label, never the key. */

@@ -44,6 +44,17 @@ export const appSettingsSchema = z.object({
 export type AppSettings = z.infer<typeof appSettingsSchema>;
 
 export const appSettingsAnswerSchema = z.object({ app: appSettingsSchema });
+
+/**
+ * What the edge (or the admin CLI) sends every region to change an app's settings: the new value
+ * and when the writer decided it. Each region keeps the change with the latest `updatedAt` (a tie
+ * keeps the longer retention), and anti-entropy carries it to a region that missed it.
+ */
+export const appSettingsChangeSchema = z.strictObject({
+  retentionDays: retentionDaysSchema,
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type AppSettingsChange = z.infer<typeof appSettingsChangeSchema>;
 export type AppSettingsAnswer = z.infer<typeof appSettingsAnswerSchema>;
 
 // ---- Erasure ----
@@ -105,10 +116,22 @@ export type RegionErasure = z.infer<typeof regionErasureSchema>;
 
 // ---- Usage ----
 
-const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
+const daySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD")
+  // 2026-02-30 matches the pattern but is no day.
+  .refine((day) => {
+    const start = new Date(`${day}T00:00:00Z`);
+    return !Number.isNaN(start.getTime()) && start.toISOString().startsWith(day);
+  }, "not a day of the calendar");
 
 /** `from` and `to` are days (UTC, inclusive); the default is the app's whole retention. */
-export const usageQuerySchema = z.strictObject({ from: daySchema.optional(), to: daySchema.optional() });
+export const usageQuerySchema = z
+  .strictObject({ from: daySchema.optional(), to: daySchema.optional() })
+  .refine((query) => query.from === undefined || query.to === undefined || query.from <= query.to, {
+    message: "from is after to",
+    path: ["from"],
+  });
 export type UsageQuery = z.infer<typeof usageQuerySchema>;
 
 /**

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
-import { erasureSchema } from "./lifecycle.ts";
+import { erasureSchema, retentionDaysDefault, retentionDaysSchema } from "./lifecycle.ts";
 import { limits } from "./limits.ts";
 import { regionNameSchema } from "./regions.ts";
 import { storableString } from "./storable.ts";
@@ -139,10 +139,11 @@ export type ReplicateRequest = z.infer<typeof replicateRequestSchema>;
 
 /**
  * What the receiver did with each batch: stored it, already held this version, replaced its own
- * version with this one, kept its own (which wins by the convergence rule), or refused it because an
- * erasure it knows covers it (a tombstone: the sender is done with it too).
+ * version with this one, kept its own (which wins by the convergence rule), or refused it: because
+ * an erasure it knows covers it (a tombstone), or because it has expired by the app's retention.
+ * The sender is done with a refused one too: nobody keeps an erased or expired batch.
  */
-export const replicaOutcomes = ["stored", "held", "replaced", "kept", "erased"] as const;
+export const replicaOutcomes = ["stored", "held", "replaced", "kept", "erased", "expired"] as const;
 export type ReplicaOutcome = (typeof replicaOutcomes)[number];
 /** A peer's answer to `/replicate`: what it did with each batch it holds now. */
 export const replicateResponseSchema = z.object({
@@ -209,6 +210,9 @@ export const controlStateSchema = z.object({
       id: appIdSchema,
       name: storableString().min(1).max(limits.shortFieldLengthMax),
       createdAt: epochMsSchema,
+      /** The app's settings and when they were set: the latest wins (regional/store/settings.ts). */
+      retentionDays: retentionDaysSchema.default(retentionDaysDefault),
+      settingsUpdatedAt: epochMsSchema.default(0),
     }),
   ),
   keys: z.array(

@@ -84,11 +84,11 @@ const realDriver = async (): Promise<RegionDriver> => {
     edgeSecret: testSecrets.edge,
     async newApp() {
       const appId = newAppId();
-      return {
-        appId,
-        readKey: await readKeyFor(region, appId),
-        ingestKey: await mintKey(testKeySecret, appId, "ingest"),
-      };
+      const readKey = await readKeyFor(region, appId);
+      // Registered as `admin apps create` registers it: a live key of the app, of another kind.
+      const ingestKey = await mintKey(testKeySecret, appId, "ingest");
+      await region.store.addKey(appId, { hash: await keyHash(ingestKey), kind: "ingest", label: keyLabel(ingestKey) });
+      return { appId, readKey, ingestKey };
     },
     async revoke(appId, key) {
       await region.store.revokeKey({ appId, hash: await keyHash(key), kind: "read", label: keyLabel(key) });
@@ -275,12 +275,12 @@ function contractTests(label: string, start: () => Promise<RegionDriver>) {
       ]);
     });
 
-    it("refuses reads without a live read key of the app with 401 APP_KEY_REJECTED", async () => {
+    it("refuses reads without a live read key of the app: 401 APP_KEY_REJECTED, 403 for its ingest key", async () => {
       const { appId, readKey, ingestKey } = await region.newApp();
       const other = await region.newApp();
       for (const path of [internalPaths.logs(appId), internalPaths.devices(appId)]) {
         expectError(await call("GET", path), 401, "APP_KEY_REJECTED");
-        expectError(await call("GET", path, { appKey: ingestKey }), 401, "APP_KEY_REJECTED");
+        expectError(await call("GET", path, { appKey: ingestKey }), 403, "FORBIDDEN");
         expectError(await call("GET", path, { appKey: other.readKey }), 401, "APP_KEY_REJECTED");
         expect((await call("GET", path, { appKey: readKey })).status).toBe(200);
       }

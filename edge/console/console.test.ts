@@ -56,7 +56,7 @@ describe("console sign-in", () => {
     expect(response.headers.get("set-cookie")).not.toContain("Secure");
   });
 
-  it("refuses an ingest key, saying the console needs the read key", async () => {
+  it("refuses an ingest key, saying the console needs the read or manage key", async () => {
     const app = await newApp();
     const response = await signIn(app.ingest);
     expect(response.status).toBe(403);

@@ -44,9 +44,11 @@ export async function forwardRead(
 ): Promise<Response> {
   const parsed = schema.safeParse(queryToInput(c.req.query()));
   if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssues(parsed.error, "query"));
+  const params = queryToParams(parsed.data).toString();
   const call = {
     method: "GET" as const,
-    pathAndQuery: `${path(c.var.appId)}?${queryToParams(parsed.data)}`,
+    // No bare "?": a region signs the path it sees, and a URL drops an empty query.
+    pathAndQuery: params === "" ? path(c.var.appId) : `${path(c.var.appId)}?${params}`,
     requestId: c.var.requestId,
     appKey: c.var.appKey,
   };

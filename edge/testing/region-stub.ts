@@ -4,8 +4,9 @@
  * the signature with shared/signing.ts (signed as the edge, for this stub's name; 401 when it does
  * not verify), validates batches with shared `parseBatch`, keeps them in memory (202 receipt,
  * duplicate, 409 on a reused batch id) and answers reads (only with a read key of the app that is
- * not revoked, as a region checks it: else 401 APP_KEY_REJECTED), the revocation list and the
- * unsigned `GET /v1/health` probe. Every signed call
+ * not revoked, as a region checks it: else 401 APP_KEY_REJECTED), app settings (changed with a
+ * manage key, the latest `updatedAt` kept) and usage, the revocation list and the unsigned
+ * `GET /v1/health` probe. Every signed call
  * to any stub is recorded; tests read the record with `GET /__stub/received?match=<text>` and
  * revoke keys with `POST /__stub/revoke`. For routing tests, `POST /__stub/spawn {name}` starts a
  * fresh stub of their own, and `POST <stub>/__stub/mode {mode, delayMs?}` switches one between
@@ -19,11 +20,17 @@
  * and on a real region: what the edge tests rely on here must be what a region does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { batchJson, deviceInfo, parseBatch } from "../../shared/batch.ts";
+import { batchJson, deviceInfo, parseBatch, parseWith } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
-import { keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
+import { type KeyKind, keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
+import {
+  type AppSettingsAnswer,
+  type AppSettingsChange,
+  appSettingsChangeSchema,
+  type UsageAnswer,
+} from "../../shared/lifecycle.ts";
 import type {
   BatchReceipt,
   DevicePage,
@@ -50,13 +57,14 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest)$/;
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|usage)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
   let behaviour = initial;
   let delayMs = 0;
   const batches = new Map<string, { appId: string; canonical: string; batch: ReturnType<typeof parseBatch> }>();
+  const settings = new Map<string, AppSettingsChange>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stub");
@@ -138,8 +146,22 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { keyHashes: [...world.revokedKeyHashes] }];
     }
     const [, appId = "", resource] = appPath.exec(url.pathname) ?? [];
-    if (method === "GET" && resource && ["logs", "devices", "volume", "tail", "digest"].includes(resource)) {
-      await checkReadKey(appId, appKey);
+    if (
+      method === "GET" &&
+      resource &&
+      ["logs", "devices", "volume", "tail", "digest", "settings", "usage"].includes(resource)
+    ) {
+      await checkAppKey(appId, appKey, "read");
+    }
+    if (resource === "settings") {
+      if (method === "PUT") {
+        await checkAppKey(appId, appKey, "manage");
+        const change = parseWith(appSettingsChangeSchema, parseJson(body));
+        const held = settings.get(appId);
+        if (!held || change.updatedAt > held.updatedAt) settings.set(appId, change);
+      }
+      const held = settings.get(appId) ?? { retentionDays: 30, updatedAt: new Date(0).toISOString() };
+      return [200, { app: { id: appId, name: "stub app", ...held } } satisfies AppSettingsAnswer];
     }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));
@@ -188,6 +210,16 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       const ids = stored.map(({ batch }) => batch.batchId).sort();
       return [200, { region: name, batches: ids.length, digest: await sha256Hex(ids.join(",")) }];
     }
+    if (method === "GET" && resource === "usage") {
+      const lines = stored.reduce((sum, { batch }) => sum + batch.logs.length, 0);
+      const today = new Date().toISOString().slice(0, 10);
+      const days =
+        stored.length === 0 ? [] : [{ day: today, batches: stored.length, lines, storedBytes: 0, expiresOn: today }];
+      return [
+        200,
+        { retentionDays: 30, days, totals: { batches: stored.length, lines, storedBytes: 0 } } satisfies UsageAnswer,
+      ];
+    }
     if (method === "GET" && resource === "volume") {
       const from = Number(url.searchParams.get("from"));
       const to = Number(url.searchParams.get("to"));
@@ -204,13 +236,16 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
   }
 
   /** What a region checks in its own key table; the stub, holding the key secret, verifies instead. */
-  async function checkReadKey(appId: string, appKey: string | null): Promise<void> {
+  async function checkAppKey(appId: string, appKey: string | null, kind: KeyKind): Promise<void> {
     const verified = appKey ? await verifyKey(world.keySecret, appKey) : null;
-    if (!appKey || !verified || !keyAllows(verified.kind, "read") || verified.appId !== appId) {
-      throw new ApiError("APP_KEY_REJECTED", `app key is not a read key of app ${appId} in this region`);
+    if (!appKey || !verified || verified.appId !== appId) {
+      throw new ApiError("APP_KEY_REJECTED", `app key is not a key of app ${appId} in this region`);
     }
     if (world.revokedKeyHashes.has(await keyHash(appKey)))
       throw new ApiError("APP_KEY_REJECTED", "app key has been revoked");
+    if (!keyAllows(verified.kind, kind)) {
+      throw new ApiError("FORBIDDEN", `this route needs a ${kind} key, not a ${verified.kind} key`);
+    }
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import type { KeyRecord } from "../../shared/admin.ts";
 import { isKeyKind } from "../../shared/keys.ts";
+import { retentionDaysMax, retentionDaysSchema } from "../../shared/lifecycle.ts";
 import {
   createKey,
   erase,
@@ -14,6 +15,7 @@ import {
   provisionApp,
   type RegionOutcome,
   revokeKey,
+  setRetention,
   verify,
 } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
@@ -21,7 +23,9 @@ import { loadCluster } from "./config.ts";
 const usage = `Usage: npm run admin -- <command>
 
   apps create <name>     create an app and print its ingest, read and manage keys (shown only once)
-  apps list              list apps
+  apps list              list apps, with their retention
+  apps retention <appId> <days>
+                         keep an app's batches <days> days (1-365) in every region
   apps delete <appId>    erase the whole app on every region: its logs, devices and keys (cannot be undone)
   keys create <appId> <ingest|read|manage>
                          mint another key of that kind for the app and print it (shown only once)
@@ -56,8 +60,23 @@ async function main(argv: string[]): Promise<number> {
   if (group === "apps" && command === "list") {
     const outcomes = await listApps(cluster);
     const first = outcomes.find((outcome) => outcome.ok)?.body;
-    print((first?.apps ?? []).map((app) => `${app.id}  ${app.name}`).join("\n") || "(no apps)", first ?? { apps: [] });
+    const lines = (first?.apps ?? []).map((app) => `${app.id}  ${`${app.retentionDays} days`.padEnd(9)}  ${app.name}`);
+    print(lines.join("\n") || "(no apps)", first ?? { apps: [] });
     return reportFailures(outcomes);
+  }
+  if (group === "apps" && command === "retention" && argument && second) {
+    const days = retentionDaysSchema.safeParse(Number(second));
+    if (!days.success) {
+      console.error(`retention: expected a whole number of days from 1 to ${retentionDaysMax}, got ${second}`);
+      return 2;
+    }
+    const outcomes = await setRetention(cluster, argument, days.data);
+    const held = outcomes.find((outcome) => outcome.ok)?.body?.app;
+    print(`app ${argument}: batches kept ${held?.retentionDays ?? days.data} days`, { app: held ?? null });
+    return reportFailures(
+      outcomes,
+      "run the same command again, or let anti-entropy bring it to the regions that missed it",
+    );
   }
   if (group === "keys" && command === "create" && argument && second && isKeyKind(second)) {
     const created = await createKey(cluster, argument, second);

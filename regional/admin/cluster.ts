@@ -17,7 +17,14 @@ import {
 } from "../../shared/admin.ts";
 import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
-import { type Erasure, newErasureId, type RegionErasure, regionErasureSchema } from "../../shared/lifecycle.ts";
+import {
+  type AppSettingsChange,
+  appSettingsAnswerSchema,
+  type Erasure,
+  newErasureId,
+  type RegionErasure,
+  regionErasureSchema,
+} from "../../shared/lifecycle.ts";
 import { adminPaths, type Region } from "../../shared/regions.ts";
 import { digestsResponseSchema } from "../../shared/replication.ts";
 import { signedJson } from "../../shared/signed-json.ts";
@@ -120,6 +127,15 @@ export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOu
   if (!verified) throw new Error("not a key of this cluster (it does not verify with the key secret)");
   const body = { hash: await keyHash(key), appId: verified.appId, kind: verified.kind, label: keyLabel(key) };
   return everyRegion(cluster, "POST", adminPaths.revokeKey, revokedAnswerSchema, body);
+}
+
+/**
+ * Sets an app's retention in every region, stamped with this machine's time: each region keeps the
+ * latest change it has heard, and anti-entropy brings it to a region that missed it.
+ */
+export function setRetention(cluster: Cluster, appId: string, retentionDays: number) {
+  const change: AppSettingsChange = { retentionDays, updatedAt: new Date().toISOString() };
+  return everyRegion(cluster, "PUT", adminPaths.appSettings(appId), appSettingsAnswerSchema, change);
 }
 
 export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome<KeysAnswer>[]> {

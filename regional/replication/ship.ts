@@ -30,11 +30,11 @@ export function createShipper(options: {
       for (let start = 0; start < keys.length; start += replicateBatchesMax) {
         const chunk = keys.slice(start, start + replicateBatchesMax);
         const sealed = await replicas.loadSealed(chunk);
-        if (sealed.length === 0) {
-          // Rows are never deleted; an outbox entry without its batch can only be dropped.
-          await replicas.complete(peer.name, chunk);
-          continue;
-        }
+        // A batch that expired (or was removed) is owed to nobody: its entry is dropped unsent.
+        const loaded = new Set(sealed.map((batch) => `${batch.appId}/${batch.batchId}`));
+        const gone = chunk.filter((key) => !loaded.has(`${key.appId}/${key.batchId}`));
+        if (gone.length > 0) await replicas.complete(peer.name, gone);
+        if (sealed.length === 0) continue;
         const held: BatchKey[] = [];
         for (const batches of packReplicateCalls(sealed)) {
           const body: ReplicateRequest = { from: region, batches };
@@ -55,7 +55,9 @@ export function createShipper(options: {
         // Left out by the peer (it could not open them: a key not rolled out there yet), or not
         // sent because it failed: back off.
         const heldIds = new Set(held.map((key) => `${key.appId}/${key.batchId}`));
-        const refused = chunk.filter((key) => !heldIds.has(`${key.appId}/${key.batchId}`));
+        const refused = chunk.filter(
+          (key) => loaded.has(`${key.appId}/${key.batchId}`) && !heldIds.has(`${key.appId}/${key.batchId}`),
+        );
         if (refused.length > 0) await replicas.retry(peer.name, refused, backoff);
       }
       return confirmed;

@@ -26,13 +26,16 @@ describe.each(drivers)("admin routes on %s", (kind) => {
     const ingest = await newKey(appId, "ingest");
     const read = await newKey(appId, "read");
     const first = await call<{ app: AppRecord }>("PUT", adminPaths.app(appId), { name: "Demo", keys: [ingest] });
-    expect(first).toEqual({ status: 200, body: { app: { id: appId, name: "Demo", createdAt: expect.any(String) } } });
+    expect(first).toEqual({
+      status: 200,
+      body: { app: { id: appId, name: "Demo", createdAt: expect.any(String), retentionDays: 30 } },
+    });
 
     const again = await call<{ app: AppRecord }>("PUT", adminPaths.app(appId), {
       name: "Demo renamed",
       keys: [{ ...ingest, label: "relabelled" }, read],
     });
-    expect(again.body.app).toEqual({ id: appId, name: "Demo renamed", createdAt: first.body.app.createdAt });
+    expect(again.body.app).toEqual({ ...first.body.app, name: "Demo renamed" });
 
     const keys = await call<{ keys: KeyRecord[] }>("GET", adminPaths.appKeys(appId));
     expect(keys.status).toBe(200);

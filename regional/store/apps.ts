@@ -103,7 +103,7 @@ export function revokedKeyHashes({ db }: StoreDeps): BatchStore["revokedKeyHashe
 }
 
 function toAppRecord(row: typeof apps.$inferSelect): AppRecord {
-  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), retentionDays: row.retentionDays };
 }
 
 function toKeyRecord(row: typeof apiKeys.$inferSelect): KeyRecord {

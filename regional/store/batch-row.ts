@@ -9,7 +9,12 @@ import type { BatchVersion } from "../../shared/replication.ts";
 import { batches } from "../db/schema/index.ts";
 import type { BatchMeta, SealFormat, StoredSeal } from "./codec.ts";
 
-export function batchRow(version: BatchVersion, stored: StoredSeal & { meta: BatchMeta }): typeof batches.$inferInsert {
+/** `expiresAtMs`: the version's receivedAt plus the app's retention (expiry.ts). */
+export function batchRow(
+  version: BatchVersion,
+  stored: StoredSeal & { meta: BatchMeta },
+  expiresAtMs: number,
+): typeof batches.$inferInsert {
   const { meta } = stored;
   return {
     appId: version.appId,
@@ -25,6 +30,8 @@ export function batchRow(version: BatchVersion, stored: StoredSeal & { meta: Bat
     wrappedKey: stored.wrappedKey,
     ciphertext: stored.ciphertext,
     sealFormat: stored.format,
+    expiresAt: new Date(expiresAtMs),
+    storedBytes: stored.wrappedKey.byteLength + stored.ciphertext.byteLength,
   };
 }
 

@@ -1,14 +1,16 @@
 /**
- * Control-plane state (apps, key hashes, revocations, erasures) as anti-entropy exchanges it. The
- * admin CLI writes every region, but a region that was down then misses the write; pulling each
- * peer's state and merging it closes that gap. Merging only adds: unknown apps and keys are
- * inserted, and a revocation is kept with the earliest time any region recorded, so revocations
- * always win. Erasures win the same way: an unknown one is applied here (erasure.ts), and nothing
- * of an erased app (its row, its keys) is added back, whoever still sends it.
+ * Control-plane state (apps, their settings, key hashes, revocations, erasures) as anti-entropy
+ * exchanges it. The admin CLI writes every region, but a region that was down then misses the
+ * write; pulling each peer's state and merging it closes that gap. Merging only adds: unknown apps
+ * and keys are inserted, and a revocation is kept with the earliest time any region recorded, so
+ * revocations always win. Erasures win the same way: an unknown one is applied here (erasure.ts),
+ * and nothing of an erased app (its row, its keys) is added back, whoever still sends it. An app's
+ * settings are merged by their own rule, the latest change wins (settings.ts).
  */
 import { sql } from "drizzle-orm";
 import { apiKeys, apps } from "../db/schema/index.ts";
 import { applyErasure } from "./erasure.ts";
+import { applySettings } from "./settings.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.exportControl`. */
@@ -19,7 +21,13 @@ export function exportControl({ db, keystore }: StoreDeps): ReplicaStore["export
     const erasures = await keystore.list();
     return {
       erasures: erasures.map(({ completedAt: _here, ...erasure }) => erasure),
-      apps: appRows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.getTime() })),
+      apps: appRows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        createdAt: row.createdAt.getTime(),
+        retentionDays: row.retentionDays,
+        settingsUpdatedAt: row.settingsUpdatedAt.getTime(),
+      })),
       keys: keyRows.map((row) => ({
         hash: row.hash,
         appId: row.appId,
@@ -34,7 +42,7 @@ export function exportControl({ db, keystore }: StoreDeps): ReplicaStore["export
 
 /** `ReplicaStore.mergeControl`. */
 export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
-  const { db, keystore } = deps;
+  const { db, keystore, clock } = deps;
   const apply = applyErasure(deps);
   return async (state) => {
     const known = new Set((await keystore.list()).map((erasure) => erasure.id));
@@ -48,7 +56,11 @@ export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
       if (liveApps.length > 0) {
         await tx
           .insert(apps)
-          .values(liveApps.map((app) => ({ ...app, createdAt: new Date(app.createdAt) })))
+          .values(
+            // New here with the default settings: the merge below then applies the peer's, and
+            // re-files any replica that arrived before the app did (filed under the default).
+            liveApps.map((app) => ({ id: app.id, name: app.name, createdAt: new Date(app.createdAt) })),
+          )
           .onConflictDoNothing();
       }
       if (liveKeys.length > 0) {
@@ -71,5 +83,11 @@ export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
           });
       }
     });
+    for (const app of liveApps) {
+      await applySettings({ db, clock }, app.id, {
+        retentionDays: app.retentionDays,
+        updatedAt: app.settingsUpdatedAt,
+      });
+    }
   };
 }

@@ -7,7 +7,7 @@
  * batches, both from the clear metadata of each batch, so the device list shows counts without
  * opening a batch and a keyset read knows how far back a batch can start (log-scan.ts).
  */
-import { and, desc, eq, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, ilike, lt, or, type SQL, sql } from "drizzle-orm";
 import { type Device, deviceInfo, levels } from "../../shared/batch.ts";
 import { decodeDeviceCursor, encodeDeviceCursor } from "../../shared/cursor.ts";
 import type { DeviceSummary } from "../../shared/read.ts";
@@ -21,11 +21,12 @@ type CountColumn = `${(typeof levels)[number]}Count`;
 const countColumns = levels.map((level) => `${level}Count` as CountColumn);
 
 /** `BatchStore.devices`: most recently seen first, `q` a substring of the id or info, keyset paged. */
-export function listDevices({ db }: StoreDeps): BatchStore["devices"] {
+export function listDevices({ db, clock }: StoreDeps): BatchStore["devices"] {
   return async (appId, query) => {
     const after = query.cursor === undefined ? undefined : decodeDeviceCursor(query.cursor);
     if (after === null) return err({ kind: "bad_cursor", message: "cursor: not a cursor this API returned" });
-    const conditions: (SQL | undefined)[] = [eq(devices.appId, appId)];
+    // A device whose last batch has expired is gone for reads at once (expire.ts deletes it later).
+    const conditions: (SQL | undefined)[] = [eq(devices.appId, appId), gt(devices.expiresAt, new Date(clock.now()))];
     if (query.q !== undefined) {
       // LIKE's own wildcards in the needle are matched literally.
       const pattern = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
@@ -85,9 +86,15 @@ function toSummary(row: typeof devices.$inferSelect): DeviceSummary {
 /**
  * A device's span comes from line times, not arrival times, so every region that stores the same
  * batches holds the same device rows. Its info is the one sent with its latest lines; its counts
- * add the batch's.
+ * add the batch's; it expires with its last batch (the lifecycle loop deletes it then).
  */
-export async function upsertDevice(tx: Transaction, appId: string, device: Device, meta: BatchMeta): Promise<void> {
+export async function upsertDevice(
+  tx: Transaction,
+  appId: string,
+  device: Device,
+  meta: BatchMeta,
+  expiresAtMs: number,
+): Promise<void> {
   const info = deviceInfo(device);
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
   const latest = (column: (typeof devices)[keyof typeof info]) =>
@@ -103,6 +110,7 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
       lastSeen: new Date(meta.lastTs),
       ...meta.counts,
       batchSpanMsMax: meta.lastTs - meta.firstTs,
+      expiresAt: new Date(expiresAtMs),
     })
     .onConflictDoUpdate({
       target: [devices.appId, devices.deviceId],
@@ -118,6 +126,7 @@ export async function upsertDevice(tx: Transaction, appId: string, device: Devic
         lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
         ...Object.fromEntries(countColumns.map((column) => [column, added(column)])),
         batchSpanMsMax: sql`greatest(${devices.batchSpanMsMax}, excluded.batch_span_ms_max)`,
+        expiresAt: sql`greatest(${devices.expiresAt}, excluded.expires_at)`,
       },
     });
 }

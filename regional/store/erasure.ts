@@ -87,6 +87,7 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
         batches: sql<number>`count(*)::int`,
         firstTs: min(batches.firstTs),
         lastTs: max(batches.lastTs),
+        expiresAt: max(batches.expiresAt),
         spanMs: sql<number>`coalesce(max(extract(epoch from (${batches.lastTs} - ${batches.firstTs})) * 1000), 0)::int`,
         traceCount: sum(batches.traceCount).mapWith(Number),
         debugCount: sum(batches.debugCount).mapWith(Number),
@@ -97,7 +98,7 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
       })
       .from(batches)
       .where(ofDevice);
-    if (!totals || totals.batches === 0 || !totals.firstTs || !totals.lastTs) return;
+    if (!totals || totals.batches === 0 || !totals.firstTs || !totals.lastTs || !totals.expiresAt) return;
     const [latest] = await db
       .select({ batchId: batches.batchId, ...storedColumns })
       .from(batches)
@@ -106,10 +107,19 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
       .limit(1);
     const opened = latest ? await deps.codec.open(appId, latest.batchId, storedFromRow(latest)) : null;
     const info = opened?.ok ? deviceInfo(opened.value.device) : {};
-    const { batches: _count, spanMs, firstTs, lastTs, ...counts } = totals;
+    const { batches: _count, spanMs, firstTs, lastTs, expiresAt, ...counts } = totals;
     await db
       .insert(devices)
-      .values({ appId, deviceId, ...info, ...counts, firstSeen: firstTs, lastSeen: lastTs, batchSpanMsMax: spanMs })
+      .values({
+        appId,
+        deviceId,
+        ...info,
+        ...counts,
+        firstSeen: firstTs,
+        lastSeen: lastTs,
+        expiresAt,
+        batchSpanMsMax: spanMs,
+      })
       .onConflictDoNothing();
   }
 }

@@ -8,6 +8,9 @@
  *   devices          devices.ts     the device list (device rows are upserted with each batch)
  *   volume           volume.ts      lines per level per time bucket, from clear metadata
  *   tail             tail.ts        lines in arrival order, for the live tail
+ *   usage            usage.ts       lines and stored bytes kept per day of receipt
+ *   …Settings        settings.ts    retention, last writer wins; a change re-files the app's batches
+ *   expire           expire.ts      the lifecycle run: partitions ahead created, expired ones dropped
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed
@@ -16,7 +19,8 @@
  *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
  *
  * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
- * a batch is sealed) and line-heap.ts (read-logs.ts's merge). createRegion (regional/region.ts)
+ * a batch is sealed), line-heap.ts (read-logs.ts's merge), expiry.ts (when a batch expires, and
+ * the lock its writers take) and partitions.ts (the day partitions of `batches`). createRegion (regional/region.ts)
  * calls these once per region.
  */
 import { addKey, appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
@@ -24,12 +28,15 @@ import { exportControl, mergeControl } from "./control.ts";
 import { listDevices } from "./devices.ts";
 import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
 import { applyErasure } from "./erasure.ts";
+import { expire } from "./expire.ts";
 import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
 import { applyReplica, loadSealed } from "./replica.ts";
+import { appSettings, changeAppSettings } from "./settings.ts";
 import { tail } from "./tail.ts";
 import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
+import { usage } from "./usage.ts";
 import { volume } from "./volume.ts";
 
 /** What the routes use. */
@@ -40,6 +47,10 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     devices: listDevices(deps),
     volume: volume(deps),
     tail: tail(deps),
+    usage: usage(deps),
+    appSettings: appSettings(deps),
+    changeAppSettings: changeAppSettings(deps),
+    expire: expire(deps),
     appDigest: appDigest(deps),
     upsertApp: upsertApp(deps),
     listApps: listApps(deps),

@@ -22,6 +22,7 @@ import type { IntegrityError, LogRecord } from "../../shared/read.ts";
 import type { Database } from "../db/client.ts";
 import { batches, devices } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
+import { unexpired } from "./expiry.ts";
 import { MinHeap } from "./line-heap.ts";
 import type { StoreDeps } from "./types.ts";
 
@@ -52,7 +53,13 @@ export type ScanResult = {
 type Pending = { position: LogPosition; record: LogRecord };
 
 export async function scanLines(
-  { db, codec, batchesScannedMax, storedBytesOpenedMax }: Required<Omit<StoreDeps, "clock">> & Pick<StoreDeps, "clock">,
+  {
+    db,
+    codec,
+    clock,
+    batchesScannedMax,
+    storedBytesOpenedMax,
+  }: Required<Omit<StoreDeps, "clock">> & Pick<StoreDeps, "clock">,
   appId: string,
   scan: Scan,
 ): Promise<ScanResult> {
@@ -95,7 +102,7 @@ export async function scanLines(
   let openedBytes = 0;
   let stoppedAt: number | undefined;
   let full = false;
-  for await (const row of candidateBatches(db, appId, { scan, lowTs, highTs })) {
+  for await (const row of candidateBatches(db, appId, { scan, lowTs, highTs, nowMs: clock.now() })) {
     const boundaryTs = (asc ? row.firstTs : row.lastTs).getTime();
     emitBefore(boundaryTs);
     if (logs.length === scan.limit) {
@@ -143,16 +150,17 @@ function widestSpan(appId: string, device: string | undefined): SQL {
   return sql`((select coalesce(max(${devices.batchSpanMsMax}), 0) from ${devices} where ${where}) * interval '1 millisecond')`;
 }
 
-type CandidateFilter = { scan: Scan; lowTs: number; highTs: number };
+type CandidateFilter = { scan: Scan; lowTs: number; highTs: number; nowMs: number };
 
 /** Batches that may hold wanted lines, in run order, fetched a few at a time by keyset. */
-async function* candidateBatches(db: Database, appId: string, { scan, lowTs, highTs }: CandidateFilter) {
+async function* candidateBatches(db: Database, appId: string, { scan, lowTs, highTs, nowMs }: CandidateFilter) {
   const ascending = scan.order === "asc";
   const date = (ms: number) => new Date(ms);
   const finite = Number.isFinite;
   const levelCounts = scan.levels.map((level) => batches[`${level}Count`]);
   const conditions: (SQL | undefined)[] = [
     eq(batches.appId, appId),
+    unexpired(nowMs),
     scan.device === undefined ? undefined : eq(batches.deviceId, scan.device),
     finite(lowTs) ? gte(batches.lastTs, date(lowTs)) : undefined,
     finite(highTs) ? lte(batches.firstTs, date(highTs)) : undefined,

@@ -4,7 +4,6 @@
  * log-scan.ts. A page's `nextCursor` goes on its way; its `prevCursor` goes back the other way
  * from its first line, so a timeline opened anywhere scrolls both ways.
  */
-import { and, eq } from "drizzle-orm";
 import { type Level, levelRank, levels } from "../../shared/batch.ts";
 import { decodeCursor, encodeCursor, type LogPosition, type Order } from "../../shared/cursor.ts";
 import { limits } from "../../shared/limits.ts";
@@ -12,6 +11,7 @@ import type { LineId, LogPage, LogQuery, LogRecord } from "../../shared/read.ts"
 import { err, ok, type Result } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
+import { storedBatch } from "./expiry.ts";
 import { type Scan, scanLines } from "./log-scan.ts";
 import type { BatchStore, ReadFailure, StoreDeps } from "./types.ts";
 
@@ -75,7 +75,7 @@ async function readAround(
   const [row] = await run.db
     .select(storedColumns)
     .from(batches)
-    .where(and(eq(batches.appId, appId), eq(batches.batchId, anchor.batchId)));
+    .where(storedBatch(appId, anchor.batchId, run.clock.now()));
   const opened = row ? await run.codec.open(appId, anchor.batchId, storedFromRow(row)) : null;
   if (opened && !opened.ok && opened.error.cause === "erased") {
     return ok({ logs: [], nextCursor: null, prevCursor: null, integrityErrors: [], erasedBatches: [anchor.batchId] });

@@ -13,6 +13,10 @@
  * receiver stores unless an erasure it knows covers them. Tombstones win: a batch of an erased app,
  * of a device erased after the batch arrived at its origin, or whose keys an erasure destroyed
  * here, is refused as `erased`, which the sender counts as delivered.
+ *
+ * An expired batch does not travel: `loadSealed` leaves it out (so the outbox drops its entry and
+ * anti-entropy neither pushes nor serves it), and `apply` refuses one that arrives expired here
+ * ("expired", which the sender counts as done), so nothing brings an expired batch back.
  */
 import { and, eq, or, sql } from "drizzle-orm";
 import { type ReplicaOutcome, type SealedBatch, versionWins } from "../../shared/replication.ts";
@@ -21,16 +25,23 @@ import { batches } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow, versionColumns } from "./batch-row.ts";
 import { type BatchMeta, metaOf, type StoredSeal } from "./codec.ts";
 import { subtractCounts, upsertDevice } from "./devices.ts";
+import { expiresAtMs, lockBatchId, RetentionChanged, storedBatch, unexpired, withRetention } from "./expiry.ts";
+import { dayOf, ensurePartitions } from "./partitions.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
 /** `ReplicaStore.loadSealed`. */
-export function loadSealed({ db, keystore }: StoreDeps): ReplicaStore["loadSealed"] {
+export function loadSealed({ db, keystore, clock }: StoreDeps): ReplicaStore["loadSealed"] {
   return async (keys) => {
     if (keys.length === 0) return [];
     const rows = await db
       .select({ ...versionColumns, ...storedColumns })
       .from(batches)
-      .where(or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))));
+      .where(
+        and(
+          unexpired(clock.now()),
+          or(...keys.map((key) => and(eq(batches.appId, key.appId), eq(batches.batchId, key.batchId)))),
+        ),
+      );
     const sealed: SealedBatch[] = [];
     for (const row of rows) {
       const stored = storedFromRow(row);
@@ -55,7 +66,7 @@ export function loadSealed({ db, keystore }: StoreDeps): ReplicaStore["loadSeale
 }
 
 /** `ReplicaStore.apply`. */
-export function applyReplica({ db, codec, keystore }: StoreDeps): ReplicaStore["apply"] {
+export function applyReplica({ db, codec, keystore, clock }: StoreDeps): ReplicaStore["apply"] {
   return async (sealed) => {
     const deviceId = sealed.meta?.deviceId;
     const erasure = deviceId === undefined ? null : await keystore.covering(sealed.appId, deviceId);
@@ -77,31 +88,50 @@ export function applyReplica({ db, codec, keystore }: StoreDeps): ReplicaStore["
     if (!opened.ok) return opened.error.cause === "erased" ? ok("erased") : opened;
     const batch = opened.value;
     const meta = stored.meta ?? metaOf(batch);
-    const row = batchRow(sealed, { ...stored, meta });
-    const outcome = await db.transaction(async (tx): Promise<ReplicaOutcome> => {
-      const inserted = await tx.insert(batches).values(row).onConflictDoNothing().returning({ id: batches.batchId });
-      if (inserted.length > 0) {
-        await upsertDevice(tx, sealed.appId, batch.device, meta);
-        return "stored";
-      }
-      const where = and(eq(batches.appId, sealed.appId), eq(batches.batchId, sealed.batchId));
-      const [held] = await tx
-        .select({ origin: batches.origin, receivedAt: batches.receivedAt, ...storedColumns })
-        .from(batches)
-        .where(where)
-        .for("update");
-      if (!held) throw new Error(`batch ${sealed.batchId} conflicted but is not stored`);
-      const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
-      if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
-      if (!versionWins(sealed, storedVersion)) return "kept";
-      // A new version is a new arrival here: the live tail (tail.ts) delivers it again.
-      await tx
-        .update(batches)
-        .set({ ...row, txid: sql`pg_current_xact_id()::text::bigint` })
-        .where(where);
-      await subtractCounts(tx, sealed.appId, storedFromRow(held).meta);
-      await upsertDevice(tx, sealed.appId, batch.device, meta);
-      return "replaced";
+    const outcome = await withRetention(db, sealed.appId, async (retentionDays): Promise<ReplicaOutcome> => {
+      const nowMs = clock.now();
+      // Filed by the origin's receivedAt, so it expires here when it expires there.
+      const expiresAt = expiresAtMs(sealed.receivedAt, retentionDays);
+      const expired = expiresAt <= nowMs;
+      if (!expired) await ensurePartitions(db, [dayOf(expiresAt)]);
+      const row = batchRow(sealed, { ...stored, meta }, expiresAt);
+      return db.transaction(async (tx): Promise<ReplicaOutcome> => {
+        const current = await lockBatchId(tx, sealed.appId, sealed.batchId);
+        if (current !== retentionDays) throw new RetentionChanged(current);
+        if (expired) return "expired";
+        const [held] = await tx
+          .select({
+            origin: batches.origin,
+            receivedAt: batches.receivedAt,
+            expiresAt: batches.expiresAt,
+            ...storedColumns,
+          })
+          .from(batches)
+          .where(storedBatch(sealed.appId, sealed.batchId, nowMs));
+        if (!held) {
+          await tx.insert(batches).values(row);
+          await upsertDevice(tx, sealed.appId, batch.device, meta, expiresAt);
+          return "stored";
+        }
+        const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };
+        if (storedVersion.origin === sealed.origin && storedVersion.receivedAt === sealed.receivedAt) return "held";
+        if (!versionWins(sealed, storedVersion)) return "kept";
+        // A new version is a new arrival here: the live tail (tail.ts) delivers it again. Its
+        // expiry follows its receivedAt, so the row may move to another partition.
+        await tx
+          .update(batches)
+          .set({ ...row, txid: sql`pg_current_xact_id()::text::bigint` })
+          .where(
+            and(
+              eq(batches.appId, sealed.appId),
+              eq(batches.batchId, sealed.batchId),
+              eq(batches.expiresAt, held.expiresAt),
+            ),
+          );
+        await subtractCounts(tx, sealed.appId, storedFromRow(held).meta);
+        await upsertDevice(tx, sealed.appId, batch.device, meta, expiresAt);
+        return "replaced";
+      });
     });
     return ok(outcome);
   };

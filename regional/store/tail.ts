@@ -23,6 +23,7 @@ import type { IntegrityError, LogRecord } from "../../shared/read.ts";
 import { err, ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
+import { unexpired } from "./expiry.ts";
 import { toRecord } from "./log-scan.ts";
 import type { BatchStore, StoreDeps } from "./types.ts";
 
@@ -66,6 +67,7 @@ export function tail({
       const from = BigInt(position.txid);
       const conditions: (SQL | undefined)[] = [
         eq(batches.appId, appId),
+        unexpired(nowMs),
         lt(batches.txid, BigInt(xmin)),
         or(gt(batches.txid, from), and(eq(batches.txid, from), gte(batches.batchId, position.batchId))),
         gte(batches.receivedAt, new Date(floorMs)),

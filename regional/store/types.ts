@@ -19,7 +19,7 @@ import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
-import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
+import type { AppSettings, Erasure, RegionErasure, UsageAnswer, UsageQuery } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
 import type { DevicePage, DeviceQuery, LogPage, LogQuery } from "../../shared/read.ts";
 import type {
@@ -53,6 +53,13 @@ export type PutFailure =
 /** A cursor that does not decode (400), or an `around` line this region does not hold (404). */
 export type ReadFailure = { kind: "bad_cursor"; message: string } | { kind: "not_found"; message: string };
 
+// ---- Retention ----
+
+/** A settings change as regions compare them: `updatedAt` in epoch milliseconds (settings.ts). */
+export type SettingsChange = { retentionDays: number; updatedAt: number };
+/** What one lifecycle run removed (expire.ts). */
+export type ExpiryReport = { partitionsDropped: number; devicesDeleted: number };
+
 // ---- Apps and keys, as the admin CLI registers them ----
 
 // The records are the admin API's answers too, so their schemas are shared (shared/admin.ts).
@@ -77,6 +84,14 @@ export interface BatchStore {
   volume(appId: string, query: VolumeQuery): Promise<VolumeAnswer>;
   /** Lines in this region's arrival order past a tail cursor; `region` names this region in the cursor. */
   tail(appId: string, query: TailQuery, region: string): Promise<Result<TailPage, ReadFailure>>;
+  /** What the app keeps per day of receipt, from clear metadata, unexpired batches only. */
+  usage(appId: string, query: UsageQuery): Promise<UsageAnswer>;
+  /** The app's settings, or null when the app is unknown here. */
+  appSettings(appId: string): Promise<AppSettings | null>;
+  /** Keeps the change if it is the latest (settings.ts) and re-files the app's batches; null for an unknown app. */
+  changeAppSettings(appId: string, change: SettingsChange): Promise<AppSettings | null>;
+  /** One lifecycle run: partitions for the next `aheadMs` created, expired ones dropped (expire.ts). */
+  expire(aheadMs: number): Promise<ExpiryReport>;
   /** The app's batch count and one digest of the versions held, to compare regions. */
   appDigest(appId: string): Promise<{ batches: number; digest: string }>;
   /** Creates the app or renames it; keys already known are left as they are. */

@@ -11,12 +11,13 @@ import { levels } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import type { LevelCounts } from "../../shared/read.ts";
 import { batches } from "../db/schema/index.ts";
+import { unexpired } from "./expiry.ts";
 import type { BatchStore, StoreDeps } from "./types.ts";
 
 const zero = (): LevelCounts => ({ trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 });
 
 /** `BatchStore.volume`. */
-export function volume({ db }: StoreDeps): BatchStore["volume"] {
+export function volume({ db, clock }: StoreDeps): BatchStore["volume"] {
   return async (appId, query) => {
     const bucketMs = Math.max(1, Math.ceil((query.to - query.from) / query.buckets));
     const bucket = sql<number>`floor((extract(epoch from ${batches.firstTs}) * 1000 - ${query.from}) / ${bucketMs})::integer`;
@@ -30,6 +31,7 @@ export function volume({ db }: StoreDeps): BatchStore["volume"] {
       .where(
         and(
           eq(batches.appId, appId),
+          unexpired(clock.now()),
           query.device === undefined ? undefined : eq(batches.deviceId, query.device),
           gte(batches.firstTs, new Date(query.from)),
           lt(batches.firstTs, new Date(query.to)),

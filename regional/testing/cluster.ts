@@ -14,7 +14,7 @@ import { internalPaths, type Region as PeerRegion } from "../../shared/regions.t
 import { replicateRequestSchema } from "../../shared/replication.ts";
 import { type ReplicationConfig, replicationDefaults } from "../config.ts";
 import type { DatabaseKind } from "../db/client.ts";
-import type { Region } from "../region.ts";
+import type { Region, RegionOverrides } from "../region.ts";
 import { createTestDatabase, startTestRegion, type TestDatabase, testKeyring } from "./harness.ts";
 
 export type TestNode = {
@@ -42,6 +42,7 @@ export async function startTestCluster(
   kind: DatabaseKind,
   names: string[] = ["a", "b", "c"],
   replication: Partial<ReplicationConfig> = {},
+  deps: RegionOverrides = {},
 ): Promise<TestCluster> {
   const keyring = testKeyring();
   const listeners = await Promise.all(names.map(() => listen()));
@@ -67,7 +68,7 @@ export async function startTestCluster(
     const listener = listeners[index] as Listener;
     const adminListener = adminListeners[index] as Listener;
     const database = await createTestDatabase(kind);
-    const region = await startTestRegion(database, configOf(name));
+    const region = await startTestRegion(database, configOf(name), deps);
     adminListener.handle = async (request) => region.adminApp.fetch(request);
     const replicated: TestNode["replicated"] = [];
     listener.handle = async (request) => {
@@ -105,7 +106,7 @@ export async function startTestCluster(
     async sibling(name) {
       const node = nodes.find((candidate) => candidate.name === name);
       if (!node) throw new Error(`no node ${name}`);
-      const region = await startTestRegion(node.database, configOf(name));
+      const region = await startTestRegion(node.database, configOf(name), deps);
       siblings.push(region);
       return region;
     },

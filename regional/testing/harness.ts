@@ -105,6 +105,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     keyring: testKeyring(),
     logLevel: "silent",
     shutdownTimeoutMs: 1000,
+    lifecycleIntervalMs: 600_000,
     replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
     ...overrides,
   };

@@ -3,6 +3,12 @@
  * needs in clear to pick candidate batches without opening them: device, time span and line
  * counts per level, all bound into the seal so none can be altered unnoticed. Nothing derived from
  * line content beyond these is kept in clear.
+ *
+ * The table is partitioned by `expires_at`, one partition per UTC day (migration 0004 creates it
+ * with `PARTITION BY RANGE`, which drizzle cannot declare; store/partitions.ts creates and drops the
+ * partitions), so expiring a day is dropping one table. A primary key must hold the partition key,
+ * so the batch id is unique per app only by how put-batch.ts and replica.ts insert (under an
+ * advisory lock on the id, after looking it up in every partition).
  */
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgTable, primaryKey, smallint, text } from "drizzle-orm/pg-core";
@@ -45,9 +51,16 @@ export const batches = pgTable(
     keyId: text("key_id").notNull(),
     wrappedKey: bytea("wrapped_key").notNull(),
     ciphertext: bytea("ciphertext").notNull(),
+    /**
+     * When the batch stops being readable: receivedAt (the origin's, so every region agrees) plus
+     * the app's retention. Every read filters on it; the partition it falls in is dropped after.
+     */
+    expiresAt: timestampMs("expires_at").notNull(),
+    /** The wrapped key and ciphertext length: what the batch takes on disk, for usage. */
+    storedBytes: integer("stored_bytes").notNull(),
   },
   (table) => [
-    primaryKey({ columns: [table.appId, table.batchId] }),
+    primaryKey({ columns: [table.appId, table.batchId, table.expiresAt] }),
     index("batches_app_first_ts_idx").on(table.appId, table.firstTs, table.batchId),
     index("batches_app_received_at_idx").on(table.appId, table.receivedAt),
     index("batches_app_device_first_ts_idx").on(table.appId, table.deviceId, table.firstTs, table.batchId),

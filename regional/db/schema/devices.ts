@@ -27,10 +27,13 @@ export const devices = pgTable(
     errorCount: bigint("error_count", { mode: "number" }).notNull().default(0),
     fatalCount: bigint("fatal_count", { mode: "number" }).notNull().default(0),
     batchSpanMsMax: integer("batch_span_ms_max").notNull().default(0),
+    /** The latest expiry of its batches: past it the device has nothing left and its row goes too. */
+    expiresAt: timestampMs("expires_at").notNull(),
   },
   (table) => [
     primaryKey({ columns: [table.appId, table.deviceId] }),
     index("devices_app_last_seen_idx").on(table.appId, table.lastSeen),
     index("devices_app_span_idx").on(table.appId, table.batchSpanMsMax),
+    index("devices_expires_at_idx").on(table.expiresAt),
   ],
 );
