@@ -195,7 +195,7 @@ describe.each(drivers)("erasure across regions on %s", (kind) => {
         appKey: key,
         audience: "a",
       });
-      expect(response.status, kind).toBe(401);
+      expect(response.status, kind).toBe(403);
     }
     expect(await deviceIds(node("a"), appId)).toContain("phone-2");
     const manage = await keyOfKind(node("a"), appId, "manage");
