@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // One worker runs every file (none patches globals or the environment): no fresh worker and
+    // module graph per file. Measured on 2 cores: node unit projects 129 s -> 103 s.
+    isolate: false,
     name: "regional",
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["regional/**/*.test.ts"],

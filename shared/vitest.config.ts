@@ -2,5 +2,12 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { name: "shared", include: ["shared/**/*.test.ts"], root: fileURLToPath(new URL("..", import.meta.url)) },
+  test: {
+    // One worker runs every file (none patches globals or the environment): no fresh worker and
+    // module graph per file. Measured on 2 cores: node unit projects 129 s -> 103 s.
+    isolate: false,
+    name: "shared",
+    include: ["shared/**/*.test.ts"],
+    root: fileURLToPath(new URL("..", import.meta.url)),
+  },
 });

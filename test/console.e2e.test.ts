@@ -76,11 +76,16 @@ beforeAll(async () => {
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
   buildConsoleIfStale();
-  test = await startTestSystem();
+  // Chromium starts while the system does; closed again if the system does not start.
+  const launching = launchChromium();
+  test = await startTestSystem().catch(async (error: unknown) => {
+    await (await launching).close();
+    throw error;
+  });
+  browser = await launching;
   edgeUrl = test.system.info.edgeUrl;
   demo = test.system.info.app;
   seededLines = (await seedDemoApp(edgeUrl, demo)) * 12;
-  browser = await launchChromium();
   context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     locale: "en-GB",
@@ -185,9 +190,11 @@ describe("the console", () => {
   });
 
   it("live tail shows a new upload within 2 s", async () => {
+    // The tail follows from its first poll's cursor: upload once that poll has been answered.
+    const firstPoll = page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/tail");
     await page.goto(`${edgeUrl}/tail?app=${demo.id}`);
     await page.getByText("Following new lines").waitFor();
-    await page.waitForTimeout(1500);
+    await firstPoll;
     const text = `tail-${crypto.randomUUID().slice(0, 8)}`;
     await upload(demo.ingestKey, "demo-web", [text]);
     const acked = Date.now();

@@ -102,7 +102,7 @@ describe("the storm", () => {
     const outage = await runApp(queueDir, "outage", 400);
     expect(outage.pending).toBeGreaterThan(0);
 
-    for (const name of regions) await t.system.startRegion(name);
+    await Promise.all(regions.map((name) => t.system.startRegion(name)));
     const recovery = await runApp(queueDir, "recovery", 30);
     expect(recovery).toMatchObject({ deviceId: outage.deviceId, pending: 0, rejections: [] });
 
