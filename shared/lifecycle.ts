@@ -38,8 +38,11 @@ export const appSettingsSchema = z.object({
   id: z.string(),
   name: z.string(),
   retentionDays: retentionDaysSchema,
-  /** When the settings last changed (ISO 8601); the latest change wins between regions. */
-  updatedAt: z.string(),
+  /**
+   * When the settings last changed (ISO 8601); the latest change wins between regions. Null while
+   * the app still has the defaults.
+   */
+  updatedAt: z.string().nullable(),
 });
 export type AppSettings = z.infer<typeof appSettingsSchema>;
 

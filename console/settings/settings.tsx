@@ -102,7 +102,9 @@ function Retention({ appId }: { appId: string }) {
       <p class="ok" role="status">
         {saved ? `Saved: batches are kept for ${settings.retentionDays} days.` : ""}
       </p>
-      <p class="muted">Last changed {formatTime(settings.updatedAt)}.</p>
+      <p class="muted">
+        {settings.updatedAt ? `Last changed ${formatTime(settings.updatedAt)}.` : "Never changed: the default applies."}
+      </p>
     </form>
   );
 }

@@ -160,7 +160,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
         const held = settings.get(appId);
         if (!held || change.updatedAt > held.updatedAt) settings.set(appId, change);
       }
-      const held = settings.get(appId) ?? { retentionDays: 30, updatedAt: new Date(0).toISOString() };
+      const held = settings.get(appId) ?? { retentionDays: 30, updatedAt: null };
       return [200, { app: { id: appId, name: "stub app", ...held } } satisfies AppSettingsAnswer];
     }
     if (method === "POST" && resource === "batches") {

@@ -122,6 +122,7 @@ function toSettings(row: typeof apps.$inferSelect): AppSettings {
     id: row.id,
     name: row.name,
     retentionDays: row.retentionDays,
-    updatedAt: row.settingsUpdatedAt.toISOString(),
+    // Never-set settings date from the epoch, so that any change wins over them (see above).
+    updatedAt: row.settingsUpdatedAt.getTime() === 0 ? null : row.settingsUpdatedAt.toISOString(),
   };
 }
