@@ -26,14 +26,7 @@ export async function readUpload(request: Request): Promise<Batch> {
 /** Reads, bounds, decompresses and parses a JSON body (any protocol: native, OTLP, Bugfender). */
 export async function readJson(request: Request): Promise<unknown> {
   checkContentType(request.headers.get("content-type"));
-  const coding = contentCoding(request.headers.get("content-encoding"));
-  const declaredBytes = Number(request.headers.get("content-length") ?? 0);
-  if (declaredBytes > limits.requestBytesMax) throw wireTooLarge(`${declaredBytes} bytes`);
-  if (request.body === null) throw new ApiError("INVALID_BODY", "body: empty");
-
-  const wire = request.body.getReader();
-  const bytes = coding === null ? await readWire(wire) : await inflate(wire, coding);
-  if (bytes.byteLength === 0) throw new ApiError("INVALID_BODY", "body: empty");
+  const bytes = await readBytes(request);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
@@ -42,6 +35,22 @@ export async function readJson(request: Request): Promise<unknown> {
   }
   checkBodyDepth(json);
   return json;
+}
+
+/**
+ * Reads, bounds and decompresses a non-empty body of any media type (the caller checks the type):
+ * the same wire and inflated limits for every encoding, so OTLP protobuf is bounded like JSON.
+ */
+export async function readBytes(request: Request): Promise<Uint8Array> {
+  const coding = contentCoding(request.headers.get("content-encoding"));
+  const declaredBytes = Number(request.headers.get("content-length") ?? 0);
+  if (declaredBytes > limits.requestBytesMax) throw wireTooLarge(`${declaredBytes} bytes`);
+  if (request.body === null) throw new ApiError("INVALID_BODY", "body: empty");
+
+  const wire = request.body.getReader();
+  const bytes = coding === null ? await readWire(wire) : await inflate(wire, coding);
+  if (bytes.byteLength === 0) throw new ApiError("INVALID_BODY", "body: empty");
+  return bytes;
 }
 
 function checkContentType(header: string | null): void {
