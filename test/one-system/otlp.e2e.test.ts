@@ -1,11 +1,13 @@
 /**
  * OpenTelemetry logs into Stormlog: the real OTel JS SDK (`@opentelemetry/sdk-logs`) exporting
- * with the real OTLP/HTTP JSON exporter to the edge's `POST /v1/logs`, read back through
- * `GET /v1/logs` with their severity, scope and attributes; then the OTLP answers an exporter
- * acts on: partial success, 400, 401, 415, and a resent request stored once.
+ * with the real OTLP/HTTP exporters, JSON and protobuf, to the edge's `POST /v1/logs`, read back
+ * through `GET /v1/logs` with their severity, scope and attributes; then the OTLP answers an
+ * exporter acts on: partial success, 400 (a malformed protobuf too), 401, 415, and a resent
+ * request stored once.
  */
 import { SeverityNumber } from "@opentelemetry/api-logs";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
+import { OTLPLogExporter as OTLPProtobufLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +34,7 @@ function postOtlp(body: unknown, headers: Record<string, string> = {}) {
       "content-type": "application/json",
       ...headers,
     },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" || body instanceof Blob ? body : JSON.stringify(body),
   });
 }
 
@@ -125,7 +127,58 @@ describe("OTLP/HTTP JSON logs", () => {
     expect((await postOtlp({ resourceLogs: "nope" })).status).toBe(400);
     const forged = await postOtlp(request("d", []), { authorization: "Bearer sl_ingest_forged" });
     expect(forged.status).toBe(401);
-    const protobuf = await postOtlp("\x0a\x00", { "content-type": "application/x-protobuf" });
-    expect(protobuf.status).toBe(415);
+    expect((await postOtlp("hello", { "content-type": "text/plain" })).status).toBe(415);
+  });
+});
+
+describe("OTLP/HTTP protobuf logs", () => {
+  it("takes the real protobuf exporter's records, readable with severity and attributes", async () => {
+    const deviceId = `otel-proto-${crypto.randomUUID()}`;
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes({ "service.name": "worker", "device.id": deviceId }),
+      processors: [
+        new BatchLogRecordProcessor({
+          exporter: new OTLPProtobufLogExporter({
+            url: `${system.edgeUrl}/v1/logs`,
+            headers: { Authorization: `Bearer ${system.app.ingestKey}` },
+          }),
+        }),
+      ],
+    });
+    const logger = provider.getLogger("jobs");
+    const at = Date.UTC(2026, 5, 1, 13, 0, 0);
+    logger.emit({ timestamp: at, severityNumber: SeverityNumber.INFO, body: "job started" });
+    logger.emit({
+      timestamp: at + 1,
+      severityNumber: SeverityNumber.ERROR,
+      severityText: "ERROR",
+      body: "job failed",
+      attributes: { "job.id": "j-9", attempt: 3, fatal: false, ratio: 0.5 },
+    });
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    const page = (await (await read(`/v1/logs?device=${deviceId}`)).json()) as LogPage;
+    expect(page.logs.map((line) => [line.level, line.text, line.tag])).toEqual([
+      ["info", "job started", "jobs"],
+      ["error", "job failed", "jobs"],
+    ]);
+    expect(page.logs[1]).toMatchObject({
+      ts: new Date(at + 1).toISOString(),
+      attrs: { "job.id": "j-9", attempt: 3, fatal: false, ratio: 0.5, severity_text: "ERROR" },
+    });
+  });
+
+  it("answers a malformed protobuf 400 with a google.rpc.Status body", async () => {
+    // Field 1 (resourceLogs) claims 100 bytes and carries none: truncated.
+    const response = await postOtlp(new Blob([new Uint8Array([0x0a, 100])]), {
+      "content-type": "application/x-protobuf",
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/x-protobuf");
+    const body = new Uint8Array(await response.arrayBuffer());
+    // google.rpc.Status: field 1 (code) = 3 INVALID_ARGUMENT, then field 2, the message.
+    expect([...body.subarray(0, 3)]).toEqual([0x08, 3, 0x12]);
+    expect(new TextDecoder().decode(body.subarray(4))).toContain("malformed protobuf");
   });
 });
