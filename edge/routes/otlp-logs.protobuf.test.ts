@@ -22,8 +22,8 @@ const Response = logsV1.ExportLogsServiceResponse as Message;
 // A plain Writer: workerd's Buffer cannot run protobufjs' BufferWriter (see ingest/otlp-protobuf.ts).
 const encode = (request: unknown) => Request.encode(Request.fromObject(request), new Writer()).finish();
 
-function post(key: string, body: Uint8Array | string, headers: Record<string, string> = {}) {
-  return callWith({ regions: [regionsOf.eu], env: { SPOOL: undefined } }, "/v1/logs", {
+function post(key: string, body: Uint8Array | string, headers: Record<string, string> = {}, regions = [regionsOf.eu]) {
+  return callWith({ regions, env: { SPOOL: undefined } }, "/v1/logs", {
     method: "POST",
     headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${key}`, ...headers },
     body,
@@ -157,5 +157,37 @@ describe("POST /v1/logs (OTLP protobuf)", () => {
     const inflated = await post(keys.ingest, bomb, { "content-encoding": "gzip" });
     expect(inflated.status).toBe(413);
     expect((await status(inflated)).message).toContain("decompressed");
+  });
+
+  it("refuses an AnyValue nested past the stack or the depth limit with a 400, never a 5xx", async () => {
+    const keys = await newApp();
+    const nested = (levels: number) => {
+      let value: unknown = { intValue: 1 };
+      for (let level = 1; level < levels; level++) value = { arrayValue: { values: [value] } };
+      return value;
+    };
+    const tooDeep = await post(keys.ingest, encode(request([{ body: nested(limits.anyValueDepthMax + 1) }])));
+    expect(tooDeep.status).toBe(400);
+    expect((await status(tooDeep)).message).toContain("nested deeper");
+    // 200,000 levels of body.arrayValue.values[0].arrayValue…, written as raw tags (fromObject would
+    // recurse too): the decoder's stack gives out, which is a malformed request, not a 5xx.
+    const prefix = [0x0a, 0x7f, 0x12, 0x7f, 0x12, 0x7f, 0x2a, 0x7f]; // resourceLogs, scopeLogs, logRecords, body
+    const level = [0x2a, 0x7f, 0x0a, 0x7f]; // AnyValue.arrayValue, ArrayValue.values
+    const deep = new Uint8Array(prefix.length + 200_000 * level.length);
+    deep.set(prefix);
+    for (let at = prefix.length; at < deep.length; at += level.length) deep.set(level, at);
+    const bomb = await post(keys.ingest, deep);
+    expect(bomb.status).toBe(400);
+  });
+
+  it("answers 503 with Retry-After and a Status when no region and no spool can take it", async () => {
+    const keys = await newApp();
+    // The key check needs a region once (the revocation list); then every region goes away.
+    expect((await post(keys.ingest, encode(request([])))).status).toBe(200);
+    const body = encode(request([{ timeUnixNano: "1780315200000000000", body: { stringValue: "x" } }]));
+    const response = await post(keys.ingest, body, {}, [regionsOf.refused]);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await status(response)).code).toBe(14);
   });
 });
