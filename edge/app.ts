@@ -5,7 +5,7 @@
  *
  *   POST /v1/batches  ingest key  bound, validate, route (or spool)      routes/batches.ts
  *   GET  /v1/logs     read key    validate the query, route              routes/logs.ts
- *   POST /v1/logs     ingest key  OpenTelemetry logs (OTLP/HTTP JSON)    routes/otlp-logs.ts
+ *   POST /v1/logs     ingest key  OTLP/HTTP logs, JSON or protobuf       routes/otlp-logs.ts
  *   POST /bugfender/… ingest key  the Bugfender web SDK's protocol       routes/bugfender.ts
  *   GET  /v1/devices  read key    validate the query, route              routes/devices.ts
  *   DELETE /v1/devices/:id  manage key  erase a device in every region   routes/device-erasure.ts
