@@ -69,6 +69,23 @@ describe("per-app rate limits", () => {
     });
   }
 
+  it("answers an OTLP protobuf request past the limit in protobuf: a Status, with Retry-After", async () => {
+    const keys = await newApp();
+    const send = () =>
+      callWith(lowLimits, "/v1/logs", {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${keys.ingest}` },
+        body: new Uint8Array([0x0a, 0x00]), // one empty ResourceLogs
+      });
+    const limited = (await statuses(send)).find((answer) => answer.status === 429);
+    expect(limited?.headers.get("Retry-After")).toBe(String(rateLimitPeriodSeconds));
+    expect(limited?.headers.get("content-type")).toBe("application/x-protobuf");
+    // google.rpc.Status: code (field 1) 8 RESOURCE_EXHAUSTED, then the message (field 2).
+    expect([...new Uint8Array((await limited?.arrayBuffer()) ?? new ArrayBuffer(0)).subarray(0, 3)]).toEqual([
+      0x08, 8, 0x12,
+    ]);
+  });
+
   it("limits each app on its own, and its reads apart from its uploads", async () => {
     const busy = await newApp();
     const quiet = await newApp();
