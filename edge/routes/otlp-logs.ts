@@ -8,8 +8,8 @@
  * not be stored (an ExportLogsServiceResponse in protobuf; every failure a google.rpc.Status);
  * 400 for a malformed request (not to be retried), a resource naming a device no region can
  * store included; 413 past the body limits or past the records and batches one request may make
- * (ingest/batching.ts); 503 with Retry-After when no region (and no spool) could take it, which
- * exporters retry. `GET /v1/logs` (routes/logs.ts) is the read API.
+ * (ingest/batching.ts); 429 (the key check's rate limit) and 503 when no region (and no spool)
+ * could take it, both with Retry-After, which exporters honour. `GET /v1/logs` (routes/logs.ts) is the read API.
  */
 import { Hono } from "hono";
 import { type Batch, parseWith } from "../../shared/batch.ts";
