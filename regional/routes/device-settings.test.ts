@@ -116,7 +116,7 @@ describe.each(drivers)("device settings on %s", (kind) => {
     });
     await t.region.replicas.mergeControl({
       ...peer,
-      deviceSettings: [{ ...own[0]!, minLevel: "fatal", updatedAt: 15 }],
+      deviceSettings: [{ appId, scope: "app", value: "", enabled: true, minLevel: "fatal", updatedAt: 15 }],
     });
     const held = await store.deviceSettings(appId);
     expect(held?.find((s) => s.scope === "app")).toMatchObject({ enabled: false, minLevel: "error", updatedAt: 20 });
