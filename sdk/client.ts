@@ -351,7 +351,8 @@ export class Stormlog {
 
   private async sendBatches(all: boolean, keepalive: boolean): Promise<FlushResult> {
     const before = { ...this.counts };
-    await this.firstSettings;
+    // Not when the page is going away: the request must start now, with the settings known so far.
+    if (!keepalive) await this.firstSettings;
     while (!this.closed) {
       // Disabled remotely: lines wait in the queue until the settings say otherwise.
       if (!this.remote.enabled) break;
