@@ -15,6 +15,7 @@ import {
   type VolumeAnswer,
   volumeAnswerSchema,
 } from "../shared/console-api.ts";
+import { type DeviceSettings, type EffectiveSettings, effectiveSettingsSchema } from "../shared/device-settings.ts";
 import {
   type AppSettingsAnswer,
   appSettingsAnswerSchema,
@@ -159,6 +160,18 @@ export const api = {
 
   erasure: (erasureId: string): Promise<ErasureStatus> =>
     call(erasureStatusSchema, `/v1/erasures/${encodeURIComponent(erasureId)}`),
+
+  // Remote logging control (shared/device-settings.ts): what a device obeys, and setting it (manage key).
+
+  deviceSettings: (deviceId: string, appVersion?: string | null): Promise<EffectiveSettings> =>
+    call(effectiveSettingsSchema, `/v1/settings${query({ device: deviceId, appVersion })}`),
+
+  setDeviceSettings: (deviceId: string, settings: DeviceSettings): Promise<EffectiveSettings> =>
+    call(effectiveSettingsSchema, `/v1/devices/${encodeURIComponent(deviceId)}/settings`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(settings),
+    }),
 
   usage: (params: { from?: string; to?: string } = {}): Promise<UsageAnswer> =>
     call(usageAnswerSchema, `/v1/usage${query(params)}`),

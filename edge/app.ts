@@ -15,6 +15,8 @@
  *   GET  /v1/regions  read key    health table and each region's app digest  routes/regions.ts
  *   GET  /v1/app      read key    the app's settings, from one region    routes/app-settings.ts
  *   PATCH /v1/app     manage key  a settings change, to every region     routes/app-settings.ts
+ *   PUT  /v1/settings, /v1/devices/:id/settings  manage key  remote logging control, to every region
+ *   GET  /v1/settings  ingest key  the settings a device obeys, from the edge's cache  routes/device-settings.ts
  *   GET  /v1/usage    read key    lines and bytes kept per day, route    routes/usage.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
@@ -35,6 +37,7 @@ import { bugfender } from "./routes/bugfender.ts";
 import { consoleSession } from "./routes/console-session.ts";
 import { signIn, signInLinks } from "./routes/console-sign-in.ts";
 import { deviceErasure } from "./routes/device-erasure.ts";
+import { deviceSettingsRoute, settings } from "./routes/device-settings.ts";
 import { devices } from "./routes/devices.ts";
 import { erasures } from "./routes/erasures.ts";
 import { health } from "./routes/health.ts";
@@ -84,12 +87,15 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
 
   app.use("/v1/batches", browserCors);
   app.use("/v1/logs", browserCors);
+  app.use("/v1/settings", browserCors);
   app.route("/v1/batches", batches);
   app.route("/v1/logs", logs);
   app.route("/v1/logs", otlpLogs);
   app.route("/bugfender", bugfender);
   app.route("/v1/devices", devices);
   app.route("/v1/devices", deviceErasure);
+  app.route("/v1/devices", deviceSettingsRoute);
+  app.route("/v1/settings", settings);
   app.route("/v1/erasures", erasures);
   app.route("/v1/tail", tail);
   app.route("/v1/stats/volume", volume);

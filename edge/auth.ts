@@ -28,7 +28,7 @@ const bearerPattern = /^Bearer +(\S+) *$/i;
  * Middleware for routes that need an app key of `kind`; sets `appId`. The key comes from
  * `Authorization: Bearer`, or from `keyHeader` when given (the Bugfender protocol's X-App-Token).
  */
-export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) {
+export function requireKey(kind: KeyKind, options: { keyHeader?: string; staleRevocations?: boolean } = {}) {
   return createMiddleware<EdgeEnv>(async (c, next) => {
     // A browser's console reads with its cookie; everything else (and a cookie request that also
     // sends a key) with the key itself.
@@ -40,7 +40,7 @@ export function requireKey(kind: KeyKind, options: { keyHeader?: string } = {}) 
       viaConsole?.key ??
       (options.keyHeader ? c.req.header(options.keyHeader)?.trim() : bearerKey(c.req.header("Authorization")));
     if (!key) throw unauthorized(`missing app key (expected: ${options.keyHeader ?? "Authorization: Bearer"} <key>)`);
-    const checked = await checkKey(c, key, kind);
+    const checked = await checkKey(c, key, kind, options);
     c.set("appId", checked.appId);
     c.set("appKey", key);
     c.set("keyHash", checked.hash);
@@ -56,14 +56,22 @@ export async function checkKey(
   c: Context<EdgeEnv>,
   key: string,
   kind: KeyKind,
+  /**
+   * `staleRevocations`: with no list fresh enough, check against the last one fetched, or none:
+   * for a route whose answer a revoked key may get (a device's logging settings), so that it keeps
+   * answering while every region is down.
+   */
+  options: { staleRevocations?: boolean } = {},
 ): Promise<{ appId: string; hash: string }> {
   const verified = await verifyKey(c.var.config.keySecret, key);
   if (!verified) throw unauthorized("unknown app key");
 
-  const revoked = await c.var.services.revocations.current({
+  const { revocations } = c.var.services;
+  const fresh = await revocations.current({
     requestId: c.var.requestId,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   });
+  const revoked = fresh ?? (options.staleRevocations ? (revocations.lastKnown?.() ?? new Set<string>()) : null);
   if (revoked === null) {
     // Never checked a revocation list yet (no region answered): refuse rather than let a
     // revoked key in. Any route behind a key needs a region anyway.

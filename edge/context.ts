@@ -6,6 +6,7 @@
 import type { RequestIdVariables } from "hono/request-id";
 import type { Clock } from "../shared/clock.ts";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
+import { createDeviceSettingsCache, type DeviceSettingsCache } from "./device-settings-cache.ts";
 import { createHealthView } from "./health/view.ts";
 import { createRegionClient, type RegionClient } from "./region-client.ts";
 import { createRevocationList, type RevocationList, type RevocationSource } from "./revocations.ts";
@@ -13,7 +14,7 @@ import { createBreaker } from "./routing/breaker.ts";
 import { createRouter, type Router } from "./routing/router.ts";
 
 /** Everything with a side effect that routes use, behind small interfaces. */
-export type Services = { router: Router; revocations: RevocationList };
+export type Services = { router: Router; revocations: RevocationList; deviceSettings: DeviceSettingsCache };
 
 /**
  * Builds the services for a config. Services are cached per config, so the bindings of the first
@@ -68,5 +69,10 @@ export function routedServices(
     forward: (_regions, call, forwardOptions) =>
       router.forward(call, { client: null, waitUntil: () => {}, deadlineMs: forwardOptions?.deadlineMs }),
   };
-  return { router, revocations: createRevocationList({ regions: config.regions, client: viaRouter }) };
+  return {
+    router,
+    revocations: createRevocationList({ regions: config.regions, client: viaRouter }),
+    // An app's remote logging settings come the same way, with the asking request's key.
+    deviceSettings: createDeviceSettingsCache({ regions: config.regions, client: viaRouter, clock: options.clock }),
+  };
 }

@@ -29,6 +29,11 @@ export type RefreshContext = { requestId: string; waitUntil(promise: Promise<unk
 export interface RevocationList {
   /** The revoked key hashes, or null when there is no list recent enough to trust. */
   current(context: RefreshContext): Promise<ReadonlySet<string> | null>;
+  /**
+   * The last list fetched, however old (null before the first): only for what a revoked key may
+   * harmlessly get while no region answers, as a device's logging settings (routes/device-settings.ts).
+   */
+  lastKnown?(): ReadonlySet<string> | null;
 }
 
 /** What fetches the list: a `RegionClient`, or the router (which orders regions by health). */
@@ -89,5 +94,6 @@ export function createRevocationList(options: {
       await refresh(context.requestId);
       return ageMs() < revocationsFreshMs + revocationsGraceMs ? (known?.hashes ?? null) : null;
     },
+    lastKnown: () => known?.hashes ?? null,
   };
 }

@@ -26,6 +26,7 @@ import { adminAppSettingsRoute, appSettingsRoute } from "./routes/app-settings.t
 import { appUpsertRoute } from "./routes/app-upsert.ts";
 import { appsListRoute } from "./routes/apps-list.ts";
 import { batchesRoute } from "./routes/batches.ts";
+import { adminDeviceSettingsRoute, deviceSettingsRoute } from "./routes/device-settings.ts";
 import { devicesRoute } from "./routes/devices.ts";
 import { digestsRoute } from "./routes/digests.ts";
 import { adminErasureRoute, erasureRoute } from "./routes/erasure.ts";
@@ -53,6 +54,7 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     tailRoute(edge),
     appDigestRoute(edge),
     appSettingsRoute(edge),
+    deviceSettingsRoute(edge),
     usageRoute(edge),
     keysRevokedRoute(edge),
     erasureRoute(edge),
@@ -74,6 +76,7 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
     appsListRoute(admin),
     appKeysRoute(admin),
     adminAppSettingsRoute(admin),
+    adminDeviceSettingsRoute(admin),
     keyRevokeRoute(admin),
     digestsRoute(admin),
     adminErasureRoute(admin),

@@ -19,9 +19,13 @@ export function requireReadKey(deps: Pick<RegionDeps, "store">): MiddlewareHandl
 
 /**
  * The same check for any kind: `manage` for what changes an app's settings or erases its data.
- * A manage key passes a read check too (shared/keys.ts `keyAllows`).
+ * A manage key passes a read check too (shared/keys.ts `keyAllows`); `any` takes any live key of
+ * the app (what a device reads of its own settings, which an ingest key must reach too).
  */
-export function requireAppKey({ store }: Pick<RegionDeps, "store">, kind: KeyKind): MiddlewareHandler<RegionEnv> {
+export function requireAppKey(
+  { store }: Pick<RegionDeps, "store">,
+  kind: KeyKind | "any",
+): MiddlewareHandler<RegionEnv> {
   return async (c, next) => {
     const appId = parseAppId(c.req.param("appId") ?? "");
     const key = c.req.header(signatureHeaders.appKey);
@@ -31,7 +35,7 @@ export function requireAppKey({ store }: Pick<RegionDeps, "store">, kind: KeyKin
     if (!known || known.appId !== appId) throw rejected(`app key is not a key of app ${appId} in this region`);
     if (known.revoked) throw rejected("app key has been revoked");
     // A live key of this app, of a kind that may not do this: the edge's 403 too (edge/auth.ts).
-    if (!keyAllows(known.kind, kind))
+    if (kind !== "any" && !keyAllows(known.kind, kind))
       throw new ApiError("FORBIDDEN", `this route needs a ${kind} key, not a ${known.kind} key`);
     await next();
   };

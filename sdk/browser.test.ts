@@ -117,4 +117,21 @@ describe("the SDK in a browser", () => {
     while (edge.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(edge.received.flatMap((call) => call.upload.logs.map((line) => line.text))).toEqual(["leaving soon"]);
   });
+
+  it("obeys remote logging control: holds lines while disabled, drops those below the minimum level", async () => {
+    edge.settings = { enabled: false, minLevel: "info" };
+    await page.goto(site.url);
+    await start({ endpoint: edge.url, databaseName: `db-${crypto.randomUUID()}`, settingsIntervalMs: 200 });
+    const held = await inPage<{ pending: number }>(`
+      while (log.settings.enabled) await new Promise((r) => setTimeout(r, 20));
+      log.debug("below"); log.info("held 1"); log.error("held 2");
+      return { pending: (await log.flush()).pending };`);
+    expect(held.pending).toBe(2);
+    expect(edge.received).toEqual([]);
+
+    edge.settings = { enabled: true, minLevel: "info" };
+    const deadline = Date.now() + 5_000;
+    while (edge.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(edge.received.flatMap((call) => call.upload.logs.map((line) => line.text))).toEqual(["held 1", "held 2"]);
+  });
 });

@@ -5,11 +5,28 @@
  * transaction each). Uploading runs on its own: a batch goes when a full one is waiting, when the
  * oldest line has waited `flushIntervalMs`, or on `flush()`; one batch is in flight at a time, and
  * its id is durable before its first attempt, so a retry, even after a restart, is the same batch.
+ *
+ * Remote logging control (settings.ts): the device asks the edge for its settings at start and
+ * every `settingsIntervalMs`. A line below the minimum level is dropped when logged; while logging
+ * is disabled, lines stay in the local queue (within `queueBytesMax`, evicting as usual) and go
+ * once it is enabled again. The first upload waits for the first answer (at most
+ * `firstSettingsWaitMs`), and lines queued below the minimum level are dropped before a batch is
+ * made, so lines logged at start (or queued by an earlier run) obey the settings too.
  */
 import { callSite } from "./callsite.ts";
 import { bounded, clean, storable } from "./line.ts";
-import { LocalQueue } from "./queue.ts";
-import type { Attrs, Device, Entry, Journal, Level, Op, Rejection } from "./types.ts";
+import { gapTag, LocalQueue } from "./queue.ts";
+import { defaultRemoteSettings, fetchSettings, type RemoteSettings } from "./settings.ts";
+import {
+  type Attrs,
+  type Device,
+  type Entry,
+  type Journal,
+  type Level,
+  levelRank,
+  type Op,
+  type Rejection,
+} from "./types.ts";
 import { backoffMs, type Outcome, upload } from "./upload.ts";
 
 export type StormlogOptions = {
@@ -32,6 +49,11 @@ export type StormlogOptions = {
   backoffMaxMs?: number;
   /** One upload attempt's time limit (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * How often to ask the edge whether this device may upload, and from which level (default
+   * 5 min; 0 never asks, and the device uploads everything).
+   */
+  settingsIntervalMs?: number;
   /** Record method, file and line of each call from a stack trace (costs a stack per line). */
   callSite?: boolean;
   /** Called when the journal cannot be written; logging itself never throws. */
@@ -47,6 +69,8 @@ export type FlushResult = { delivered: number; rejected: number; pending: number
 /** Compact the journal when it is this much bigger than the live queue (and at least 1 MiB). */
 const compactFactor = 4;
 const compactBytesMin = 1024 * 1024;
+/** The longest the first upload waits for the first settings answer. */
+const firstSettingsWaitMs = 2000;
 
 export type Platform = {
   journal: Journal;
@@ -73,6 +97,10 @@ export class Stormlog {
   private attempt = 0;
   private closed = false;
   private readonly counts = { delivered: 0, rejected: 0 };
+  private remote: RemoteSettings = defaultRemoteSettings;
+  private settingsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Settles with the first settings answer (or after `firstSettingsWaitMs` without one). */
+  private firstSettings: Promise<void> = Promise.resolve();
 
   constructor(options: StormlogOptions, platform: Platform) {
     this.options = {
@@ -84,6 +112,7 @@ export class Stormlog {
       backoffMaxMs: 5 * 60_000,
       requestTimeoutMs: 30_000,
       callSite: false,
+      settingsIntervalMs: 5 * 60_000,
       fetch: (...args) => globalThis.fetch(...args),
       random: Math.random,
       ...options,
@@ -118,7 +147,7 @@ export class Stormlog {
 
   /** Every public log method calls this directly, so the caller is always 3 frames up. */
   private emit(level: Level, text: string, options: LogOptions = {}): void {
-    if (this.closed) return;
+    if (this.closed || levelRank(level) < levelRank(this.remote.minLevel)) return;
     const site = this.options.callSite && options.method === undefined ? callSite(3) : {};
     const line = bounded({ ts: Date.now(), level, text: String(text), ...site, ...options });
     if (this.early) {
@@ -136,6 +165,18 @@ export class Stormlog {
   /** Batches the edge refused for good, and why (kept on the device, newest last). */
   get rejections(): readonly Rejection[] {
     return this.queue.rejections;
+  }
+
+  /** What the edge last said this device should do (enabled, from trace, until it answers). */
+  get settings(): RemoteSettings {
+    return this.remote;
+  }
+
+  /** Asks the edge for this device's settings now (the client also does at start and on its interval). */
+  async refreshSettings(): Promise<RemoteSettings> {
+    await this.ready;
+    await this.askSettings();
+    return this.remote;
   }
 
   /** Lines waiting on the device, and their bytes. */
@@ -168,6 +209,7 @@ export class Stormlog {
     await this.ready.catch(() => {});
     this.closed = true;
     this.clearTimer();
+    if (this.settingsTimer !== null) clearTimeout(this.settingsTimer);
     this.platform.detach?.();
     await this.pumping?.catch(() => {});
     await this.persisted();
@@ -200,10 +242,46 @@ export class Stormlog {
     this.device = Object.fromEntries(
       Object.entries(device).map(([key, value]) => [key, storable(String(value))]),
     ) as unknown as Device;
+    if (this.options.settingsIntervalMs > 0) {
+      // Lines are queued (durably) meanwhile; the first upload waits for this answer, a while.
+      const wait = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, firstSettingsWaitMs);
+        (timer as { unref?: () => void }).unref?.();
+      });
+      this.firstSettings = Promise.race([this.pollSettings(), wait]);
+    }
+    // Lines from the journal go at once; lines logged meanwhile are batched as any other.
+    const loaded = this.queue.entries.size > 0;
     const early = this.early ?? [];
     this.early = null;
     for (const line of early) this.enqueue(line);
-    this.schedule(this.queue.entries.size > 0 ? 0 : null);
+    this.schedule(loaded ? 0 : null);
+  }
+
+  /** One settings request, then the next one after the interval. */
+  private async pollSettings(): Promise<void> {
+    await this.askSettings();
+    if (this.closed) return;
+    this.settingsTimer = setTimeout(() => {
+      this.settingsTimer = null;
+      void this.pollSettings();
+    }, this.options.settingsIntervalMs);
+    (this.settingsTimer as { unref?: () => void }).unref?.();
+  }
+
+  private async askSettings(): Promise<void> {
+    const answer = await fetchSettings({
+      endpoint: this.options.endpoint,
+      appKey: this.options.appKey,
+      deviceId: this.device.id,
+      appVersion: this.device.appVersion,
+      timeoutMs: this.options.requestTimeoutMs,
+      fetch: this.options.fetch,
+    });
+    if (!answer || this.closed) return;
+    const resumed = answer.enabled && !this.remote.enabled;
+    this.remote = answer;
+    if (resumed && this.queue.entries.size > 0) this.schedule(0);
   }
 
   private enqueue(line: Omit<Entry, "seq">): void {
@@ -273,8 +351,13 @@ export class Stormlog {
 
   private async sendBatches(all: boolean, keepalive: boolean): Promise<FlushResult> {
     const before = { ...this.counts };
+    // Not when the page is going away: the request must start now, with the settings known so far.
+    if (!keepalive) await this.firstSettings;
     while (!this.closed) {
+      // Disabled remotely: lines wait in the queue until the settings say otherwise.
+      if (!this.remote.enabled) break;
       if (!this.queue.batch) {
+        this.dropBelowMinLevel();
         if (!all && !this.queue.hasFullBatch()) break;
         const op = this.queue.nextBatch(this.platform.newId(), this.device);
         if (!op) break;
@@ -303,6 +386,24 @@ export class Stormlog {
       rejected: this.counts.rejected - before.rejected,
       pending: this.queue.entries.size,
     };
+  }
+
+  /**
+   * Removes queued lines below the minimum level (logged before the settings said so, or queued
+   * by an earlier run), as a batch delivered at once: the journal needs no new kind of record.
+   */
+  private dropBelowMinLevel(): void {
+    const min = levelRank(this.remote.minLevel);
+    if (min === 0) return;
+    const seqs = [...this.queue.entries.values()]
+      .filter((entry) => entry.tag !== gapTag && levelRank(entry.level) < min)
+      .map((entry) => entry.seq);
+    if (seqs.length === 0) return;
+    const id = `below-${this.platform.newId()}`;
+    this.commit([
+      { t: "batch", id, seqs, device: this.device },
+      { t: "done", id },
+    ]);
   }
 
   /** Records an attempt's outcome; false when the uploader should stop and wait. */

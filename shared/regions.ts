@@ -46,6 +46,8 @@ export const internalPaths = {
   digest: (appId: string) => `/internal/v1/apps/${appId}/digest`,
   /** The app's settings: GET (read key), PUT from the edge with the change and its time (manage key). */
   appSettings: (appId: string) => `/internal/v1/apps/${appId}/settings`,
+  /** GET the app's remote logging settings at every scope (the edge caches them); PUT one change. */
+  deviceSettings: (appId: string) => `/internal/v1/apps/${appId}/device-settings`,
   /** PUT an erasure record (the edge sends the same one to every region); GET its state here. */
   erasure: (appId: string, erasureId: string) => `/internal/v1/apps/${appId}/erasures/${erasureId}`,
   usage: (appId: string) => `/internal/v1/apps/${appId}/usage`,
@@ -69,6 +71,8 @@ export const adminPaths = {
   revokeKey: "/admin/v1/keys/revoke",
   /** PUT the app's settings (as `PATCH /v1/app` does), with the change's time. */
   appSettings: (appId: string) => `/admin/v1/apps/${appId}/settings`,
+  /** PUT one remote logging setting (as `PUT /v1/settings` does), with the change's time; GET them all. */
+  deviceSettings: (appId: string) => `/admin/v1/apps/${appId}/device-settings`,
   /** PUT an erasure record of a device or (deviceId null) of the whole app; GET its state. */
   erasure: (appId: string, erasureId: string) => `/admin/v1/apps/${appId}/erasures/${erasureId}`,
   /** The same digests peers compare, for `admin verify`. */

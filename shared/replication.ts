@@ -5,6 +5,7 @@
  * holds per app and hour, so regions (and the admin CLI) compare holdings without listing them.
  */
 import { z } from "zod";
+import { storedDeviceSettingSchema } from "./device-settings.ts";
 import { utf8Length } from "./encoding.ts";
 import { keyKinds } from "./keys.ts";
 import { erasureSchema, retentionDaysDefault, retentionDaysSchema } from "./lifecycle.ts";
@@ -225,6 +226,8 @@ export const controlStateSchema = z.object({
       revokedAt: epochMsSchema.nullable(),
     }),
   ),
+  /** Remote logging settings of every app (regional/store/device-settings.ts). Absent from older regions. */
+  deviceSettings: z.array(storedDeviceSettingSchema.extend({ appId: appIdSchema })).default([]),
 });
 export type ControlState = z.infer<typeof controlStateSchema>;
 

@@ -5,14 +5,16 @@
  * Nothing is skipped: a view whose endpoint is missing fails. A read-key session sees no management
  * (Settings, Erase) and a manage-key session does.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionApp } from "../regional/admin/cluster.ts";
 import { launchChromium } from "../scripts/browser.ts";
 import { buildConsoleIfStale, consoleSignInUrl, seedDemoApp } from "../scripts/console-setup.ts";
+import { init } from "../sdk/node.ts";
 import { erasureReceiptSchema, erasureStatusSchema } from "../shared/lifecycle.ts";
 import { logPageSchema } from "../shared/read.ts";
 import { startTestSystem, type TestSystem } from "./harness.ts";
@@ -303,6 +305,46 @@ describe("the console", () => {
     // Nothing was erased.
     await on.getByRole("list", { name: "Lines of device demo-iphone-16" }).getByRole("listitem").first().waitFor();
     await own.close();
+  });
+
+  it("a manage-key session turns a device's logging off and on; the SDK holds its lines, then sends them", async () => {
+    // A device of its own: an upload replaces a device's info, and the seeded ones are checked by name.
+    const deviceId = `logging-${crypto.randomUUID().slice(0, 8)}`;
+    const sdk = init({
+      appKey: demo.ingestKey,
+      endpoint: edgeUrl,
+      dir: mkdtempSync(path.join(tmpdir(), "stormlog-e2e-settings-")),
+      device: { id: deviceId },
+      settingsIntervalMs: 300,
+      flushIntervalMs: 60_000,
+      flushOnExit: false,
+    });
+    try {
+      const { own, on } = await signedIn(demo.manageKey);
+      await on.goto(`${edgeUrl}/devices/${deviceId}?app=${demo.id}`);
+      const panel = on.getByRole("region", { name: "Logging" });
+      await panel.getByText("Uploading from trace, by the built-in default.").waitFor();
+      await panel.getByLabel("Logging enabled").uncheck();
+      await panel.getByLabel("Minimum level").selectOption("info");
+      await panel.getByRole("button", { name: "Save" }).click();
+      await panel.getByRole("status").getByText("Saved").waitFor();
+      await panel.getByText("Not uploading (lines wait on the device), by this device's own settings.").waitFor();
+      await shot("device-logging", on);
+
+      // The edge isolate that stored it may not be the one the SDK asks: within its cache's 30 s.
+      await expect.poll(() => sdk.settings.enabled, { timeout: 40_000, interval: 200 }).toBe(false);
+      sdk.debug("below the minimum level");
+      sdk.info("held while disabled");
+      expect(await sdk.flush()).toEqual({ delivered: 0, rejected: 0, pending: 1 });
+
+      await panel.getByLabel("Logging enabled").check();
+      await panel.getByRole("button", { name: "Save" }).click();
+      await panel.getByText("Uploading from info, by this device's own settings.").waitFor();
+      await expect.poll(() => sdk.pending.lines, { timeout: 40_000, interval: 200 }).toBe(0);
+      await own.close();
+    } finally {
+      await sdk.close();
+    }
   });
 
   it("a manage-key session changes the app's retention, which Usage then shows", async () => {

@@ -27,6 +27,7 @@ import {
   testSecrets,
 } from "../regional/testing/harness.ts";
 import type { Batch } from "../shared/batch.ts";
+import { deviceSettingAnswerSchema, deviceSettingsListSchema } from "../shared/device-settings.ts";
 import { errorCodes } from "../shared/errors.ts";
 import { keyHash, keyLabel, mintKey, newAppId } from "../shared/keys.ts";
 import { devicePageSchema, logPageSchema } from "../shared/read.ts";
@@ -39,7 +40,7 @@ type RegionDriver = {
   url: string;
   edgeSecret: string;
   /** A fresh app the region knows, with a live read key and an ingest key (which reads nothing). */
-  newApp(): Promise<{ appId: string; readKey: string; ingestKey: string }>;
+  newApp(): Promise<{ appId: string; readKey: string; ingestKey: string; manageKey: string }>;
   /** Revokes a key in the region, as `npm run admin keys revoke` does. */
   revoke(appId: string, key: string): Promise<void>;
   close(): Promise<void>;
@@ -64,6 +65,7 @@ const stubDriver = async (): Promise<RegionDriver> => {
         appId,
         readKey: await mintKey(stubKeySecret, appId, "read"),
         ingestKey: await mintKey(stubKeySecret, appId, "ingest"),
+        manageKey: await mintKey(stubKeySecret, appId, "manage"),
       };
     },
     async revoke(_appId, key) {
@@ -88,7 +90,9 @@ const realDriver = async (): Promise<RegionDriver> => {
       // Registered as `admin apps create` registers it: a live key of the app, of another kind.
       const ingestKey = await mintKey(testKeySecret, appId, "ingest");
       await region.store.addKey(appId, { hash: await keyHash(ingestKey), kind: "ingest", label: keyLabel(ingestKey) });
-      return { appId, readKey, ingestKey };
+      const manageKey = await mintKey(testKeySecret, appId, "manage");
+      await region.store.addKey(appId, { hash: await keyHash(manageKey), kind: "manage", label: keyLabel(manageKey) });
+      return { appId, readKey, ingestKey, manageKey };
     },
     async revoke(appId, key) {
       await region.store.revokeKey({ appId, hash: await keyHash(key), kind: "read", label: keyLabel(key) });
@@ -135,7 +139,7 @@ function contractTests(label: string, start: () => Promise<RegionDriver>) {
 
     /** A call as the edge makes it: signed as the edge, for this region, with a request id. */
     async function call(
-      method: "GET" | "POST",
+      method: "GET" | "POST" | "PUT",
       pathAndQuery: string,
       options: { body?: string; appKey?: string; secret?: string } = {},
     ): Promise<{ status: number; json: unknown; requestId: string }> {
@@ -286,6 +290,30 @@ function contractTests(label: string, start: () => Promise<RegionDriver>) {
       }
       await region.revoke(appId, readKey);
       expectError(await call("GET", internalPaths.logs(appId), { appKey: readKey }), 401, "APP_KEY_REJECTED");
+    });
+
+    it("keeps the latest remote logging setting per scope, set with a manage key, listed for any key", async () => {
+      const { appId, ingestKey, manageKey } = await region.newApp();
+      const path = internalPaths.deviceSettings(appId);
+      const setting = { scope: "device", value: "d1", enabled: false, minLevel: "warn" };
+      const change = (updatedAt: number, key = manageKey, extra = {}) =>
+        call("PUT", path, {
+          appKey: key,
+          body: JSON.stringify({ ...setting, ...extra, updatedAt: new Date(updatedAt).toISOString() }),
+        });
+      expect(deviceSettingsListSchema.strict().parse((await call("GET", path, { appKey: ingestKey })).json)).toEqual({
+        settings: [],
+      });
+      expectError(await change(2000, ingestKey), 403, "FORBIDDEN");
+      const stored = await change(2000);
+      expect(stored.status).toBe(200);
+      expect(deviceSettingAnswerSchema.strict().parse(stored.json)).toEqual({
+        setting: { ...setting, updatedAt: 2000 },
+      });
+      const older = await change(1000, manageKey, { enabled: true });
+      expect(deviceSettingAnswerSchema.parse(older.json).setting.enabled).toBe(false);
+      const listed = await call("GET", path, { appKey: ingestKey });
+      expect(deviceSettingsListSchema.parse(listed.json).settings).toEqual([{ ...setting, updatedAt: 2000 }]);
     });
 
     it("lists revoked keys by hash", async () => {

@@ -1,13 +1,14 @@
 /**
  * One device's timeline: its lines in time order, filtered by the bar above (URL state), scrolling
  * both ways through any amount, opened at `?line=` when it comes from a permalink; beside them the
- * device's info from the devices list. A manage-key session can erase the device from here
- * (devices/erase.tsx).
+ * device's info from the devices list and its remote logging settings (devices/logging.tsx). A
+ * manage-key session can erase the device from here (devices/erase.tsx) and set its logging.
  */
 import { useEffect, useState } from "preact/hooks";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { api } from "../api.ts";
 import { EraseDevice } from "../devices/erase.tsx";
+import { LoggingPanel } from "../devices/logging.tsx";
 import { formatTime } from "../format.ts";
 import { filtersOf, useLocation } from "../url.ts";
 import { Filters } from "./filters.tsx";
@@ -29,12 +30,12 @@ export function Timeline({ appId, deviceId, manage }: { appId: string; deviceId:
         <Filters />
         <PagedLines view={view} label={`Lines of device ${deviceId}`} what="this device's lines" anchor={around} />
       </div>
-      <DeviceInfo deviceId={deviceId} />
+      <DeviceInfo deviceId={deviceId} manage={manage} />
     </section>
   );
 }
 
-function DeviceInfo({ deviceId }: { deviceId: string }) {
+function DeviceInfo({ deviceId, manage }: { deviceId: string; manage: boolean }) {
   const [device, setDevice] = useState<DeviceSummary | null | undefined>(undefined);
   useEffect(() => {
     api
@@ -42,7 +43,14 @@ function DeviceInfo({ deviceId }: { deviceId: string }) {
       .then((page) => setDevice(page.devices.find((candidate) => candidate.id === deviceId) ?? null))
       .catch(() => setDevice(null));
   }, [deviceId]);
-  if (!device) return <aside class="panel" aria-label="Device info" />;
+  if (device === undefined) return <aside class="panel" aria-label="Device info" />;
+  if (device === null) {
+    return (
+      <aside class="panel" aria-label="Device info">
+        <LoggingPanel deviceId={deviceId} appVersion={null} manage={manage} />
+      </aside>
+    );
+  }
   const rows: [string, string | null][] = [
     ["Name", device.name],
     ["Model", device.model],
@@ -63,6 +71,7 @@ function DeviceInfo({ deviceId }: { deviceId: string }) {
           </>
         ))}
       </dl>
+      <LoggingPanel deviceId={deviceId} appVersion={device.appVersion} manage={manage} />
     </aside>
   );
 }

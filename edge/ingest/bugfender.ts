@@ -32,8 +32,14 @@ export const sessionRequestSchema = z.object({
   app_version: z.object({ version: text, build: text }).optional(),
 });
 
+/** `/app/device-status`: `{app_token, device: {udid, version, …}}`; only the device is read, leniently. */
+export const deviceStatusSchema = z.object({
+  device: z.object({ udid: z.string().optional().nullable(), version: text }).optional().nullable(),
+});
+
 export const logBatchSchema = z.object({
-  session_id: z.unknown(),
+  /** Or in the `X-App-Session` header (routes/bugfender.ts). */
+  session_id: z.unknown().optional(),
   logs: z.array(
     z.object({
       x: text,
@@ -54,7 +60,8 @@ export const issueSchema = z.object({
   title: text,
   text: text,
   type: text,
-  session_id: z.unknown(),
+  /** Or in the `X-App-Session` header (routes/bugfender.ts). */
+  session_id: z.unknown().optional(),
 });
 
 export function deviceFromSession(request: z.infer<typeof sessionRequestSchema>): Device {

@@ -219,4 +219,32 @@ describe("Bugfender-compatible ingest", () => {
     });
     expect(lines.at(-1)).toMatchObject({ level: "fatal", attrs: { issue_type: "crash" } });
   });
+
+  it("answers device-status from the device's remote settings, drops lines below its minimum level, reads X-App-Session", async () => {
+    const keys = await newApp();
+    const put = (path: string, body: unknown) =>
+      callWith({ regions: [regionsOf.eu] }, path, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${keys.manage}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await put("/v1/devices/udid-1/settings", { enabled: false, minLevel: "trace" })).status).toBe(200);
+    expect((await put("/v1/settings?appVersion=3.1.0", { enabled: true, minLevel: "warn" })).status).toBe(200);
+    const status = async (device: unknown) =>
+      (await bf("/app/device-status", keys.ingest, { app_token: keys.ingest, device })).json();
+    expect(await status(sessionRequest.device)).toEqual({ logger_enabled: false });
+    expect(await status({ udid: "udid-2", version: "3.1.0" })).toEqual({ logger_enabled: true });
+
+    // udid-2 on 3.1.0 uploads from warn: the trace line is acknowledged and not stored.
+    const other = await bf("/session", keys.ingest, {
+      ...sessionRequest,
+      device: { ...sessionRequest.device, udid: "udid-2" },
+    });
+    const { id } = (await other.json()) as { id: string };
+    const response = await bf("/log/batch", keys.ingest, { logs }, { "x-app-session": id });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(await response.json()).toMatchObject({ accepted: 1 });
+    const posts = (await received(keys.appId)).filter((call) => call.pathAndQuery.endsWith("/batches"));
+    expect(parseBatch(JSON.parse(posts[0]?.body ?? "")).logs.map((line) => line.text)).toEqual(["slow"]);
+  });
 });

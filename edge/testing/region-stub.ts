@@ -5,7 +5,7 @@
  * not verify), validates batches with shared `parseBatch`, keeps them in memory (202 receipt,
  * duplicate, 409 on a reused batch id) and answers reads (only with a read key of the app that is
  * not revoked, as a region checks it: else 401 APP_KEY_REJECTED), app settings (changed with a
- * manage key, the latest `updatedAt` kept) and usage, the revocation list and the unsigned
+ * manage key, the latest `updatedAt` kept), remote logging settings (the same way) and usage, the revocation list and the unsigned
  * `GET /v1/health` probe. Every signed call
  * to any stub is recorded; tests read the record with `GET /__stub/received?match=<text>` and
  * revoke keys with `POST /__stub/revoke`. For routing tests, `POST /__stub/spawn {name}` starts a
@@ -22,6 +22,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { batchJson, deviceInfo, parseBatch, parseWith } from "../../shared/batch.ts";
 import type { VolumeAnswer } from "../../shared/console-api.ts";
+import { deviceSettingChangeSchema, type StoredDeviceSetting, settingWins } from "../../shared/device-settings.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
 import { type KeyKind, keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
@@ -57,7 +58,8 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|usage)$/;
+const appPath =
+  /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|device-settings|usage)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -65,6 +67,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
   let delayMs = 0;
   const batches = new Map<string, { appId: string; canonical: string; batch: ReturnType<typeof parseBatch> }>();
   const settings = new Map<string, AppSettingsChange>();
+  const deviceSettings = new Map<string, StoredDeviceSetting[]>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stub");
@@ -163,6 +166,20 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       const held = settings.get(appId) ?? { retentionDays: 30, updatedAt: null };
       return [200, { app: { id: appId, name: "stub app", ...held } } satisfies AppSettingsAnswer];
     }
+    if (resource === "device-settings") {
+      const held = deviceSettings.get(appId) ?? [];
+      if (method === "GET") {
+        await checkAppKey(appId, appKey, verifiedKind(appKey));
+        return [200, { settings: held }];
+      }
+      await checkAppKey(appId, appKey, "manage");
+      const change = parseWith(deviceSettingChangeSchema, parseJson(body));
+      const setting = { ...change, updatedAt: Date.parse(change.updatedAt) };
+      const same = held.find((other) => other.scope === setting.scope && other.value === setting.value);
+      if (same && !settingWins(setting, same)) return [200, { setting: same }];
+      deviceSettings.set(appId, [...held.filter((other) => other !== same), setting]);
+      return [200, { setting }];
+    }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));
       const canonical = batchJson(batch);
@@ -233,6 +250,12 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, answer];
     }
     throw new ApiError("NOT_FOUND", `stub region has no route for ${method} ${url.pathname}`);
+  }
+
+  /** Any live key of the app reads its device settings, as a region's `requireAppKey(…, "any")`. */
+  function verifiedKind(appKey: string | null): KeyKind {
+    const kind = /^sl_(ingest|read|manage)_/.exec(appKey ?? "")?.[1];
+    return (kind as KeyKind | undefined) ?? "read";
   }
 
   /** What a region checks in its own key table; the stub, holding the key secret, verifies instead. */

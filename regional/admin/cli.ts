@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import type { KeyRecord } from "../../shared/admin.ts";
+import { levels } from "../../shared/batch.ts";
+import { deviceSettingsSchema, type StoredDeviceSetting } from "../../shared/device-settings.ts";
 import { isKeyKind } from "../../shared/keys.ts";
 import { retentionDaysMax, retentionDaysSchema } from "../../shared/lifecycle.ts";
 import {
@@ -11,10 +13,12 @@ import {
   erase,
   erasureStates,
   listApps,
+  listDeviceSettings,
   listKeys,
   provisionApp,
   type RegionOutcome,
   revokeKey,
+  setDeviceSettings,
   setRetention,
   verify,
 } from "./cluster.ts";
@@ -35,6 +39,10 @@ const usage = `Usage: npm run admin -- <command>
                          erase one device's logs and device record on every region (cannot be undone)
   erasures show <appId> <erasureId>
                          each region's progress on an erasure
+  settings set <appId> [--device <id> | --app-version <v>] --enabled true|false --min-level <level>
+                         remote logging control: the app's default, one app version's or one
+                         device's (levels: ${levels.join(", ")}), in every region
+  settings show <appId>  the app's remote logging settings at every scope
   verify                 each region's batch count and digest, and whether all agree (exit 1 if not)
 
 Options: --json  print JSON`;
@@ -43,7 +51,13 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: "boolean" } },
+    options: {
+      json: { type: "boolean" },
+      device: { type: "string" },
+      "app-version": { type: "string" },
+      enabled: { type: "string" },
+      "min-level": { type: "string" },
+    },
   });
   const [group, command, argument, second] = positionals;
   const cluster = loadCluster();
@@ -144,6 +158,40 @@ ${completed ? "completed in every region" : "NOT completed everywhere yet"}`,
     );
     return completed ? 0 : 1;
   }
+  if (group === "settings" && command === "set" && argument) {
+    const device = values.device;
+    const appVersion = values["app-version"];
+    const wanted = deviceSettingsSchema.safeParse({
+      enabled: values.enabled === "true" ? true : values.enabled === "false" ? false : values.enabled,
+      minLevel: values["min-level"],
+    });
+    if (!wanted.success || (device !== undefined && appVersion !== undefined)) {
+      console.error(
+        `settings set: expected --enabled true|false, --min-level one of ${levels.join(", ")}, and at most one of --device, --app-version`,
+      );
+      return 2;
+    }
+    const scope =
+      device !== undefined
+        ? { scope: "device" as const, value: device }
+        : appVersion !== undefined
+          ? { scope: "version" as const, value: appVersion }
+          : { scope: "app" as const, value: "" };
+    const outcomes = await setDeviceSettings(cluster, argument, { ...scope, ...wanted.data });
+    const held = outcomes.find((outcome) => outcome.ok)?.body?.setting;
+    print(held ? formatSetting(held) : "no region stored it", { setting: held ?? null });
+    return reportFailures(
+      outcomes,
+      "run the same command again, or let anti-entropy bring it to the regions that missed it",
+    );
+  }
+  if (group === "settings" && command === "show" && argument) {
+    const outcomes = await listDeviceSettings(cluster, argument);
+    const first = outcomes.find((outcome) => outcome.ok)?.body;
+    const lines = (first?.settings ?? []).map(formatSetting);
+    print(lines.join("\n") || "(none set: every device logs from trace)", first ?? { settings: [] });
+    return reportFailures(outcomes);
+  }
   if (group === "verify" && command === undefined) {
     const result = await verify(cluster);
     const lines = Object.entries(result.regions).map(([name, region]) =>
@@ -156,6 +204,12 @@ ${completed ? "completed in every region" : "NOT completed everywhere yet"}`,
   }
   console.error(usage);
   return 2;
+}
+
+function formatSetting(setting: StoredDeviceSetting): string {
+  const where = setting.scope === "app" ? "app default" : `${setting.scope} ${setting.value}`;
+  const state = setting.enabled ? `enabled from ${setting.minLevel}` : `disabled (min level ${setting.minLevel})`;
+  return `${where.padEnd(24)}  ${state.padEnd(28)}  set ${new Date(setting.updatedAt).toISOString()}`;
 }
 
 function formatKey(key: KeyRecord): string {

@@ -15,6 +15,13 @@ import {
   keysAnswerSchema,
   revokedAnswerSchema,
 } from "../../shared/admin.ts";
+import {
+  type DeviceSettingChange,
+  type DeviceSettings,
+  deviceSettingAnswerSchema,
+  deviceSettingsListSchema,
+  type SettingScope,
+} from "../../shared/device-settings.ts";
 import { sha256Hex } from "../../shared/encoding.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
 import {
@@ -136,6 +143,24 @@ export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOu
 export function setRetention(cluster: Cluster, appId: string, retentionDays: number) {
   const change: AppSettingsChange = { retentionDays, updatedAt: new Date().toISOString() };
   return everyRegion(cluster, "PUT", adminPaths.appSettings(appId), appSettingsAnswerSchema, change);
+}
+
+/**
+ * Sets one remote logging setting (shared/device-settings.ts) in every region, stamped with this
+ * machine's time, as `setRetention` does: the latest change wins in each region.
+ */
+export function setDeviceSettings(
+  cluster: Cluster,
+  appId: string,
+  setting: { scope: SettingScope; value: string } & DeviceSettings,
+) {
+  const change: DeviceSettingChange = { ...setting, updatedAt: new Date().toISOString() };
+  return everyRegion(cluster, "PUT", adminPaths.deviceSettings(appId), deviceSettingAnswerSchema, change);
+}
+
+/** Every region's remote logging settings of the app. */
+export function listDeviceSettings(cluster: Cluster, appId: string) {
+  return everyRegion(cluster, "GET", adminPaths.deviceSettings(appId), deviceSettingsListSchema);
 }
 
 export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome<KeysAnswer>[]> {

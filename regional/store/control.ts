@@ -5,10 +5,13 @@
  * and keys are inserted, and a revocation is kept with the earliest time any region recorded, so
  * revocations always win. Erasures win the same way: an unknown one is applied here (erasure.ts),
  * and nothing of an erased app (its row, its keys) is added back, whoever still sends it. An app's
- * settings are merged by their own rule, the latest change wins (settings.ts).
+ * settings are merged by their own rule, the latest change wins (settings.ts), and so are its remote
+ * logging settings (device-settings.ts).
  */
 import { sql } from "drizzle-orm";
-import { apiKeys, apps } from "../db/schema/index.ts";
+import type { StoredDeviceSetting } from "../../shared/device-settings.ts";
+import { apiKeys, apps, deviceSettings } from "../db/schema/index.ts";
+import { applyDeviceSettings, toStored } from "./device-settings.ts";
 import { applyErasure } from "./erasure.ts";
 import { applySettings } from "./settings.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
@@ -18,6 +21,7 @@ export function exportControl({ db, keystore }: StoreDeps): ReplicaStore["export
   return async () => {
     const appRows = await db.select().from(apps);
     const keyRows = await db.select().from(apiKeys);
+    const settingRows = await db.select().from(deviceSettings);
     const erasures = await keystore.list();
     return {
       erasures: erasures.map(({ completedAt: _here, ...erasure }) => erasure),
@@ -36,6 +40,7 @@ export function exportControl({ db, keystore }: StoreDeps): ReplicaStore["export
         createdAt: row.createdAt.getTime(),
         revokedAt: row.revokedAt?.getTime() ?? null,
       })),
+      deviceSettings: settingRows.map((row) => ({ appId: row.appId, ...toStored(row) })),
     };
   };
 }
@@ -83,6 +88,14 @@ export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
           });
       }
     });
+    // Only for apps known here (and not erased), so a setting never outlives its app.
+    const knownApps = new Set((await db.select({ id: apps.id }).from(apps)).map((row) => row.id));
+    const bySetting = new Map<string, StoredDeviceSetting[]>();
+    for (const { appId, ...setting } of state.deviceSettings) {
+      if (!knownApps.has(appId) || erasedApps.has(appId)) continue;
+      bySetting.set(appId, [...(bySetting.get(appId) ?? []), setting]);
+    }
+    for (const [appId, settings] of bySetting) await applyDeviceSettings(db, appId, settings);
     for (const app of liveApps) {
       await applySettings({ db, clock }, app.id, {
         retentionDays: app.retentionDays,

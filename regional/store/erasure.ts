@@ -17,7 +17,7 @@
 import { and, eq, inArray, isNull, lt, max, min, or, sql, sum } from "drizzle-orm";
 import { deviceInfo } from "../../shared/batch.ts";
 import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
-import { apiKeys, apps, batches, devices, outbox } from "../db/schema/index.ts";
+import { apiKeys, apps, batches, deviceSettings, devices, outbox } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
 import type { StoreDeps } from "./types.ts";
 
@@ -45,6 +45,7 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
       await tx.delete(outbox).where(eq(outbox.appId, appId));
       await tx.delete(batches).where(eq(batches.appId, appId));
       await tx.delete(devices).where(eq(devices.appId, appId));
+      await tx.delete(deviceSettings).where(eq(deviceSettings.appId, appId));
       await tx
         .update(apiKeys)
         .set({ revokedAt: new Date(clock.now()) })

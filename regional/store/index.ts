@@ -10,6 +10,7 @@
  *   tail             tail.ts        lines in arrival order, for the live tail
  *   usage            usage.ts       lines and stored bytes kept per day of receipt
  *   …Settings        settings.ts    retention, last writer wins; a change re-files the app's batches
+ *   …DeviceSetting…  device-settings.ts  remote logging control per app, version, device; latest wins
  *   expire           expire.ts      the lifecycle run: partitions ahead created, expired ones dropped
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
@@ -25,6 +26,7 @@
  */
 import { addKey, appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upsertApp } from "./apps.ts";
 import { exportControl, mergeControl } from "./control.ts";
+import { changeDeviceSetting, listDeviceSettings } from "./device-settings.ts";
 import { listDevices } from "./devices.ts";
 import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
 import { applyErasure } from "./erasure.ts";
@@ -50,6 +52,8 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     usage: usage(deps),
     appSettings: appSettings(deps),
     changeAppSettings: changeAppSettings(deps),
+    deviceSettings: listDeviceSettings(deps),
+    changeDeviceSetting: changeDeviceSetting(deps),
     expire: expire(deps),
     appDigest: appDigest(deps),
     upsertApp: upsertApp(deps),

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retentionDaysDefault } from "../../shared/lifecycle.ts";
-import { listApps, setRetention } from "../admin/cluster.ts";
+import { listApps, listDeviceSettings, setDeviceSettings, setRetention } from "../admin/cluster.ts";
 import { batches } from "../db/schema/index.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
@@ -222,6 +222,29 @@ describe.each(drivers)("retention on %s", (kind) => {
     expect(outcomes.map((outcome) => outcome.error ?? "ok")).toEqual(["ok", "ok", "ok"]);
     for (const listed of await listApps(admin)) {
       expect(listed.body?.apps.find((app) => app.id === appId)?.retentionDays).toBe(5);
+    }
+  });
+
+  // Remote logging control rides the same control plane as retention (store/device-settings.ts).
+  it("sets remote logging settings in every region from the admin CLI, and shows them", async () => {
+    nowMs = Date.now();
+    const appId = await registered();
+    const admin = {
+      regions: cluster.nodes.map(({ name, adminUrl }) => ({ name, url: adminUrl })),
+      keySecret: "unused-by-these-calls-0123456789abcdef",
+      adminSecret: testSecrets.admin,
+    };
+    const set = await setDeviceSettings(admin, appId, {
+      scope: "device",
+      value: "d1",
+      enabled: false,
+      minLevel: "warn",
+    });
+    expect(set.map((outcome) => outcome.error ?? "ok")).toEqual(["ok", "ok", "ok"]);
+    for (const listed of await listDeviceSettings(admin, appId)) {
+      expect(listed.body?.settings).toEqual([
+        expect.objectContaining({ scope: "device", value: "d1", enabled: false, minLevel: "warn" }),
+      ]);
     }
   });
 

@@ -18,6 +18,7 @@ import type { AppRecord, KeyRecord } from "../../shared/admin.ts";
 import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
+import type { StoredDeviceSetting } from "../../shared/device-settings.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
 import type { AppSettings, Erasure, RegionErasure, UsageAnswer, UsageQuery } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
@@ -90,6 +91,10 @@ export interface BatchStore {
   appSettings(appId: string): Promise<AppSettings | null>;
   /** Keeps the change if it is the latest (settings.ts) and re-files the app's batches; null for an unknown app. */
   changeAppSettings(appId: string, change: SettingsChange): Promise<AppSettings | null>;
+  /** The app's remote logging settings at every scope, or null when the app is unknown here. */
+  deviceSettings(appId: string): Promise<StoredDeviceSetting[] | null>;
+  /** Keeps the change if it wins (device-settings.ts); the row held afterwards, null for an unknown app. */
+  changeDeviceSetting(appId: string, change: StoredDeviceSetting): Promise<StoredDeviceSetting | null>;
   /** One lifecycle run: partitions for the next `aheadMs` created, expired ones dropped (expire.ts). */
   expire(aheadMs: number): Promise<ExpiryReport>;
   /** The app's batch count and one digest of the versions held, to compare regions. */

@@ -29,6 +29,10 @@ export type EdgeStub = {
   received: Received[];
   /** Batches stored (202 answered), by id. */
   stored: Map<string, Upload>;
+  /** What `GET /v1/settings` answers (null: 503, as an edge with no answer would not, to test failures). */
+  settings: { enabled: boolean; minLevel: string } | null;
+  /** The settings requests received (their URLs). */
+  settingsAsked: string[];
   /** Answers the next requests with these, then falls back to the default. */
   script(...answers: Answer[]): void;
   close(): Promise<void>;
@@ -45,10 +49,17 @@ export async function startEdgeStub(): Promise<EdgeStub> {
     if (req.method === "OPTIONS") {
       res.writeHead(204, {
         ...cors,
-        "access-control-allow-methods": "POST",
+        "access-control-allow-methods": "GET, POST",
         "access-control-allow-headers": "authorization, content-type, x-request-id",
       });
       res.end();
+      return;
+    }
+    if (req.method === "GET" && req.url?.startsWith("/v1/settings")) {
+      stub.settingsAsked.push(req.url);
+      const answer = stub.settings ? { ...stub.settings, source: "device" } : null;
+      res.writeHead(answer ? 200 : 503, { ...cors, "content-type": "application/json" });
+      res.end(JSON.stringify(answer ?? { error: { code: "REGION_UNAVAILABLE", message: "scripted" } }));
       return;
     }
     const chunks: Buffer[] = [];
@@ -76,14 +87,17 @@ export async function startEdgeStub(): Promise<EdgeStub> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
-  return {
+  const stub: EdgeStub = {
     url: `http://127.0.0.1:${port}`,
     received,
     stored,
+    settings: { enabled: true, minLevel: "trace" },
+    settingsAsked: [],
     script: (...answers) => scripted.push(...answers),
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return stub;
 }

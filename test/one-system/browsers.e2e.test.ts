@@ -167,6 +167,75 @@ describe("the Bugfender web SDK against Stormlog", () => {
   });
 });
 
+describe("the Bugfender web SDK under remote logging control", () => {
+  it("holds its lines while its app version is disabled, then sends those from the minimum level", async () => {
+    const marker = `bfctl${crypto.randomUUID().replaceAll("-", "")}`;
+    const version = `9.${marker}`;
+    const setVersion = async (settings: { enabled: boolean; minLevel: string }) => {
+      const response = await fetch(`${system.edgeUrl}/v1/settings?appVersion=${version}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${system.app.manageKey}`, "content-type": "application/json" },
+        body: JSON.stringify(settings),
+      });
+      expect(response.status).toBe(200);
+    };
+    await setVersion({ enabled: false, minLevel: "warn" });
+    const page = await browser.newPage();
+    await page.clock.install();
+    await page.goto(site.url);
+    await page.evaluate(
+      async ({ apiURL, appKey, marker, version }) => {
+        type Log = (text: string) => void;
+        type Bugfender = {
+          init(options: Record<string, unknown>): Promise<void>;
+          trace: Log;
+          info: Log;
+          warn: Log;
+          error: Log;
+        };
+        const { Bugfender } = (globalThis as unknown as Record<string, { Bugfender: Bugfender }>)["@bugfender/sdk"] as {
+          Bugfender: Bugfender;
+        };
+        await Bugfender.init({
+          appKey,
+          apiURL,
+          version,
+          printToConsole: false,
+          logBrowserEvents: false,
+          logUIEvents: false,
+          registerErrorHandler: false,
+          overrideConsoleMethods: false,
+        });
+        Bugfender.trace(`${marker} trace`);
+        Bugfender.info(`${marker} info`);
+        Bugfender.warn(`${marker} warn`);
+        Bugfender.error(`${marker} error`);
+      },
+      { apiURL: `${system.edgeUrl}/bugfender`, appKey: system.app.ingestKey, marker, version },
+    );
+    // Disabled: two of its 15 s send rounds go by and nothing arrives.
+    for (let round = 0; round < 2; round++) {
+      await page.clock.fastForward(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(await readMarked(marker)).toEqual([]);
+
+    // Enabled: the SDK asks again within 5 minutes, then sends what it kept, from warn up.
+    await setVersion({ enabled: true, minLevel: "warn" });
+    await page.clock.fastForward(5 * 60_000);
+    let texts: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      texts = (await readMarked(marker)).map((line) => line.text).sort();
+      if (texts.length >= 2) break;
+      await page.clock.fastForward(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await page.close();
+    expect(texts).toEqual([`${marker} error`, `${marker} warn`]);
+  });
+});
+
 describe("the Stormlog SDK in a browser against the edge", () => {
   it("uploads from another origin straight to /v1/batches, and the lines read back", async () => {
     const marker = `sl${crypto.randomUUID().replaceAll("-", "")}`;

@@ -2,5 +2,6 @@
 export { apiKeys } from "./api-keys.ts";
 export { apps } from "./apps.ts";
 export { batches } from "./batches.ts";
+export { deviceSettings } from "./device-settings.ts";
 export { devices } from "./devices.ts";
 export { outbox } from "./outbox.ts";
