@@ -52,6 +52,12 @@ export type BatchCodec = {
   open(appId: string, batchId: string, stored: StoredSeal): Promise<Result<Batch, IntegrityFailure>>;
   /** The stored canonical JSON, to compare with a batch sent again under the same id. */
   openJson(appId: string, batchId: string, stored: StoredSeal): Promise<Result<string, IntegrityFailure>>;
+  /** An issue group's signature (store/issues.ts): a keyed hash, the same in every region. */
+  issueSignature(appId: string, signatureText: string): Promise<string>;
+  /** Seals an issue group's title or sample under the device key its occurrence's batch is sealed under. */
+  sealText(appId: string, deviceId: string, purpose: string, text: string): Promise<Sealed>;
+  /** What `sealText` sealed; null when its key is gone (an erasure) or it does not authenticate. */
+  openText(appId: string, purpose: string, sealed: Sealed): Promise<string | null>;
 };
 
 export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCodec {
@@ -106,6 +112,20 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
 
   return {
     openJson,
+
+    issueSignature: (appId, signatureText) => keyring.signature([appId, signatureText]),
+
+    async sealText(appId, deviceId, purpose, text) {
+      const deviceKey = await keystore.sealingKey(appId, deviceId);
+      return sealUnderKey(deviceKey.key, deviceKey.keyId, utf8(text), { appId, batchId: purpose, metadata: ["text"] });
+    },
+
+    async openText(appId, purpose, sealed) {
+      const deviceKey = await keystore.openingKey(appId, sealed.keyId);
+      if (!deviceKey || "unopenable" in deviceKey) return null;
+      const opened = await openUnderKey(deviceKey, sealed, { appId, batchId: purpose, metadata: ["text"] });
+      return opened ? new TextDecoder().decode(opened) : null;
+    },
 
     async seal(appId, batch) {
       const meta = metaOf(batch);

@@ -18,6 +18,7 @@ import type { AppRecord, KeyRecord } from "../../shared/admin.ts";
 import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
+import type { IssueDetail, IssuePage, IssueQuery, IssueStatus, RegionIssuePatch } from "../../shared/issues.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
 import type { AppSettings, Erasure, RegionErasure, UsageAnswer, UsageQuery } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
@@ -113,6 +114,12 @@ export interface BatchStore {
   erase(erasure: Erasure): Promise<RegionErasure | null>;
   /** An erasure's state here; null when this region does not know it (yet). */
   erasure(appId: string, erasureId: string): Promise<RegionErasure | null>;
+  /** The app's issue groups, most recently seen first (issue-reads.ts). */
+  issues(appId: string, query: IssueQuery): Promise<Result<IssuePage, ReadFailure>>;
+  /** One group with its sample and latest occurrences; null when unknown here. */
+  issue(appId: string, id: string): Promise<IssueDetail | null>;
+  /** Keeps a status change if it is the latest; the status now, null when the group is unknown here. */
+  changeIssueStatus(appId: string, id: string, patch: RegionIssuePatch): Promise<IssueStatus | null>;
 }
 
 // ---- Replication's side ----

@@ -3,4 +3,5 @@ export { apiKeys } from "./api-keys.ts";
 export { apps } from "./apps.ts";
 export { batches } from "./batches.ts";
 export { devices } from "./devices.ts";
+export { issueDevices, issueGroups, issueOccurrences, webhookConfigs, webhookQueue } from "./issues.ts";
 export { outbox } from "./outbox.ts";
