@@ -16,6 +16,8 @@
  *   GET  /v1/app      read key    the app's settings, from one region    routes/app-settings.ts
  *   PATCH /v1/app     manage key  a settings change, to every region     routes/app-settings.ts
  *   GET  /v1/usage    read key    lines and bytes kept per day, route    routes/usage.ts
+ *   GET  /v1/issues[/{id}]  read key  issue groups, route                routes/issues.ts
+ *   PATCH /v1/issues/{id}  manage key  a status change, to every region   routes/issues.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -38,6 +40,7 @@ import { deviceErasure } from "./routes/device-erasure.ts";
 import { devices } from "./routes/devices.ts";
 import { erasures } from "./routes/erasures.ts";
 import { health } from "./routes/health.ts";
+import { issues } from "./routes/issues.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
 import { regions } from "./routes/regions.ts";
@@ -97,6 +100,7 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/regions", regions);
   app.route("/v1/app", appSettings);
   app.route("/v1/usage", usage);
+  app.route("/v1/issues", issues);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);
   app.route("/console/sign-in", signIn);

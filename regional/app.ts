@@ -30,6 +30,7 @@ import { devicesRoute } from "./routes/devices.ts";
 import { digestsRoute } from "./routes/digests.ts";
 import { adminErasureRoute, erasureRoute } from "./routes/erasure.ts";
 import { healthRoute } from "./routes/health.ts";
+import { issuesRoute } from "./routes/issues.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
@@ -56,6 +57,7 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     usageRoute(edge),
     keysRevokedRoute(edge),
     erasureRoute(edge),
+    issuesRoute(edge),
   ]) {
     app.route("/internal/v1", route);
   }

@@ -49,6 +49,9 @@ export const internalPaths = {
   /** PUT an erasure record (the edge sends the same one to every region); GET its state here. */
   erasure: (appId: string, erasureId: string) => `/internal/v1/apps/${appId}/erasures/${erasureId}`,
   usage: (appId: string) => `/internal/v1/apps/${appId}/usage`,
+  /** Issue groups (shared/issues.ts): GET a page, GET one, PUT its status (manage key, sent to every region). */
+  issues: (appId: string) => `/internal/v1/apps/${appId}/issues`,
+  issue: (appId: string, id: string) => `/internal/v1/apps/${appId}/issues/${id}`,
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",
