@@ -39,6 +39,7 @@ import { syncRoute } from "./routes/sync.ts";
 import { tailRoute } from "./routes/tail.ts";
 import { usageRoute } from "./routes/usage.ts";
 import { volumeRoute } from "./routes/volume.ts";
+import { adminWebhookRoute } from "./routes/webhooks.ts";
 import { callerGuard } from "./signature.ts";
 
 export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -79,6 +80,7 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
     keyRevokeRoute(admin),
     digestsRoute(admin),
     adminErasureRoute(admin),
+    adminWebhookRoute(admin),
   ]) {
     app.route("/admin/v1", route);
   }

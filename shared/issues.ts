@@ -20,6 +20,7 @@
  */
 import { z } from "zod";
 import type { LogLine } from "./batch.ts";
+import { hmacHex } from "./hmac.ts";
 import { limits } from "./limits.ts";
 import { storableString } from "./storable.ts";
 
@@ -156,3 +157,19 @@ export const webhookConfigSchema = z.strictObject({
   secret: storableString().min(16).max(limits.shortFieldLengthMax),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
+
+/** The header a webhook carries: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, like Stripe's. */
+export const webhookSignatureHeader = "Stormlog-Signature";
+
+/**
+ * The signature header's value for a body sent at `unixSeconds`. A receiver recomputes it with
+ * its secret, compares in constant time, and refuses a timestamp too far from its clock.
+ *
+ * @example await webhookSignature("whsec_…", 1780315200, '{"type":"issue.created"}') // "t=1780315200,v1=5f…"
+ */
+export async function webhookSignature(secret: string, unixSeconds: number, body: string): Promise<string> {
+  return `t=${unixSeconds},v1=${await hmacHex(secret, `${unixSeconds}.${body}`)}`;
+}
+
+/** What a region answers to a webhook being set: where events go, never the secret. */
+export const webhookAnswerSchema = z.object({ appId: z.string(), url: z.string() });

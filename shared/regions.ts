@@ -74,6 +74,8 @@ export const adminPaths = {
   appSettings: (appId: string) => `/admin/v1/apps/${appId}/settings`,
   /** PUT an erasure record of a device or (deviceId null) of the whole app; GET its state. */
   erasure: (appId: string, erasureId: string) => `/admin/v1/apps/${appId}/erasures/${erasureId}`,
+  /** PUT an app's issue webhook `{url, secret}` (shared/issues.ts) on this region. */
+  webhook: (appId: string) => `/admin/v1/apps/${appId}/webhook`,
   /** The same digests peers compare, for `admin verify`. */
   digests: "/admin/v1/digests",
 } as const;

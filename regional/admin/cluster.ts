@@ -15,7 +15,8 @@ import {
   keysAnswerSchema,
   revokedAnswerSchema,
 } from "../../shared/admin.ts";
-import { sha256Hex } from "../../shared/encoding.ts";
+import { randomBytes, sha256Hex, toHex } from "../../shared/encoding.ts";
+import { webhookAnswerSchema } from "../../shared/issues.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
 import {
   type AppSettingsChange,
@@ -136,6 +137,16 @@ export async function revokeKey(cluster: Cluster, key: string): Promise<RegionOu
 export function setRetention(cluster: Cluster, appId: string, retentionDays: number) {
   const change: AppSettingsChange = { retentionDays, updatedAt: new Date().toISOString() };
   return everyRegion(cluster, "PUT", adminPaths.appSettings(appId), appSettingsAnswerSchema, change);
+}
+
+/**
+ * Sets the app's issue webhook on every region with a new signing secret, which the caller prints
+ * once: every region needs it, since the region a batch arrives at sends its events.
+ */
+export async function setWebhook(cluster: Cluster, appId: string, url: string) {
+  const secret = `whsec_${toHex(randomBytes(24))}`;
+  const outcomes = await everyRegion(cluster, "PUT", adminPaths.webhook(appId), webhookAnswerSchema, { url, secret });
+  return { secret, outcomes };
 }
 
 export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome<KeysAnswer>[]> {

@@ -58,6 +58,9 @@ export type BatchCodec = {
   sealText(appId: string, deviceId: string, purpose: string, text: string): Promise<Sealed>;
   /** What `sealText` sealed; null when its key is gone (an erasure) or it does not authenticate. */
   openText(appId: string, purpose: string, sealed: Sealed): Promise<string | null>;
+  /** A secret the region must use again (a webhook's signing secret), sealed under the keyring, as text. */
+  sealSecret(appId: string, purpose: string, secret: string): Promise<string>;
+  openSecret(appId: string, purpose: string, sealed: string): Promise<string | null>;
 };
 
 export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCodec {
@@ -118,6 +121,23 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
     async sealText(appId, deviceId, purpose, text) {
       const deviceKey = await keystore.sealingKey(appId, deviceId);
       return sealUnderKey(deviceKey.key, deviceKey.keyId, utf8(text), { appId, batchId: purpose, metadata: ["text"] });
+    },
+
+    async sealSecret(appId, purpose, secret) {
+      const sealed = await keyring.seal(utf8(secret), { appId, batchId: purpose });
+      const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+      return `${sealed.keyId}.${b64(sealed.wrappedKey)}.${b64(sealed.ciphertext)}`;
+    },
+
+    async openSecret(appId, purpose, text) {
+      const [keyId, wrapped, ciphertext] = text.split(".");
+      if (keyId === undefined || wrapped === undefined || ciphertext === undefined) return null;
+      const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, "base64url"));
+      const opened = await keyring.open(
+        { keyId, wrappedKey: bytes(wrapped), ciphertext: bytes(ciphertext) },
+        { appId, batchId: purpose },
+      );
+      return opened.ok ? new TextDecoder().decode(opened.value) : null;
     },
 
     async openText(appId, purpose, sealed) {

@@ -18,7 +18,15 @@ import type { AppRecord, KeyRecord } from "../../shared/admin.ts";
 import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
-import type { IssueDetail, IssuePage, IssueQuery, IssueStatus, RegionIssuePatch } from "../../shared/issues.ts";
+import type {
+  IssueDetail,
+  IssuePage,
+  IssueQuery,
+  IssueStatus,
+  RegionIssuePatch,
+  WebhookConfig,
+  WebhookEvent,
+} from "../../shared/issues.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
 import type { AppSettings, Erasure, RegionErasure, UsageAnswer, UsageQuery } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
@@ -146,6 +154,33 @@ export interface ReplicaStore {
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
   mergeControl(state: ControlState): Promise<void>;
+}
+
+// ---- Webhooks (webhooks.ts) ----
+
+/** A webhook event owed: which event, of which group, for which line. */
+export type WebhookEntry = {
+  id: number;
+  appId: string;
+  event: WebhookEvent;
+  groupId: string;
+  batchId: string;
+  lineIndex: number;
+  createdAt: Date;
+  attempts: number;
+};
+
+export interface WebhookStore {
+  /** Sets (or, with null, removes) the app's webhook here. */
+  setWebhook(appId: string, config: WebhookConfig | null): Promise<void>;
+  webhook(appId: string): Promise<WebhookConfig | null>;
+  /** Leases up to `limit` due events for `leaseMs`. */
+  claim(limit: number, leaseMs: number): Promise<WebhookEntry[]>;
+  /** The event's JSON body, built now; null when its group, batch or line is gone (erased, expired). */
+  body(entry: WebhookEntry): Promise<Record<string, unknown> | null>;
+  complete(id: number): Promise<void>;
+  /** The send failed: try again after base·2^attempts, capped, scaled by a random 50-100 %. */
+  retry(id: number, backoff: Backoff): Promise<void>;
 }
 
 // ---- What an implementation is built from ----
