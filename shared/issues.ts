@@ -8,6 +8,8 @@
  * - crash: `level` is `fatal` and `text` holds a stack trace (the SDKs send `error.stack` as the
  *   text: a first line "TypeError: …", then frames "    at f (file.js:1:2)" or "f@file.js:1:2");
  *   the title is the text's first line, the top frame its first frame line.
+ * - reported crash (an adapter's, e.g. Bugfender's `sendCrash`): `tag` is `stormlog.crash`, `text`
+ *   the title, `attrs["stormlog.body"]` the stack or details; grouped like a captured crash.
  * - reported issue: `tag` is `stormlog.issue`, `text` is the title, `attrs["stormlog.body"]` the
  *   markdown body (optional).
  * - user feedback: `tag` is `stormlog.feedback`, `text` is the subject, `attrs["stormlog.body"]`
@@ -26,6 +28,7 @@ import { storableString } from "./storable.ts";
 
 export const issueTag = "stormlog.issue";
 export const feedbackTag = "stormlog.feedback";
+export const crashTag = "stormlog.crash";
 /** The attrs key holding a reported issue's markdown or a feedback's message. */
 export const issueBodyAttr = "stormlog.body";
 
@@ -59,9 +62,15 @@ export function occurrenceOf(line: LogLine): Occurrence | null {
     const title = firstLine(line.text);
     return { type, title, body, signatureText: `${type}\n${normalize(title)}` };
   }
+  if (line.tag === crashTag) {
+    const raw = line.attrs?.[issueBodyAttr];
+    const body = typeof raw === "string" ? raw.slice(0, issueSampleCharsMax) : "";
+    const title = firstLine(line.text);
+    const frame = topFrame(body) ?? "";
+    return { type: "crash", title, body, signatureText: `crash\n${normalize(title)}\n${normalize(frame)}` };
+  }
   if (line.level !== "fatal") return null;
-  const lines = line.text.split("\n");
-  const frame = lines.find((text) => v8Frame.test(text) || webkitFrame.test(text));
+  const frame = topFrame(line.text);
   if (frame === undefined) return null;
   const title = firstLine(line.text);
   return {
@@ -70,6 +79,10 @@ export function occurrenceOf(line: LogLine): Occurrence | null {
     body: line.text.slice(0, issueSampleCharsMax),
     signatureText: `crash\n${normalize(title)}\n${normalize(frame)}`,
   };
+}
+
+function topFrame(text: string): string | undefined {
+  return text.split("\n").find((candidate) => v8Frame.test(candidate) || webkitFrame.test(candidate));
 }
 
 function firstLine(text: string): string {
