@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { feedbackTag, issueBodyAttr, issueTag } from "../../shared/issues.ts";
+import { newErasureId } from "../../shared/lifecycle.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, testAppId } from "../testing/harness.ts";
@@ -105,6 +106,30 @@ describe.each(drivers)("issue grouping on %s", (kind) => {
         expect(rows.includes(secret), `${secret} in clear at ${name}`).toBe(false);
       }
     }
+  });
+
+  it("takes an erased device's occurrences out, and everything with an erased app", async () => {
+    const appId = await registered();
+    nowMs = baseTs + 10_000;
+    await put(
+      appId,
+      makeBatch({ deviceId: "erased", lines: [{ ts: baseTs, level: "fatal", text: crash("aa11bb22", 1) }] }),
+    );
+    await put(
+      appId,
+      makeBatch({ deviceId: "kept", lines: [{ ts: baseTs + 1, level: "fatal", text: crash("cc33dd44", 2) }] }),
+    );
+    nowMs += 1000;
+    const erasure = { id: newErasureId(), appId, deviceId: "erased", requestedAt: new Date(nowMs).toISOString() };
+    await node("a").store.erase(erasure);
+    // Sealed under the erased device's key, the title is gone with it; the counts keep the other device.
+    expect(await groups("a", appId)).toMatchObject([{ count: 1, devices: 1, title: null }]);
+    const [group] = await groups("a", appId);
+    expect((await node("a").store.issue(appId, group?.id as string))?.occurrences.map((o) => o.deviceId)).toEqual([
+      "kept",
+    ]);
+    await node("a").store.erase({ ...erasure, id: newErasureId(), deviceId: null });
+    expect(await groups("a", appId)).toEqual([]);
   });
 
   it("reopens a resolved group when it occurs again, and keeps the latest status change", async () => {

@@ -14,7 +14,7 @@
  * Webhook events are queued only when the caller says so: the batch's origin region, never a
  * replica, so each event is sent once across the cluster (webhooks.ts sends them).
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Batch } from "../../shared/batch.ts";
 import type { Sealed } from "../../shared/envelope.ts";
 import { type Occurrence, occurrenceOf, type WebhookEvent } from "../../shared/issues.ts";
@@ -167,4 +167,61 @@ export async function recordIssues(
       });
     }
   }
+}
+
+/**
+ * Takes an erasure's batches out of the issue tables (erasure.ts, in its transaction): their
+ * occurrences and queued webhook events go, their groups' counts and devices drop, and a group
+ * left with no occurrence goes. A group whose title was sealed under the erased device's key keeps
+ * its counts from other devices, its title now unreadable (null), as the key is destroyed.
+ */
+export async function eraseIssues(tx: Transaction, appId: string, deviceId: string, batchIds: string[]) {
+  const removed = new Map<string, number>();
+  for (let at = 0; at < batchIds.length; at += 500) {
+    const ids = batchIds.slice(at, at + 500);
+    const gone = await tx
+      .delete(issueOccurrences)
+      .where(and(eq(issueOccurrences.appId, appId), inArray(issueOccurrences.batchId, ids)))
+      .returning({ groupId: issueOccurrences.groupId });
+    for (const { groupId } of gone) removed.set(groupId, (removed.get(groupId) ?? 0) + 1);
+    await tx.delete(webhookQueue).where(and(eq(webhookQueue.appId, appId), inArray(webhookQueue.batchId, ids)));
+  }
+  for (const [groupId, count] of removed) {
+    const ofGroup = and(eq(issueGroups.appId, appId), eq(issueGroups.id, groupId));
+    const [left] = await tx
+      .select({ deviceId: issueOccurrences.deviceId })
+      .from(issueOccurrences)
+      .where(
+        and(
+          eq(issueOccurrences.appId, appId),
+          eq(issueOccurrences.groupId, groupId),
+          eq(issueOccurrences.deviceId, deviceId),
+        ),
+      )
+      .limit(1);
+    let devicesGone = 0;
+    if (!left) {
+      const pairs = await tx
+        .delete(issueDevices)
+        .where(
+          and(eq(issueDevices.appId, appId), eq(issueDevices.groupId, groupId), eq(issueDevices.deviceId, deviceId)),
+        )
+        .returning({ deviceId: issueDevices.deviceId });
+      devicesGone = pairs.length;
+    }
+    await tx
+      .update(issueGroups)
+      .set({ count: sql`${issueGroups.count} - ${count}`, devices: sql`${issueGroups.devices} - ${devicesGone}` })
+      .where(ofGroup);
+    await tx.delete(issueGroups).where(and(ofGroup, lte(issueGroups.count, 0)));
+  }
+}
+
+/** Every issue row of an app, and its webhook, go with the app (erasure.ts). */
+export async function eraseAppIssues(tx: Transaction, appId: string) {
+  await tx.delete(issueOccurrences).where(eq(issueOccurrences.appId, appId));
+  await tx.delete(issueDevices).where(eq(issueDevices.appId, appId));
+  await tx.delete(issueGroups).where(eq(issueGroups.appId, appId));
+  await tx.delete(webhookQueue).where(eq(webhookQueue.appId, appId));
+  await tx.delete(webhookConfigs).where(eq(webhookConfigs.appId, appId));
 }
