@@ -16,6 +16,14 @@ import {
   volumeAnswerSchema,
 } from "../shared/console-api.ts";
 import {
+  type IssueDetail,
+  type IssuePage,
+  type IssueStatus,
+  issueDetailSchema,
+  issuePageSchema,
+  issueStatusAnswerSchema,
+} from "../shared/issues.ts";
+import {
   type AppSettingsAnswer,
   appSettingsAnswerSchema,
   type ErasureReceipt,
@@ -159,6 +167,20 @@ export const api = {
 
   erasure: (erasureId: string): Promise<ErasureStatus> =>
     call(erasureStatusSchema, `/v1/erasures/${encodeURIComponent(erasureId)}`),
+
+  // Issues (shared/issues.ts): groups read with any key; a status change needs a manage-key session.
+
+  issues: (params: { status?: string; cursor?: string; limit?: number }): Promise<IssuePage> =>
+    call(issuePageSchema, `/v1/issues${query(params)}`),
+
+  issue: (id: string): Promise<IssueDetail> => call(issueDetailSchema, `/v1/issues/${encodeURIComponent(id)}`),
+
+  setIssueStatus: (id: string, status: IssueStatus): Promise<{ id: string; status: IssueStatus }> =>
+    call(issueStatusAnswerSchema, `/v1/issues/${encodeURIComponent(id)}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status }),
+    }),
 
   usage: (params: { from?: string; to?: string } = {}): Promise<UsageAnswer> =>
     call(usageAnswerSchema, `/v1/usage${query(params)}`),
