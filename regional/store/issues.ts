@@ -76,7 +76,11 @@ export async function recordIssues(
       .length > 0;
   const receivedAt = new Date(arrival.receivedAtMs);
   const appVersion = batch.device.appVersion;
-  for (const { index, occurrence, groupId, signature } of prepared.occurrences) {
+  // Group rows are locked in id order, so two batches touching the same groups cannot deadlock.
+  const inLockOrder = [...prepared.occurrences].sort(
+    (left, right) => left.groupId.localeCompare(right.groupId) || left.index - right.index,
+  );
+  for (const { index, occurrence, groupId, signature } of inLockOrder) {
     const line = batch.logs[index] as Batch["logs"][number];
     const ts = new Date(line.ts);
     const [fresh] = await tx
