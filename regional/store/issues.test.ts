@@ -132,6 +132,17 @@ describe.each(drivers)("issue grouping on %s", (kind) => {
     expect(await groups("a", appId)).toEqual([]);
   });
 
+  it("drops an expired batch's occurrences with its partition, and keeps the group's counts", async () => {
+    const appId = await registered();
+    nowMs = baseTs + 10_000;
+    await put(appId, makeBatch({ lines: [{ ts: baseTs, tag: issueTag, text: "Expiring" }] }));
+    nowMs += 32 * 86_400_000; // past the default 30 days, and past the day's end
+    expect((await node("a").store.expire(600_000)).partitionsDropped).toBeGreaterThan(0);
+    const [group] = await groups("a", appId);
+    expect(group).toMatchObject({ count: 1, title: "Expiring" });
+    expect((await node("a").store.issue(appId, group?.id as string))?.occurrences).toEqual([]);
+  });
+
   it("reopens a resolved group when it occurs again, and keeps the latest status change", async () => {
     const appId = await registered();
     nowMs = baseTs + 10_000;
