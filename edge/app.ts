@@ -18,6 +18,7 @@
  *   GET  /v1/usage    read key    lines and bytes kept per day, route    routes/usage.ts
  *   GET  /v1/issues[/{id}]  read key  issue groups, route                routes/issues.ts
  *   PATCH /v1/issues/{id}  manage key  a status change, to every region   routes/issues.ts
+ *   PUT  /v1/webhook  manage key  the issue webhook, to every region     routes/webhook.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -47,6 +48,7 @@ import { regions } from "./routes/regions.ts";
 import { tail } from "./routes/tail.ts";
 import { usage } from "./routes/usage.ts";
 import { volume } from "./routes/volume.ts";
+import { webhook } from "./routes/webhook.ts";
 
 export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   // Services hold per-isolate state (the revocation cache), so build them once per config.
@@ -101,6 +103,7 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/app", appSettings);
   app.route("/v1/usage", usage);
   app.route("/v1/issues", issues);
+  app.route("/v1/webhook", webhook);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);
   app.route("/console/sign-in", signIn);

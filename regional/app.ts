@@ -39,7 +39,7 @@ import { syncRoute } from "./routes/sync.ts";
 import { tailRoute } from "./routes/tail.ts";
 import { usageRoute } from "./routes/usage.ts";
 import { volumeRoute } from "./routes/volume.ts";
-import { adminWebhookRoute } from "./routes/webhooks.ts";
+import { adminWebhookRoute, webhookRoute } from "./routes/webhooks.ts";
 import { callerGuard } from "./signature.ts";
 
 export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -59,6 +59,7 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     keysRevokedRoute(edge),
     erasureRoute(edge),
     issuesRoute(edge),
+    webhookRoute(edge),
   ]) {
     app.route("/internal/v1", route);
   }

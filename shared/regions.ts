@@ -52,6 +52,8 @@ export const internalPaths = {
   /** Issue groups (shared/issues.ts): GET a page, GET one, PUT its status (manage key, sent to every region). */
   issues: (appId: string) => `/internal/v1/apps/${appId}/issues`,
   issue: (appId: string, id: string) => `/internal/v1/apps/${appId}/issues/${id}`,
+  /** PUT the app's issue webhook `{url, secret}` (manage key; the edge sends it to every region). */
+  webhook: (appId: string) => `/internal/v1/apps/${appId}/webhook`,
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",

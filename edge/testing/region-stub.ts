@@ -24,6 +24,7 @@ import { batchJson, deviceInfo, parseBatch, parseWith } from "../../shared/batch
 import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
+import { webhookConfigSchema } from "../../shared/issues.ts";
 import { type KeyKind, keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
 import {
   type AppSettingsAnswer,
@@ -57,7 +58,7 @@ export type RunningStub = { url: string; close(): Promise<void> };
 
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
-const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|usage)$/;
+const appPath = /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|usage|webhook)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -162,6 +163,10 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       }
       const held = settings.get(appId) ?? { retentionDays: 30, updatedAt: null };
       return [200, { app: { id: appId, name: "stub app", ...held } } satisfies AppSettingsAnswer];
+    }
+    if (method === "PUT" && resource === "webhook") {
+      await checkAppKey(appId, appKey, "manage");
+      return [200, { appId, url: parseWith(webhookConfigSchema, parseJson(body)).url }];
     }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));

@@ -67,6 +67,16 @@ describe.each(drivers)("issue routes on %s", (kind) => {
       appKey: keys.read,
     });
     expect(badCursor.status).toBe(400);
+    // The app's webhook, set from the edge with a manage key only.
+    const hook = { url: "https://hooks.example/x", secret: "whsec_0123456789abcdef" };
+    for (const [key, status] of [
+      [keys.read, 403],
+      [keys.manage, 200],
+    ] as const) {
+      const set = await signedRequest(t.region.app, "PUT", internalPaths.webhook(appId), { appKey: key, json: hook });
+      expect(set.status).toBe(status);
+    }
+    expect(await t.region.webhookStore.webhook(appId)).toEqual(hook);
     const unknown = await signedRequest(t.region.app, "GET", internalPaths.issue(appId, "f".repeat(24)), {
       appKey: keys.read,
     });
