@@ -17,6 +17,14 @@ import {
 } from "../shared/console-api.ts";
 import { type DeviceSettings, type EffectiveSettings, effectiveSettingsSchema } from "../shared/device-settings.ts";
 import {
+  type IssueDetail,
+  type IssuePage,
+  type IssueStatus,
+  issueDetailSchema,
+  issuePageSchema,
+  issueStatusAnswerSchema,
+} from "../shared/issues.ts";
+import {
   type AppSettingsAnswer,
   appSettingsAnswerSchema,
   type ErasureReceipt,
@@ -171,6 +179,20 @@ export const api = {
       method: "PUT",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(settings),
+    }),
+
+  // Issues (shared/issues.ts): groups read with any key; a status change needs a manage-key session.
+
+  issues: (params: { status?: string; cursor?: string; limit?: number }): Promise<IssuePage> =>
+    call(issuePageSchema, `/v1/issues${query(params)}`),
+
+  issue: (id: string): Promise<IssueDetail> => call(issueDetailSchema, `/v1/issues/${encodeURIComponent(id)}`),
+
+  setIssueStatus: (id: string, status: IssueStatus): Promise<{ id: string; status: IssueStatus }> =>
+    call(issueStatusAnswerSchema, `/v1/issues/${encodeURIComponent(id)}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status }),
     }),
 
   usage: (params: { from?: string; to?: string } = {}): Promise<UsageAnswer> =>

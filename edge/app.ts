@@ -18,6 +18,9 @@
  *   PUT  /v1/settings, /v1/devices/:id/settings  manage key  remote logging control, to every region
  *   GET  /v1/settings  ingest key  the settings a device obeys, from the edge's cache  routes/device-settings.ts
  *   GET  /v1/usage    read key    lines and bytes kept per day, route    routes/usage.ts
+ *   GET  /v1/issues[/{id}]  read key  issue groups, route                routes/issues.ts
+ *   PATCH /v1/issues/{id}  manage key  a status change, to every region   routes/issues.ts
+ *   PUT  /v1/webhook  manage key  the issue webhook, to every region     routes/webhook.ts
  *   GET  /v1/health   none        each region's state, score and order   routes/health.ts
  *   …/v1/console/session, POST /v1/console/sign-in-links, GET /console/sign-in:
  *                     the console's sign-in      routes/console-session.ts, console-sign-in.ts
@@ -41,12 +44,14 @@ import { deviceSettingsRoute, settings } from "./routes/device-settings.ts";
 import { devices } from "./routes/devices.ts";
 import { erasures } from "./routes/erasures.ts";
 import { health } from "./routes/health.ts";
+import { issues } from "./routes/issues.ts";
 import { logs } from "./routes/logs.ts";
 import { otlpLogs } from "./routes/otlp-logs.ts";
 import { regions } from "./routes/regions.ts";
 import { tail } from "./routes/tail.ts";
 import { usage } from "./routes/usage.ts";
 import { volume } from "./routes/volume.ts";
+import { webhook } from "./routes/webhook.ts";
 
 export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   // Services hold per-isolate state (the revocation cache), so build them once per config.
@@ -103,6 +108,8 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
   app.route("/v1/regions", regions);
   app.route("/v1/app", appSettings);
   app.route("/v1/usage", usage);
+  app.route("/v1/issues", issues);
+  app.route("/v1/webhook", webhook);
   app.route("/v1/console/session", consoleSession);
   app.route("/v1/console/sign-in-links", signInLinks);
   app.route("/console/sign-in", signIn);

@@ -31,6 +31,7 @@ import { devicesRoute } from "./routes/devices.ts";
 import { digestsRoute } from "./routes/digests.ts";
 import { adminErasureRoute, erasureRoute } from "./routes/erasure.ts";
 import { healthRoute } from "./routes/health.ts";
+import { issuesRoute } from "./routes/issues.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
@@ -39,6 +40,7 @@ import { syncRoute } from "./routes/sync.ts";
 import { tailRoute } from "./routes/tail.ts";
 import { usageRoute } from "./routes/usage.ts";
 import { volumeRoute } from "./routes/volume.ts";
+import { adminWebhookRoute, webhookRoute } from "./routes/webhooks.ts";
 import { callerGuard } from "./signature.ts";
 
 export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
@@ -58,6 +60,8 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
     usageRoute(edge),
     keysRevokedRoute(edge),
     erasureRoute(edge),
+    issuesRoute(edge),
+    webhookRoute(edge),
   ]) {
     app.route("/internal/v1", route);
   }
@@ -80,6 +84,7 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
     keyRevokeRoute(admin),
     digestsRoute(admin),
     adminErasureRoute(admin),
+    adminWebhookRoute(admin),
   ]) {
     app.route("/admin/v1", route);
   }

@@ -9,7 +9,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { Replicator } from "./replication/replicator.ts";
-import type { BatchStore, ReplicaStore } from "./store/types.ts";
+import type { BatchStore, ReplicaStore, WebhookStore } from "./store/types.ts";
 
 export type RegionEnv = { Variables: RequestIdVariables };
 
@@ -23,6 +23,8 @@ export type RegionDeps = {
   store: BatchStore;
   replicas: ReplicaStore;
   replicator: Replicator;
+  /** Each app's webhook, set by the admin CLI (routes/webhooks.ts). */
+  webhooks: WebhookStore;
   database: Pick<DatabaseHandle, "kind" | "ping">;
   nonces: NonceCache;
   lifecycle: Lifecycle;

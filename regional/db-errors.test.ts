@@ -32,6 +32,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
       store: { ...t.region.store, devices },
       replicas: t.region.replicas,
       replicator: t.region.replicator,
+      webhooks: t.region.webhookStore,
       database: t.region.database,
       nonces: new NonceCache(),
       lifecycle: { draining: false, inFlight: 0 },

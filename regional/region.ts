@@ -22,7 +22,9 @@ import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { type BatchCodec, createBatchCodec } from "./store/codec.ts";
 import { applyErasure } from "./store/erasure.ts";
 import { createBatchStore, createReplicaStore } from "./store/index.ts";
-import type { BatchStore, ReplicaStore } from "./store/types.ts";
+import type { BatchStore, ReplicaStore, WebhookStore } from "./store/types.ts";
+import { createWebhookStore } from "./store/webhooks.ts";
+import { createWebhookSender, type WebhookSender } from "./webhooks/sender.ts";
 
 export type RegionOverrides = {
   logger?: Logger;
@@ -39,6 +41,9 @@ export type Region = {
   replicator: Replicator;
   /** Retention's partitions and expiry; runs only after `expiry.start()` (server.ts does it). */
   expiry: ExpiryLoop;
+  /** Issue webhooks queued here; sent only after `webhooks.start()` (server.ts does it). */
+  webhooks: WebhookSender;
+  webhookStore: WebhookStore;
   database: DatabaseHandle;
   keystore: Keystore;
   /** How this region seals and opens batches (tests seal rows with it). */
@@ -74,6 +79,8 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     clock,
   });
   const expiry = createExpiryLoop({ store, intervalMs: config.lifecycleIntervalMs, logger });
+  const webhookStore = createWebhookStore(storeDeps);
+  const webhooks = createWebhookSender({ store: webhookStore, logger, clock });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
   const deps: RegionDeps = {
     region: config.region,
@@ -81,6 +88,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     store,
     replicas,
     replicator,
+    webhooks: webhookStore,
     database,
     nonces: new NonceCache(),
     lifecycle,
@@ -94,6 +102,8 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     replicas,
     replicator,
     expiry,
+    webhooks,
+    webhookStore,
     database,
     keystore,
     codec,
@@ -101,6 +111,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     logger,
     async close() {
       await expiry.stop();
+      await webhooks.stop();
       await replicator.stop();
       await database.close();
       await keystore.close();

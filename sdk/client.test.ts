@@ -5,6 +5,8 @@ import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { LogLine } from "../shared/batch.ts";
+import { occurrenceOf } from "../shared/issues.ts";
 import { journalFileName } from "./file-journal.ts";
 import { init, type NodeOptions } from "./node.ts";
 import { gapTag } from "./queue.ts";
@@ -115,6 +117,23 @@ describe("compaction", () => {
     await restarted.ready;
     expect(restarted.pending.lines).toBe(1);
     expect(restarted.rejections).toEqual([expect.objectContaining({ code: "INVALID_BODY", lines: 500 })]);
+  });
+});
+
+describe("issues", () => {
+  it("sends reported issues, feedback and uncaught errors as lines a region groups", async () => {
+    const log = client();
+    log.issue("Checkout fails", "Tapped **Pay**");
+    log.feedback("Love the new UI", "but dark mode please");
+    // What captureErrors sends for an uncaught error (node.ts): its stack, as a fatal line.
+    log.fatal(new TypeError("x is undefined").stack ?? "", { tag: "uncaught" });
+    await log.flush();
+    const occurrences = edge.received.flatMap((call) => call.upload.logs.map((line) => occurrenceOf(line as LogLine)));
+    expect(occurrences).toMatchObject([
+      { type: "issue", title: "Checkout fails", body: "Tapped **Pay**" },
+      { type: "feedback", title: "Love the new UI", body: "but dark mode please" },
+      { type: "crash", title: "TypeError: x is undefined" },
+    ]);
   });
 });
 

@@ -29,6 +29,11 @@ import {
 } from "./types.ts";
 import { backoffMs, type Outcome, upload } from "./upload.ts";
 
+// The issue convention of shared/issues.ts, repeated here: the SDK is a package of its own.
+const issueTag = "stormlog.issue";
+const feedbackTag = "stormlog.feedback";
+const issueBodyAttr = "stormlog.body";
+
 export type StormlogOptions = {
   /** The app's ingest key (`sl_ingest_…`). */
   appKey: string;
@@ -143,6 +148,22 @@ export class Stormlog {
 
   log(level: Level, text: string, options: LogOptions = {}): void {
     this.emit(level, text, options);
+  }
+
+  /**
+   * Reports an issue: grouped by its title with others like it in the console's Issues page
+   * (the convention is shared/issues.ts's: tag `stormlog.issue`, the title as text, the markdown
+   * in attrs `stormlog.body`).
+   *
+   * @example log.issue("Checkout fails", "Tapped **Pay**, nothing happened")
+   */
+  issue(title: string, markdown = ""): void {
+    this.emit("error", title, { tag: issueTag, attrs: { [issueBodyAttr]: String(markdown) } });
+  }
+
+  /** Sends a user's feedback (tag `stormlog.feedback`), grouped by subject like an issue. */
+  feedback(subject: string, message = ""): void {
+    this.emit("info", subject, { tag: feedbackTag, attrs: { [issueBodyAttr]: String(message) } });
   }
 
   /** Every public log method calls this directly, so the caller is always 3 frames up. */

@@ -58,10 +58,12 @@ export function generateKeyMaterial(): string {
 export class Keyring {
   readonly activeKeyId: string;
   private readonly keys: ReadonlyMap<string, CryptoKey>;
+  private readonly signatureKey: CryptoKey;
 
-  private constructor(activeKeyId: string, keys: ReadonlyMap<string, CryptoKey>) {
+  private constructor(activeKeyId: string, keys: ReadonlyMap<string, CryptoKey>, signatureKey: CryptoKey) {
     this.activeKeyId = activeKeyId;
     this.keys = keys;
+    this.signatureKey = signatureKey;
   }
 
   static async fromConfig(config: KeyringConfig): Promise<Keyring> {
@@ -70,7 +72,31 @@ export class Keyring {
       const raw = fromBase64Url(material) as Uint8Array<ArrayBuffer>;
       keys.set(id, await importAesKey(raw));
     }
-    return new Keyring(config.active, keys);
+    // Issue signatures (shared/issues.ts) must agree across regions and survive a rotation of the
+    // active key, so they take an HMAC key derived from the key with the lowest id (every region
+    // holds the same keyring). Retiring that key regroups later occurrences under new signatures.
+    const [lowest] = Object.keys(config.keys).sort();
+    const hkdf = await crypto.subtle.importKey(
+      "raw",
+      fromBase64Url(config.keys[lowest as string] as string) as Uint8Array<ArrayBuffer>,
+      "HKDF",
+      false,
+      ["deriveKey"],
+    );
+    const signatureKey = await crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8("stormlog/issue-signature/v1") },
+      hkdf,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"],
+    );
+    return new Keyring(config.active, keys, signatureKey);
+  }
+
+  /** A keyed hash of `fields` (an app id and what identifies an issue), in lowercase hex. */
+  async signature(fields: readonly string[]): Promise<string> {
+    const mac = await crypto.subtle.sign("HMAC", this.signatureKey, boundFields("stormlog/issue/v1", fields));
+    return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   }
 
   get keyIds(): string[] {

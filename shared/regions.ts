@@ -51,6 +51,11 @@ export const internalPaths = {
   /** PUT an erasure record (the edge sends the same one to every region); GET its state here. */
   erasure: (appId: string, erasureId: string) => `/internal/v1/apps/${appId}/erasures/${erasureId}`,
   usage: (appId: string) => `/internal/v1/apps/${appId}/usage`,
+  /** Issue groups (shared/issues.ts): GET a page, GET one, PUT its status (manage key, sent to every region). */
+  issues: (appId: string) => `/internal/v1/apps/${appId}/issues`,
+  issue: (appId: string, id: string) => `/internal/v1/apps/${appId}/issues/${id}`,
+  /** PUT the app's issue webhook `{url, secret}` (manage key; the edge sends it to every region). */
+  webhook: (appId: string) => `/internal/v1/apps/${appId}/webhook`,
   revokedKeys: "/internal/v1/keys/revoked",
   /** Region to region (shared/replication.ts): sealed batches, digests and repair. */
   replicate: "/internal/v1/replicate",
@@ -75,6 +80,8 @@ export const adminPaths = {
   deviceSettings: (appId: string) => `/admin/v1/apps/${appId}/device-settings`,
   /** PUT an erasure record of a device or (deviceId null) of the whole app; GET its state. */
   erasure: (appId: string, erasureId: string) => `/admin/v1/apps/${appId}/erasures/${erasureId}`,
+  /** PUT an app's issue webhook `{url, secret}` (shared/issues.ts) on this region. */
+  webhook: (appId: string) => `/admin/v1/apps/${appId}/webhook`,
   /** The same digests peers compare, for `admin verify`. */
   digests: "/admin/v1/digests",
 } as const;

@@ -416,4 +416,43 @@ describe("the console", () => {
     expect(lines.logs).toEqual([]);
     await own.close();
   });
+
+  it("groups one crash from two devices on the Issues page, links its occurrences, and resolves it", async () => {
+    const title = `TypeError: e2e-${crypto.randomUUID().slice(0, 8)} is not a function`;
+    for (const deviceId of ["crash-a", "crash-b"]) {
+      const response = await fetch(`${edgeUrl}/v1/batches`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${demo.ingestKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          batchId: `e2e-${crypto.randomUUID()}`,
+          device: { id: deviceId, appVersion: "3.1.0" },
+          logs: [
+            {
+              ts: new Date().toISOString(),
+              level: "fatal",
+              text: `${title}\n    at pay (app.js:${deviceId.length}:7)`,
+            },
+          ],
+        }),
+      });
+      expect(response.status).toBe(202);
+    }
+    const { own, on } = await signedIn(demo.manageKey);
+    await on.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Issues" }).click();
+    await on.getByRole("heading", { name: "Issues" }).waitFor();
+    const row = on.getByRole("row").filter({ hasText: title });
+    await row.waitFor();
+    expect(await row.getByRole("cell").nth(3).textContent()).toBe("2");
+    expect(await row.getByRole("cell").nth(4).textContent()).toBe("2");
+    await shot("issues", on);
+    await row.getByRole("link", { name: title }).click();
+    await on.getByRole("heading", { name: title }).waitFor();
+    await on.getByRole("link", { name: /on device crash-a/ }).waitFor();
+    await on.getByRole("button", { name: "Resolve" }).click();
+    await on.getByRole("button", { name: "Reopen" }).waitFor();
+    await shot("issue", on);
+    await on.getByRole("link", { name: /on device crash-b/ }).click();
+    await on.getByRole("list", { name: "Lines of device crash-b" }).getByText(title).first().waitFor();
+    await own.close();
+  });
 });

@@ -5,6 +5,7 @@
  *   /                 devices/devices.tsx     /logs     all-logs/all-logs.tsx
  *   /devices/<id>     timeline/timeline.tsx   /tail     tail/tail.tsx
  *   /regions          regions/regions.tsx     /usage    usage/usage.tsx
+ *   /issues           issues/issues.tsx       /issues/<id>  issues/issues.tsx
  *   /settings         settings/settings.tsx   (manage-key sessions only)
  *
  * The app being read is `?app=` in the URL, so a permalink names its app too. Each app's session
@@ -17,6 +18,7 @@ import { AllLogs } from "../all-logs/all-logs.tsx";
 import { ApiFailure, api, setApp } from "../api.ts";
 import { Devices } from "../devices/devices.tsx";
 import { timeZone } from "../format.ts";
+import { Issue, Issues } from "../issues/issues.tsx";
 import { Regions } from "../regions/regions.tsx";
 import { Settings } from "../settings/settings.tsx";
 import { SignIn } from "../sign-in/sign-in.tsx";
@@ -31,6 +33,7 @@ const views = [
   { path: "/", label: "Devices" },
   { path: "/logs", label: "All logs" },
   { path: "/tail", label: "Live tail" },
+  { path: "/issues", label: "Issues" },
   { path: "/regions", label: "Regions" },
   { path: "/usage", label: "Usage" },
   { path: "/settings", label: "Settings", manage: true },
@@ -66,6 +69,7 @@ export function App() {
   const manage = current?.keyKind === "manage";
   setApp(appId);
   const deviceId = path.startsWith("/devices/") ? decodeURIComponent(path.slice("/devices/".length)) : null;
+  const issueId = path.startsWith("/issues/") ? decodeURIComponent(path.slice("/issues/".length)) : null;
 
   return (
     <div class="shell">
@@ -78,7 +82,11 @@ export function App() {
               <Link
                 key={view.path}
                 to={`${view.path}?app=${appId}`}
-                current={view.path === "/" ? path === "/" || deviceId !== null : path === view.path}
+                current={
+                  view.path === "/"
+                    ? path === "/" || deviceId !== null
+                    : path === view.path || (view.path === "/issues" && issueId !== null)
+                }
               >
                 {view.label}
               </Link>
@@ -118,6 +126,10 @@ export function App() {
       <main key={appId}>
         {deviceId !== null ? (
           <Timeline appId={appId} deviceId={deviceId} manage={manage} />
+        ) : issueId !== null ? (
+          <Issue appId={appId} issueId={issueId} manage={manage} />
+        ) : path === "/issues" ? (
+          <Issues appId={appId} />
         ) : path === "/logs" ? (
           <AllLogs />
         ) : path === "/tail" ? (

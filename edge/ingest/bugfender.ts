@@ -3,11 +3,14 @@
  * onto Stormlog devices and lines. Levels: 0 debug, 1 warning, 2 error, 3 trace, 4 info, 5 fatal.
  * A log entry `{x: ISO time, at: epoch ms, ll: level, tg: tag, t: text, m: method, f: file,
  * l: line, u: page URL}` becomes a line with the page URL and the Bugfender session in its attrs;
- * an issue, crash or user feedback becomes an error line (a crash a fatal one) tagged
- * `bugfender.issue`.
+ * an issue, crash or user feedback (`sendIssue`, `sendCrash`, `sendUserFeedback`) becomes a line
+ * in the issue convention of shared/issues.ts (tags `stormlog.issue`, `stormlog.crash`,
+ * `stormlog.feedback`; the title as text, the details in attrs `stormlog.body`), so regions group
+ * them as they group the Stormlog SDK's.
  */
 import { z } from "zod";
 import type { Device, Level } from "../../shared/batch.ts";
+import { crashTag, feedbackTag, issueBodyAttr, issueTag } from "../../shared/issues.ts";
 import { limits } from "../../shared/limits.ts";
 import { truncateText } from "../../shared/storable.ts";
 import type { Session } from "./bugfender-session.ts";
@@ -105,12 +108,15 @@ export function linesFromLogs(
 }
 
 export function lineFromIssue(session: Session, issue: z.infer<typeof issueSchema>, nowMs: number): unknown {
+  const kind = issue.type === "crash" ? "crash" : issue.type === "user-feedback" ? "feedback" : "issue";
+  const tag = { crash: crashTag, feedback: feedbackTag, issue: issueTag }[kind];
   return {
     ts: nowMs,
-    level: issue.type === "crash" ? "fatal" : "error",
-    tag: "bugfender.issue",
-    text: [issue.title, issue.text].filter(Boolean).join("\n"),
+    level: kind === "crash" ? "fatal" : kind === "feedback" ? "info" : "error",
+    tag,
+    text: issue.title || (issue.text ?? "").split("\n")[0] || "(untitled)",
     attrs: {
+      [issueBodyAttr]: issue.text ?? "",
       "bugfender.session": session.uid,
       issue_id: issue.uid,
       issue_type: issue.type ?? "issue",

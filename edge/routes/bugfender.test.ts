@@ -2,6 +2,7 @@
 // X-App-Token, signed session ids that carry the device, content-derived batch ids, issues.
 import { describe, expect, it } from "vitest";
 import { parseBatch } from "../../shared/batch.ts";
+import { occurrenceOf } from "../../shared/issues.ts";
 import { limits } from "../../shared/limits.ts";
 import { callWith, errorOf, newApp, received, regionsOf } from "../testing/helpers.ts";
 
@@ -213,11 +214,20 @@ describe("Bugfender-compatible ingest", () => {
     const lines = posts.map((call) => parseBatch(JSON.parse(call.body)).logs[0]);
     expect(lines[0]).toMatchObject({
       level: "error",
-      tag: "bugfender.issue",
-      text: "Checkout\nbutton dead",
-      attrs: { issue_id: "issue-1", issue_type: "issue", title: "Checkout" },
+      tag: "stormlog.issue",
+      text: "Checkout",
+      attrs: { "stormlog.body": "button dead", issue_id: "issue-1", issue_type: "issue", title: "Checkout" },
     });
-    expect(lines.at(-1)).toMatchObject({ level: "fatal", attrs: { issue_type: "crash" } });
+    expect(lines.at(-1)).toMatchObject({ level: "fatal", tag: "stormlog.crash", attrs: { issue_type: "crash" } });
+    // Each maps onto the issue convention, so the regions group them (shared/issues.ts).
+    expect([lines[0], lines.at(-1)].map((line) => line && occurrenceOf(line)?.type)).toEqual(["issue", "crash"]);
+    expect((await bf("/issue", keys.ingest, { ...issue, uid: "fb-1", type: "user-feedback" })).status).toBe(200);
+    const feedback = (await received(keys.appId)).filter((call) => call.method === "POST").at(-1);
+    expect(occurrenceOf(parseBatch(JSON.parse(feedback?.body ?? "{}")).logs[0] as never)).toMatchObject({
+      type: "feedback",
+      title: "Checkout",
+      body: "button dead",
+    });
   });
 
   it("answers device-status from the device's remote settings, drops lines below its minimum level, reads X-App-Session", async () => {

@@ -25,6 +25,7 @@ import type { VolumeAnswer } from "../../shared/console-api.ts";
 import { deviceSettingChangeSchema, type StoredDeviceSetting, settingWins } from "../../shared/device-settings.ts";
 import { concatBytes, sha256Hex } from "../../shared/encoding.ts";
 import { ApiError, errorBody } from "../../shared/errors.ts";
+import { webhookConfigSchema } from "../../shared/issues.ts";
 import { type KeyKind, keyAllows, keyHash, verifyKey } from "../../shared/keys.ts";
 import {
   type AppSettingsAnswer,
@@ -59,7 +60,7 @@ export type RunningStub = { url: string; close(): Promise<void> };
 export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
 
 const appPath =
-  /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|device-settings|usage)$/;
+  /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|device-settings|usage|webhook)$/;
 
 export async function startStub(world: StubWorld, name: string, initial: Behaviour): Promise<RunningStub> {
   const nonces = new NonceCache();
@@ -179,6 +180,10 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       if (same && !settingWins(setting, same)) return [200, { setting: same }];
       deviceSettings.set(appId, [...held.filter((other) => other !== same), setting]);
       return [200, { setting }];
+    }
+    if (method === "PUT" && resource === "webhook") {
+      await checkAppKey(appId, appKey, "manage");
+      return [200, { appId, url: parseWith(webhookConfigSchema, parseJson(body)).url }];
     }
     if (method === "POST" && resource === "batches") {
       const batch = parseBatch(parseJson(body));

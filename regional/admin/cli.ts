@@ -20,6 +20,7 @@ import {
   revokeKey,
   setDeviceSettings,
   setRetention,
+  setWebhook,
   verify,
 } from "./cluster.ts";
 import { loadCluster } from "./config.ts";
@@ -43,6 +44,9 @@ const usage = `Usage: npm run admin -- <command>
                          remote logging control: the app's default, one app version's or one
                          device's (levels: ${levels.join(", ")}), in every region
   settings show <appId>  the app's remote logging settings at every scope
+  webhooks set <appId> <url>
+                         send the app's issue events (new, reopened, feedback) to <url> from every
+                         region, and print the signing secret (shown only once)
   verify                 each region's batch count and digest, and whether all agree (exit 1 if not)
 
 Options: --json  print JSON`;
@@ -91,6 +95,14 @@ async function main(argv: string[]): Promise<number> {
       outcomes,
       "run the same command again, or let anti-entropy bring it to the regions that missed it",
     );
+  }
+  if (group === "webhooks" && command === "set" && argument && second) {
+    const { secret, outcomes } = await setWebhook(cluster, argument, second);
+    print(
+      `app ${argument}: issue webhooks go to ${second}\n  signing secret: ${secret}\nKeep it: it is not shown again. Each request carries Stormlog-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">.`,
+      { appId: argument, url: second, secret },
+    );
+    return reportFailures(outcomes, "run the same command again (it makes a new secret)");
   }
   if (group === "keys" && command === "create" && argument && second && isKeyKind(second)) {
     const created = await createKey(cluster, argument, second);

@@ -22,7 +22,8 @@ import {
   deviceSettingsListSchema,
   type SettingScope,
 } from "../../shared/device-settings.ts";
-import { sha256Hex } from "../../shared/encoding.ts";
+import { randomBytes, sha256Hex, toHex } from "../../shared/encoding.ts";
+import { webhookAnswerSchema } from "../../shared/issues.ts";
 import { type KeyKind, keyHash, keyLabel, mintKey, newAppId, verifyKey } from "../../shared/keys.ts";
 import {
   type AppSettingsChange,
@@ -161,6 +162,16 @@ export function setDeviceSettings(
 /** Every region's remote logging settings of the app. */
 export function listDeviceSettings(cluster: Cluster, appId: string) {
   return everyRegion(cluster, "GET", adminPaths.deviceSettings(appId), deviceSettingsListSchema);
+}
+
+/**
+ * Sets the app's issue webhook on every region with a new signing secret, which the caller prints
+ * once: every region needs it, since the region a batch arrives at sends its events.
+ */
+export async function setWebhook(cluster: Cluster, appId: string, url: string) {
+  const secret = `whsec_${toHex(randomBytes(24))}`;
+  const outcomes = await everyRegion(cluster, "PUT", adminPaths.webhook(appId), webhookAnswerSchema, { url, secret });
+  return { secret, outcomes };
 }
 
 export function listKeys(cluster: Cluster, appId: string): Promise<RegionOutcome<KeysAnswer>[]> {

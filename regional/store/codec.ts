@@ -52,6 +52,15 @@ export type BatchCodec = {
   open(appId: string, batchId: string, stored: StoredSeal): Promise<Result<Batch, IntegrityFailure>>;
   /** The stored canonical JSON, to compare with a batch sent again under the same id. */
   openJson(appId: string, batchId: string, stored: StoredSeal): Promise<Result<string, IntegrityFailure>>;
+  /** An issue group's signature (store/issues.ts): a keyed hash, the same in every region. */
+  issueSignature(appId: string, signatureText: string): Promise<string>;
+  /** Seals an issue group's title or sample under the device key its occurrence's batch is sealed under. */
+  sealText(appId: string, deviceId: string, purpose: string, text: string): Promise<Sealed>;
+  /** What `sealText` sealed; null when its key is gone (an erasure) or it does not authenticate. */
+  openText(appId: string, purpose: string, sealed: Sealed): Promise<string | null>;
+  /** A secret the region must use again (a webhook's signing secret), sealed under the keyring, as text. */
+  sealSecret(appId: string, purpose: string, secret: string): Promise<string>;
+  openSecret(appId: string, purpose: string, sealed: string): Promise<string | null>;
 };
 
 export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCodec {
@@ -106,6 +115,37 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
 
   return {
     openJson,
+
+    issueSignature: (appId, signatureText) => keyring.signature([appId, signatureText]),
+
+    async sealText(appId, deviceId, purpose, text) {
+      const deviceKey = await keystore.sealingKey(appId, deviceId);
+      return sealUnderKey(deviceKey.key, deviceKey.keyId, utf8(text), { appId, batchId: purpose, metadata: ["text"] });
+    },
+
+    async sealSecret(appId, purpose, secret) {
+      const sealed = await keyring.seal(utf8(secret), { appId, batchId: purpose });
+      const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+      return `${sealed.keyId}.${b64(sealed.wrappedKey)}.${b64(sealed.ciphertext)}`;
+    },
+
+    async openSecret(appId, purpose, text) {
+      const [keyId, wrapped, ciphertext] = text.split(".");
+      if (keyId === undefined || wrapped === undefined || ciphertext === undefined) return null;
+      const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, "base64url"));
+      const opened = await keyring.open(
+        { keyId, wrappedKey: bytes(wrapped), ciphertext: bytes(ciphertext) },
+        { appId, batchId: purpose },
+      );
+      return opened.ok ? new TextDecoder().decode(opened.value) : null;
+    },
+
+    async openText(appId, purpose, sealed) {
+      const deviceKey = await keystore.openingKey(appId, sealed.keyId);
+      if (!deviceKey || "unopenable" in deviceKey) return null;
+      const opened = await openUnderKey(deviceKey, sealed, { appId, batchId: purpose, metadata: ["text"] });
+      return opened ? new TextDecoder().decode(opened) : null;
+    },
 
     async seal(appId, batch) {
       const meta = metaOf(batch);

@@ -19,6 +19,7 @@ import { deviceInfo } from "../../shared/batch.ts";
 import type { Erasure, RegionErasure } from "../../shared/lifecycle.ts";
 import { apiKeys, apps, batches, deviceSettings, devices, outbox } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
+import { eraseAppIssues, eraseIssues } from "./issues.ts";
 import type { StoreDeps } from "./types.ts";
 
 /**
@@ -46,6 +47,7 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
       await tx.delete(batches).where(eq(batches.appId, appId));
       await tx.delete(devices).where(eq(devices.appId, appId));
       await tx.delete(deviceSettings).where(eq(deviceSettings.appId, appId));
+      await eraseAppIssues(tx, appId);
       await tx
         .update(apiKeys)
         .set({ revokedAt: new Date(clock.now()) })
@@ -72,6 +74,12 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
         const ids = gone.slice(at, at + 500).map((row) => row.batchId);
         await tx.delete(outbox).where(and(eq(outbox.appId, appId), inArray(outbox.batchId, ids)));
       }
+      await eraseIssues(
+        tx,
+        appId,
+        deviceId,
+        gone.map((row) => row.batchId),
+      );
       await tx.delete(devices).where(and(eq(devices.appId, appId), eq(devices.deviceId, deviceId)));
     });
     await rebuildDevice(appId, deviceId);

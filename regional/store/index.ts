@@ -18,6 +18,7 @@
  *   digests/entries  digests.ts     per app-hour summaries for anti-entropy (appDigest: one app's)
  *   …Control         control.ts     apps, keys and erasures as anti-entropy exchanges them
  *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
+ *   issues …         issue-reads.ts issue groups (issues.ts groups them as put and apply store batches)
  *
  * Under them: batch-row.ts (the `batches` row, built and read back in one place), codec.ts (how
  * a batch is sealed), line-heap.ts (read-logs.ts's merge), expiry.ts (when a batch expires, and
@@ -31,6 +32,7 @@ import { listDevices } from "./devices.ts";
 import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
 import { applyErasure } from "./erasure.ts";
 import { expire } from "./expire.ts";
+import { changeIssueStatus, getIssue, listIssues } from "./issue-reads.ts";
 import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
@@ -65,6 +67,9 @@ export function createBatchStore(deps: StoreDeps): BatchStore {
     revokedKeyHashes: revokedKeyHashes(deps),
     erase: applyErasure(deps),
     erasure: (appId, erasureId) => deps.keystore.find(appId, erasureId),
+    issues: listIssues(deps),
+    issue: getIssue(deps),
+    changeIssueStatus: changeIssueStatus(deps),
   };
 }
 

@@ -10,6 +10,9 @@
  * forgotten by replication. The outbox rows start leased to the request that wrote them, which
  * sends them at once; whatever that request does not confirm, the outbox worker sends later.
  *
+ * Its issue occurrences (issues.ts) are grouped in the same transaction, and webhook events for
+ * them queued here, the origin, only.
+ *
  * A batch of a deleted app, or of a device whose erasure was requested after this moment (the
  * region's clock behind the edge's), is refused: tombstones win (erasure.ts).
  */
@@ -19,6 +22,7 @@ import { batches, outbox } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import { upsertDevice } from "./devices.ts";
 import { expiresAtMs, lockBatchId, RetentionChanged, storedBatch, withRetention } from "./expiry.ts";
+import { prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
 import type { BatchStore, Placement, PutFailure, PutResult, StoreDeps } from "./types.ts";
 
@@ -36,6 +40,7 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
       return err({ kind: "erased", message: `${what} (${erasure.id})` });
     }
     const stored = await codec.seal(appId, batch);
+    const issues = await prepareIssues(deps, appId, batch);
     const inserted = await withRetention(db, appId, async (retentionDays) => {
       const expiresAt = expiresAtMs(nowMs, retentionDays);
       await ensurePartitions(db, [dayOf(expiresAt)]);
@@ -51,6 +56,9 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
         if (held) return false;
         await tx.insert(batches).values(row);
         await upsertDevice(tx, appId, batch.device, stored.meta, expiresAt);
+        // Only the origin queues webhooks: a stored batch with no placement has none.
+        const sendWebhooks = placement.origin !== "";
+        await recordIssues(tx, appId, batch, issues, { receivedAtMs: nowMs, sendWebhooks, nowMs });
         if (placement.outboxPeers.length > 0) {
           await tx.insert(outbox).values(
             placement.outboxPeers.map((peer) => ({

@@ -26,6 +26,7 @@ import { batchRow, storedColumns, storedFromRow, versionColumns } from "./batch-
 import { type BatchMeta, metaOf, type StoredSeal } from "./codec.ts";
 import { subtractCounts, upsertDevice } from "./devices.ts";
 import { expiresAtMs, lockBatchId, RetentionChanged, storedBatch, unexpired, withRetention } from "./expiry.ts";
+import { prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
 
@@ -88,6 +89,7 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
     if (!opened.ok) return opened.error.cause === "erased" ? ok("erased") : opened;
     const batch = opened.value;
     const meta = stored.meta ?? metaOf(batch);
+    const issues = await prepareIssues({ codec }, sealed.appId, batch);
     const outcome = await withRetention(db, sealed.appId, async (retentionDays): Promise<ReplicaOutcome> => {
       const nowMs = clock.now();
       // Filed by the origin's receivedAt, so it expires here when it expires there.
@@ -111,6 +113,12 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
         if (!held) {
           await tx.insert(batches).values(row);
           await upsertDevice(tx, sealed.appId, batch.device, meta, expiresAt);
+          // Grouped here as at the origin, by the origin's arrival time; no webhooks from a replica.
+          await recordIssues(tx, sealed.appId, batch, issues, {
+            receivedAtMs: sealed.receivedAt,
+            sendWebhooks: false,
+            nowMs,
+          });
           return "stored";
         }
         const storedVersion = { origin: held.origin, receivedAt: held.receivedAt.getTime() };

@@ -19,6 +19,15 @@ import type { Batch, BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { TailPage, TailQuery, VolumeAnswer, VolumeQuery } from "../../shared/console-api.ts";
 import type { StoredDeviceSetting } from "../../shared/device-settings.ts";
+import type {
+  IssueDetail,
+  IssuePage,
+  IssueQuery,
+  IssueStatus,
+  RegionIssuePatch,
+  WebhookConfig,
+  WebhookEvent,
+} from "../../shared/issues.ts";
 import { type KeyKind, keyKinds } from "../../shared/keys.ts";
 import type { AppSettings, Erasure, RegionErasure, UsageAnswer, UsageQuery } from "../../shared/lifecycle.ts";
 import { limits } from "../../shared/limits.ts";
@@ -118,6 +127,12 @@ export interface BatchStore {
   erase(erasure: Erasure): Promise<RegionErasure | null>;
   /** An erasure's state here; null when this region does not know it (yet). */
   erasure(appId: string, erasureId: string): Promise<RegionErasure | null>;
+  /** The app's issue groups, most recently seen first (issue-reads.ts). */
+  issues(appId: string, query: IssueQuery): Promise<Result<IssuePage, ReadFailure>>;
+  /** One group with its sample and latest occurrences; null when unknown here. */
+  issue(appId: string, id: string): Promise<IssueDetail | null>;
+  /** Keeps a status change if it is the latest; the status now, null when the group is unknown here. */
+  changeIssueStatus(appId: string, id: string, patch: RegionIssuePatch): Promise<IssueStatus | null>;
 }
 
 // ---- Replication's side ----
@@ -144,6 +159,33 @@ export interface ReplicaStore {
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
   mergeControl(state: ControlState): Promise<void>;
+}
+
+// ---- Webhooks (webhooks.ts) ----
+
+/** A webhook event owed: which event, of which group, for which line. */
+export type WebhookEntry = {
+  id: number;
+  appId: string;
+  event: WebhookEvent;
+  groupId: string;
+  batchId: string;
+  lineIndex: number;
+  createdAt: Date;
+  attempts: number;
+};
+
+export interface WebhookStore {
+  /** Sets (or, with null, removes) the app's webhook here. */
+  setWebhook(appId: string, config: WebhookConfig | null): Promise<void>;
+  webhook(appId: string): Promise<WebhookConfig | null>;
+  /** Leases up to `limit` due events for `leaseMs`. */
+  claim(limit: number, leaseMs: number): Promise<WebhookEntry[]>;
+  /** The event's JSON body, built now; null when its group, batch or line is gone (erased, expired). */
+  body(entry: WebhookEntry): Promise<Record<string, unknown> | null>;
+  complete(id: number): Promise<void>;
+  /** The send failed: try again after base·2^attempts, capped, scaled by a random 50-100 %. */
+  retry(id: number, backoff: Backoff): Promise<void>;
 }
 
 // ---- What an implementation is built from ----

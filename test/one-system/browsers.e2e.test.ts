@@ -127,7 +127,7 @@ describe("the Bugfender web SDK against Stormlog", () => {
       const expected = ["trace", "debug", "info", "warn", "error", "fatal", "tagged"].map(
         (name) => `${marker} ${name}`,
       );
-      if (expected.every((text) => texts.has(text)) && lines.some((line) => line.tag === "bugfender.issue")) break;
+      if (expected.every((text) => texts.has(text)) && lines.some((line) => line.tag === "stormlog.issue")) break;
       await page.clock.fastForward(15_000);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -146,11 +146,15 @@ describe("the Bugfender web SDK against Stormlog", () => {
       line: 42,
       attrs: { url: `${site.url}/`, "bugfender.session": expect.any(String) },
     });
-    const issue = lines.find((line) => line.tag === "bugfender.issue");
+    const issue = lines.find((line) => line.tag === "stormlog.issue");
     expect(issue).toMatchObject({
       level: "error",
-      text: `${marker} checkout failed\nthe pay button did nothing`,
-      attrs: { issue_type: "issue", title: `${marker} checkout failed` },
+      text: `${marker} checkout failed`,
+      attrs: {
+        "stormlog.body": "the pay button did nothing",
+        issue_type: "issue",
+        title: `${marker} checkout failed`,
+      },
     });
     // Every line, from logs and from the issue, is stored once and under the same device.
     expect(new Set(lines.map((line) => line.deviceId)).size).toBe(1);

@@ -4,4 +4,5 @@ export { apps } from "./apps.ts";
 export { batches } from "./batches.ts";
 export { deviceSettings } from "./device-settings.ts";
 export { devices } from "./devices.ts";
+export { issueDevices, issueGroups, issueOccurrences, webhookConfigs, webhookQueue } from "./issues.ts";
 export { outbox } from "./outbox.ts";
