@@ -137,9 +137,10 @@ export const issueGroupSchema = z.object({
   count: z.number(),
   devices: z.number(),
   appVersions: z.array(z.string()),
-  firstSeen: z.number(),
-  lastSeen: z.number(),
-  statusUpdatedAt: z.number().nullable(),
+  /** ISO 8601, as every time in the API. */
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  statusUpdatedAt: z.string().nullable(),
 });
 export type IssueGroup = z.infer<typeof issueGroupSchema>;
 
@@ -150,7 +151,7 @@ export type IssuePage = z.infer<typeof issuePageSchema>;
 export const occurrenceLinkSchema = z.object({
   deviceId: z.string(),
   lineId: z.string(),
-  ts: z.number(),
+  ts: z.string(),
 });
 export const issueDetailSchema = issueGroupSchema.extend({
   sample: z.string().nullable(),

@@ -16,8 +16,6 @@ import { setParams, useLocation } from "../url.ts";
 const statuses = ["open", "resolved", "muted"] as const;
 
 const titleOf = (group: IssueGroup) => group.title ?? "(title erased with its device)";
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function Issues({ appId }: { appId: string }) {
   const { params } = useLocation();
   const status = params.get("status") ?? "open";
@@ -76,7 +74,7 @@ export function Issues({ appId }: { appId: string }) {
                 <td>{formatCount(group.count)}</td>
                 <td>{formatCount(group.devices)}</td>
                 <td>{group.appVersions.join(", ")}</td>
-                <td>{formatTime(iso(group.lastSeen))}</td>
+                <td>{formatTime(group.lastSeen)}</td>
               </tr>
             ))}
           </tbody>
@@ -132,8 +130,7 @@ export function Issue({ appId, issueId, manage }: { appId: string; issueId: stri
           <h1 id="issue-title">{titleOf(issue)}</h1>
           <p>
             {issue.type}, <strong>{issue.status}</strong>: {formatCount(issue.count)} events on{" "}
-            {formatCount(issue.devices)} devices, first {formatTime(iso(issue.firstSeen))}, last{" "}
-            {formatTime(iso(issue.lastSeen))}
+            {formatCount(issue.devices)} devices, first {formatTime(issue.firstSeen)}, last {formatTime(issue.lastSeen)}
             {issue.appVersions.length > 0 && `, versions ${issue.appVersions.join(", ")}`}.
           </p>
           {manage && (
@@ -155,7 +152,7 @@ export function Issue({ appId, issueId, manage }: { appId: string; issueId: stri
                 <Link
                   to={`/devices/${encodeURIComponent(occurrence.deviceId)}?app=${appId}&line=${encodeURIComponent(occurrence.lineId)}`}
                 >
-                  {formatTime(iso(occurrence.ts))} on device {occurrence.deviceId}
+                  {formatTime(occurrence.ts)} on device {occurrence.deviceId}
                 </Link>
               </li>
             ))}

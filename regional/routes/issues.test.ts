@@ -39,7 +39,7 @@ describe.each(drivers)("issue routes on %s", (kind) => {
 
     const shown = await signedRequest(t.region.app, "GET", internalPaths.issue(appId, id), { appKey: keys.read });
     expect(issueDetailSchema.parse(await shown.json()).occurrences).toEqual([
-      { deviceId: "tablet", lineId: `${batch.batchId}:0`, ts: baseTs },
+      { deviceId: "tablet", lineId: `${batch.batchId}:0`, ts: new Date(baseTs).toISOString() },
     ]);
 
     const change = { status: "muted", updatedAt: Date.now() };

@@ -30,9 +30,9 @@ async function toGroup({ codec }: Pick<StoreDeps, "codec">, row: GroupRow): Prom
     count: row.count,
     devices: row.devices,
     appVersions: row.appVersions,
-    firstSeen: row.firstSeen.getTime(),
-    lastSeen: row.lastSeen.getTime(),
-    statusUpdatedAt: row.statusUpdatedAt?.getTime() ?? null,
+    firstSeen: row.firstSeen.toISOString(),
+    lastSeen: row.lastSeen.toISOString(),
+    statusUpdatedAt: row.statusUpdatedAt?.toISOString() ?? null,
   };
 }
 
@@ -97,7 +97,7 @@ export function getIssue(deps: StoreDeps) {
       occurrences: occurrences.map((occurrence) => ({
         deviceId: occurrence.deviceId,
         lineId: lineId({ batchId: occurrence.batchId, index: occurrence.lineIndex }),
-        ts: occurrence.ts.getTime(),
+        ts: occurrence.ts.toISOString(),
       })),
     };
   };

@@ -79,8 +79,8 @@ describe.each(drivers)("issue grouping on %s", (kind) => {
         count: 2,
         devices: 2,
         appVersions: ["1.0.0", "1.1.0"],
-        firstSeen: baseTs,
-        lastSeen: baseTs + 2000,
+        firstSeen: new Date(baseTs).toISOString(),
+        lastSeen: new Date(baseTs + 2000).toISOString(),
         title: expect.stringContaining("TypeError: Cannot read properties"),
       });
       expect(listed.find((group) => group.type === "issue")).toMatchObject({
@@ -89,8 +89,8 @@ describe.each(drivers)("issue grouping on %s", (kind) => {
       });
       const detail = await node(name).store.issue(appId, crashGroup?.id as string);
       expect(detail?.occurrences).toEqual([
-        { deviceId: "phone-2", lineId: `${second.batchId}:1`, ts: baseTs + 2000 },
-        { deviceId: "phone-1", lineId: `${first.batchId}:0`, ts: baseTs },
+        { deviceId: "phone-2", lineId: `${second.batchId}:1`, ts: new Date(baseTs + 2000).toISOString() },
+        { deviceId: "phone-1", lineId: `${first.batchId}:0`, ts: new Date(baseTs).toISOString() },
       ]);
       expect(detail?.sample).toContain("renderCheckout");
     }
