@@ -20,9 +20,7 @@ import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import { readJson } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
-import { attemptTimeoutMs, createRegionClient } from "../region-client.ts";
-import { clientLocation } from "../routing/choice.ts";
-import { answerFromRegion, forwardRead, regionHeader, unavailable } from "../routing/region-answer.ts";
+import { changeEveryRegion, forwardRead } from "../routing/region-answer.ts";
 
 export const appSettings = new Hono<EdgeEnv>()
   .get("/", requireKey("read"), (c) => forwardRead(c, z.strictObject({}), internalPaths.appSettings))
@@ -31,34 +29,10 @@ export const appSettings = new Hono<EdgeEnv>()
     // Retention is the only setting so far, and a patch holds at least one.
     if (patch.retentionDays === undefined) throw new ApiError("INVALID_BODY", "body.retentionDays: required");
     const change: AppSettingsChange = { retentionDays: patch.retentionDays, updatedAt: new Date().toISOString() };
-    const plan = await c.var.services.router.plan(clientLocation(c.req.raw.cf));
-    const byOrder = [...plan].sort(
-      (a, b) => (a.order ?? Number.POSITIVE_INFINITY) - (b.order ?? Number.POSITIVE_INFINITY),
+    return changeEveryRegion(
+      c,
+      { pathAndQuery: internalPaths.appSettings(c.var.appId), body: change },
+      appSettingsAnswerSchema,
+      (stored) => c.json(stored satisfies AppSettingsAnswer),
     );
-    const client = createRegionClient({ edgeSecret: c.var.config.edgeSecret });
-    const call = {
-      method: "PUT" as const,
-      pathAndQuery: internalPaths.appSettings(c.var.appId),
-      body: JSON.stringify(change),
-      requestId: c.var.requestId,
-      appKey: c.var.appKey,
-    };
-    const answers = await Promise.all(
-      byOrder.map(async ({ region }) => {
-        const sent = await client.forward([region], call, { deadlineMs: attemptTimeoutMs });
-        return sent.ok ? sent : null;
-      }),
-    );
-    for (const sent of answers) {
-      if (sent?.value.response.status !== 200) continue;
-      const parsed = appSettingsAnswerSchema.safeParse(await sent.value.response.json().catch(() => null));
-      if (!parsed.success) continue;
-      c.set("region", sent.value.region.name);
-      c.header(regionHeader, sent.value.region.name);
-      return c.json(parsed.data satisfies AppSettingsAnswer);
-    }
-    // None stored it but one refused it (an app it does not know, a key it refuses): that verdict.
-    const refused = answers.find((sent) => sent !== null);
-    if (refused) return answerFromRegion(c, refused);
-    throw unavailable("no region stored the change; nothing changed, try again");
   });

@@ -37,9 +37,7 @@ import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import { readJson } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
-import { attemptTimeoutMs, createRegionClient } from "../region-client.ts";
-import { clientLocation } from "../routing/choice.ts";
-import { answerFromRegion, regionHeader, unavailable } from "../routing/region-answer.ts";
+import { changeEveryRegion } from "../routing/region-answer.ts";
 
 export const settings = new Hono<EdgeEnv>()
   .get("/", anyKey(), async (c) => {
@@ -87,41 +85,18 @@ function anyKey(): MiddlewareHandler<EdgeEnv> {
 
 async function change(c: Context<EdgeEnv>, scope: SettingScope, value: string): Promise<Response> {
   const wanted = parseWith(deviceSettingsSchema, await readJson(c.req.raw));
-  const body = JSON.stringify({ scope, value, ...wanted, updatedAt: new Date().toISOString() });
-  const plan = await c.var.services.router.plan(clientLocation(c.req.raw.cf));
-  const byOrder = [...plan].sort(
-    (a, b) => (a.order ?? Number.POSITIVE_INFINITY) - (b.order ?? Number.POSITIVE_INFINITY),
+  const body = { scope, value, ...wanted, updatedAt: new Date().toISOString() };
+  return changeEveryRegion(
+    c,
+    { pathAndQuery: internalPaths.deviceSettings(c.var.appId), body },
+    deviceSettingAnswerSchema,
+    ({ setting }) => {
+      c.var.services.deviceSettings.remember(c.var.appId, setting);
+      return c.json({
+        enabled: setting.enabled,
+        minLevel: setting.minLevel,
+        source: setting.scope,
+      } satisfies EffectiveSettings);
+    },
   );
-  const client = createRegionClient({ edgeSecret: c.var.config.edgeSecret });
-  const call = {
-    method: "PUT" as const,
-    pathAndQuery: internalPaths.deviceSettings(c.var.appId),
-    body,
-    requestId: c.var.requestId,
-    appKey: c.var.appKey,
-  };
-  const answers = await Promise.all(
-    byOrder.map(async ({ region }) => {
-      const sent = await client.forward([region], call, { deadlineMs: attemptTimeoutMs });
-      return sent.ok ? sent : null;
-    }),
-  );
-  for (const sent of answers) {
-    if (sent?.value.response.status !== 200) continue;
-    const parsed = deviceSettingAnswerSchema.safeParse(await sent.value.response.json().catch(() => null));
-    if (!parsed.success) continue;
-    const { setting } = parsed.data;
-    c.var.services.deviceSettings.remember(c.var.appId, setting);
-    c.set("region", sent.value.region.name);
-    c.header(regionHeader, sent.value.region.name);
-    return c.json({
-      enabled: setting.enabled,
-      minLevel: setting.minLevel,
-      source: setting.scope,
-    } satisfies EffectiveSettings);
-  }
-  // None stored it but one refused it (an app it does not know, a key it refuses): that verdict.
-  const refused = answers.find((sent) => sent !== null);
-  if (refused) return answerFromRegion(c, refused);
-  throw unavailable("no region stored the change; nothing changed, try again");
 }

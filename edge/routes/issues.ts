@@ -21,9 +21,7 @@ import { internalPaths } from "../../shared/regions.ts";
 import { requireKey } from "../auth.ts";
 import { readJson } from "../body.ts";
 import type { EdgeEnv } from "../context.ts";
-import { attemptTimeoutMs, createRegionClient } from "../region-client.ts";
-import { clientLocation } from "../routing/choice.ts";
-import { answerFromRegion, forwardRead, regionHeader, unavailable } from "../routing/region-answer.ts";
+import { changeEveryRegion, forwardRead } from "../routing/region-answer.ts";
 
 function parseIssueId(value: string): string {
   const parsed = issueIdSchema.safeParse(value);
@@ -41,34 +39,10 @@ export const issues = new Hono<EdgeEnv>()
     const id = parseIssueId(c.req.param("id"));
     const patch = parseWith(issuePatchSchema, await readJson(c.req.raw));
     const change: RegionIssuePatch = { status: patch.status, updatedAt: Date.now() };
-    const plan = await c.var.services.router.plan(clientLocation(c.req.raw.cf));
-    const byOrder = [...plan].sort(
-      (a, b) => (a.order ?? Number.POSITIVE_INFINITY) - (b.order ?? Number.POSITIVE_INFINITY),
+    return changeEveryRegion(
+      c,
+      { pathAndQuery: internalPaths.issue(c.var.appId, id), body: change },
+      issueStatusAnswerSchema,
+      (stored) => c.json(stored),
     );
-    const client = createRegionClient({ edgeSecret: c.var.config.edgeSecret });
-    const call = {
-      method: "PUT" as const,
-      pathAndQuery: internalPaths.issue(c.var.appId, id),
-      body: JSON.stringify(change),
-      requestId: c.var.requestId,
-      appKey: c.var.appKey,
-    };
-    const answers = await Promise.all(
-      byOrder.map(async ({ region }) => {
-        const sent = await client.forward([region], call, { deadlineMs: attemptTimeoutMs });
-        return sent.ok ? sent : null;
-      }),
-    );
-    for (const sent of answers) {
-      if (sent?.value.response.status !== 200) continue;
-      const parsed = issueStatusAnswerSchema.safeParse(await sent.value.response.json().catch(() => null));
-      if (!parsed.success) continue;
-      c.set("region", sent.value.region.name);
-      c.header(regionHeader, sent.value.region.name);
-      return c.json(parsed.data);
-    }
-    // No region holds it but one answered (404, a refused key): that verdict.
-    const refused = answers.find((sent) => sent !== null);
-    if (refused) return answerFromRegion(c, refused);
-    throw unavailable("no region stored the change; nothing changed, try again");
   });

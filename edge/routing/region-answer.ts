@@ -15,7 +15,13 @@ import { ApiError, parseErrorBody } from "../../shared/errors.ts";
 import { queryToInput, queryToParams } from "../../shared/read.ts";
 import type { Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
-import { describeSkipped, describeUnavailable, type RegionAnswer } from "../region-client.ts";
+import {
+  attemptTimeoutMs,
+  createRegionClient,
+  describeSkipped,
+  describeUnavailable,
+  type RegionAnswer,
+} from "../region-client.ts";
 import { clientLocation } from "./choice.ts";
 import type { RouteContext, RouteFailure } from "./router.ts";
 
@@ -91,4 +97,49 @@ export function routeError(failure: RouteFailure): ApiError {
 /** 503 REGION_UNAVAILABLE with Retry-After: no region gave a verdict, so the client keeps its data and retries. */
 export function unavailable(message: string): ApiError {
   return new ApiError("REGION_UNAVAILABLE", message, { retryAfterSeconds: regionRetryAfterSeconds });
+}
+
+/**
+ * A control-plane change (app settings, remote logging settings, an issue's status) goes to every
+ * region at once, not to the healthiest: each keeps the latest change it heard and anti-entropy
+ * brings it to a region that missed it. The client's answer is the first region's, in this client's
+ * routing order, that stored it (its 200 body parsed with `schema`, turned into the response by
+ * `answer`); else the verdict of a region that refused it (an app it does not know, a key it
+ * refuses); else 503 with Retry-After: nothing changed, the client sends it again.
+ */
+export async function changeEveryRegion<S extends z.ZodType>(
+  c: Context<EdgeEnv>,
+  change: { pathAndQuery: string; body: unknown },
+  schema: S,
+  answer: (stored: z.output<S>) => Response,
+): Promise<Response> {
+  const plan = await c.var.services.router.plan(clientLocation(c.req.raw.cf));
+  const byOrder = [...plan].sort(
+    (a, b) => (a.order ?? Number.POSITIVE_INFINITY) - (b.order ?? Number.POSITIVE_INFINITY),
+  );
+  const client = createRegionClient({ edgeSecret: c.var.config.edgeSecret });
+  const call = {
+    method: "PUT" as const,
+    pathAndQuery: change.pathAndQuery,
+    body: JSON.stringify(change.body),
+    requestId: c.var.requestId,
+    appKey: c.var.appKey,
+  };
+  const answers = await Promise.all(
+    byOrder.map(async ({ region }) => {
+      const sent = await client.forward([region], call, { deadlineMs: attemptTimeoutMs });
+      return sent.ok ? sent : null;
+    }),
+  );
+  for (const sent of answers) {
+    if (sent?.value.response.status !== 200) continue;
+    const parsed = schema.safeParse(await sent.value.response.json().catch(() => null));
+    if (!parsed.success) continue;
+    c.set("region", sent.value.region.name);
+    c.header(regionHeader, sent.value.region.name);
+    return answer(parsed.data);
+  }
+  const refused = answers.find((sent) => sent !== null);
+  if (refused) return answerFromRegion(c, refused);
+  throw unavailable("no region stored the change; nothing changed, try again");
 }
