@@ -93,6 +93,12 @@ export function mergeControl(deps: StoreDeps): ReplicaStore["mergeControl"] {
     const bySetting = new Map<string, StoredDeviceSetting[]>();
     for (const { appId, ...setting } of state.deviceSettings) {
       if (!knownApps.has(appId) || erasedApps.has(appId)) continue;
+      // A device's own setting from before its erasure is gone here: a peer that still holds it
+      // does not bring it back (tombstones win, as for batches).
+      if (setting.scope === "device") {
+        const erasure = await keystore.covering(appId, setting.value);
+        if (erasure && setting.updatedAt < Date.parse(erasure.requestedAt)) continue;
+      }
       bySetting.set(appId, [...(bySetting.get(appId) ?? []), setting]);
     }
     for (const [appId, settings] of bySetting) await applyDeviceSettings(db, appId, settings);

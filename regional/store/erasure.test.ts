@@ -136,6 +136,35 @@ describe.each(drivers)("erasure across regions on %s", (kind) => {
     }
   });
 
+  it("takes the device's own logging setting with it, and a peer that still holds it does not bring it back", async () => {
+    const app = testAppId();
+    for (const name of ["a", "b"]) await node(name).store.upsertApp({ id: app, name: "settings", keys: [] });
+    const setting = (value: string, updatedAt: number) =>
+      ({ scope: "device", value, enabled: false, minLevel: "warn", updatedAt }) as const;
+    const before = Date.now() - 1000;
+    for (const name of ["a", "b"]) {
+      expect(await node(name).store.changeDeviceSetting(app, setting("phone-9", before))).not.toBeNull();
+      expect(await node(name).store.changeDeviceSetting(app, setting("phone-8", before))).not.toBeNull();
+    }
+    // b is away: a applies the erasure; b's control state still holds phone-9's setting.
+    const erasure = erasureOf(app, "phone-9");
+    const { id, appId: _app, ...body } = erasure;
+    expect(
+      (await adminRequest(node("a"), "PUT", adminPaths.erasure(app, id), { json: body, audience: "a" })).status,
+    ).toBe(200);
+    const values = async (name: string) => ((await node(name).store.deviceSettings(app)) ?? []).map((row) => row.value);
+    expect(await values("a")).toEqual(["phone-8"]);
+    await node("a").replicas.mergeControl(await node("b").replicas.exportControl());
+    expect(await values("a")).toEqual(["phone-8"]);
+    // b learns the erasure from a and drops the setting too; a setting made after it stands.
+    await node("b").replicas.mergeControl(await node("a").replicas.exportControl());
+    expect(await values("b")).toEqual(["phone-8"]);
+    const later = setting("phone-9", Date.parse(erasure.requestedAt) + 1000);
+    expect(await node("b").store.changeDeviceSetting(app, later)).toMatchObject({ value: "phone-9" });
+    await node("a").replicas.mergeControl(await node("b").replicas.exportControl());
+    expect((await values("a")).sort()).toEqual(["phone-8", "phone-9"]);
+  });
+
   it("refuses a replica of an erased device's batch from a region that had not learned of it", async () => {
     const batch = batchOf("phone-3", "sent before the erasure");
     expect((await node("a").store.put(appId, batch, noOutbox("a"))).ok).toBe(true);

@@ -6,8 +6,8 @@
  *   2. destroy the keys it covers (regional/keystore/): from here on every copy of the batches
  *      sealed under them, in any region, outbox or backup of the batch data, is unreadable;
  *   3. delete the rows: the device's batches received before the request or sealed under a
- *      destroyed key, their outbox rows, and the device row with its clear metadata (recomputed
- *      from what remains, if the device uploaded after the request); for an app, all of its
+ *      destroyed key, their outbox rows, its own remote logging setting, and the device row with
+ *      its clear metadata (recomputed from what remains, if the device uploaded after the request); for an app, all of its
  *      batches, devices and outbox rows, its app row, and its API keys revoked;
  *   4. mark it completed here.
  *
@@ -74,6 +74,17 @@ export function applyErasure(deps: StoreDeps): (erasure: Erasure) => Promise<Reg
         const ids = gone.slice(at, at + 500).map((row) => row.batchId);
         await tx.delete(outbox).where(and(eq(outbox.appId, appId), inArray(outbox.batchId, ids)));
       }
+      // The device's own remote logging setting names it: set before the request, it goes too.
+      await tx
+        .delete(deviceSettings)
+        .where(
+          and(
+            eq(deviceSettings.appId, appId),
+            eq(deviceSettings.scope, "device"),
+            eq(deviceSettings.value, deviceId),
+            lt(deviceSettings.updatedAt, before),
+          ),
+        );
       await eraseIssues(
         tx,
         appId,
