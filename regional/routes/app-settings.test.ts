@@ -1,36 +1,18 @@
 // The lifecycle routes a region serves the edge (settings, usage) and the admin CLI (settings):
 // who may call them, what they answer, and that bad input is a 400 with a JSON error naming it.
 import { describe, expect, it } from "vitest";
-import { type KeyKind, keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
 import { appSettingsAnswerSchema, retentionDaysDefault, usageAnswerSchema } from "../../shared/lifecycle.ts";
 import { adminPaths, internalPaths } from "../../shared/regions.ts";
 import { makeBatch } from "../testing/fixtures.ts";
-import { adminRequest, drivers, signedRequest, testAppId, testKeySecret, useTestRegion } from "../testing/harness.ts";
+import { adminRequest, appWithKeys, drivers, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
 
 describe.each(drivers)("app settings and usage routes on %s", (kind) => {
   const t = useTestRegion(kind);
 
-  async function appWithKeys() {
-    const appId = testAppId();
-    const keys = {} as Record<KeyKind, string>;
-    for (const keyKind of ["ingest", "read", "manage"] as const)
-      keys[keyKind] = await mintKey(testKeySecret, appId, keyKind);
-    await t.region.store.upsertApp({
-      id: appId,
-      name: "settings app",
-      keys: await Promise.all(
-        Object.entries(keys).map(async ([keyKind, key]) => ({
-          hash: await keyHash(key),
-          kind: keyKind as KeyKind,
-          label: keyLabel(key),
-        })),
-      ),
-    });
-    return { appId, keys };
-  }
+  const newApp = () => appWithKeys(t.region, "settings app");
 
   it("reads settings with a read key and changes them only with a manage key", async () => {
-    const { appId, keys } = await appWithKeys();
+    const { appId, keys } = await newApp();
     const read = await signedRequest(t.region.app, "GET", internalPaths.appSettings(appId), { appKey: keys.read });
     expect(read.status).toBe(200);
     const defaults = appSettingsAnswerSchema.parse(await read.json()).app;
@@ -63,7 +45,7 @@ describe.each(drivers)("app settings and usage routes on %s", (kind) => {
   });
 
   it("refuses a bad settings body with 400 and a JSON error", async () => {
-    const { appId, keys } = await appWithKeys();
+    const { appId, keys } = await newApp();
     for (const json of [
       { retentionDays: 0, updatedAt: new Date().toISOString() },
       { retentionDays: 366, updatedAt: new Date().toISOString() },
@@ -81,7 +63,7 @@ describe.each(drivers)("app settings and usage routes on %s", (kind) => {
   });
 
   it("answers usage to a read key, and 400 naming a bad parameter", async () => {
-    const { appId, keys } = await appWithKeys();
+    const { appId, keys } = await newApp();
     await t.region.store.put(appId, makeBatch({ lines: [{ ts: Date.now() }, { ts: Date.now() }] }));
     const answer = await signedRequest(t.region.app, "GET", internalPaths.usage(appId), { appKey: keys.read });
     expect(answer.status).toBe(200);

@@ -3,36 +3,18 @@
 // carrying a change to a region that missed it (and not to one that erased the app).
 import { describe, expect, it } from "vitest";
 import { deviceSettingAnswerSchema, deviceSettingsListSchema } from "../../shared/device-settings.ts";
-import { type KeyKind, keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
 import { adminPaths, internalPaths } from "../../shared/regions.ts";
-import { adminRequest, drivers, signedRequest, testAppId, testKeySecret, useTestRegion } from "../testing/harness.ts";
+import { adminRequest, appWithKeys, drivers, signedRequest, testAppId, useTestRegion } from "../testing/harness.ts";
 
 describe.each(drivers)("device settings on %s", (kind) => {
   const t = useTestRegion(kind);
 
-  async function appWithKeys() {
-    const appId = testAppId();
-    const keys = {} as Record<KeyKind, string>;
-    for (const keyKind of ["ingest", "read", "manage"] as const)
-      keys[keyKind] = await mintKey(testKeySecret, appId, keyKind);
-    await t.region.store.upsertApp({
-      id: appId,
-      name: "controlled app",
-      keys: await Promise.all(
-        Object.entries(keys).map(async ([keyKind, key]) => ({
-          hash: await keyHash(key),
-          kind: keyKind as KeyKind,
-          label: keyLabel(key),
-        })),
-      ),
-    });
-    return { appId, keys };
-  }
+  const newApp = () => appWithKeys(t.region, "controlled app");
 
   const at = (ms: number) => new Date(ms).toISOString();
 
   it("changes a setting with a manage key only, lists it with any key, keeps the latest", async () => {
-    const { appId, keys } = await appWithKeys();
+    const { appId, keys } = await newApp();
     const path = internalPaths.deviceSettings(appId);
     const change = { scope: "device", value: "phone-1", enabled: false, minLevel: "warn", updatedAt: at(2000) };
     for (const keyKind of ["ingest", "read"] as const) {
@@ -67,14 +49,14 @@ describe.each(drivers)("device settings on %s", (kind) => {
         "device:phone-1:false:warn",
       ]);
     }
-    const other = await appWithKeys();
+    const other = await newApp();
     expect((await signedRequest(t.region.app, "GET", path, { appKey: other.keys.ingest })).status).toBe(401);
     const unknown = await adminRequest(t.region, "GET", adminPaths.deviceSettings(testAppId()));
     expect(unknown.status).toBe(404);
   });
 
   it("refuses a bad change with 400 and a JSON error", async () => {
-    const { appId, keys } = await appWithKeys();
+    const { appId, keys } = await newApp();
     const good = { scope: "version", value: "1.2.3", enabled: true, minLevel: "info", updatedAt: at(1) };
     for (const json of [
       { ...good, minLevel: "verbose" },
@@ -94,7 +76,7 @@ describe.each(drivers)("device settings on %s", (kind) => {
   });
 
   it("merges settings from a peer's control state by the same rule, and drops them with the app", async () => {
-    const { appId } = await appWithKeys();
+    const { appId } = await newApp();
     const store = t.region.store;
     await store.changeDeviceSetting(appId, {
       scope: "app",

@@ -2,30 +2,15 @@
 // change with a manage key only, and bad input a 400 with a JSON error naming it.
 import { describe, expect, it } from "vitest";
 import { issueDetailSchema, issuePageSchema, issueTag } from "../../shared/issues.ts";
-import { type KeyKind, keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
 import { internalPaths } from "../../shared/regions.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
-import { drivers, signedRequest, testAppId, testKeySecret, useTestRegion } from "../testing/harness.ts";
+import { appWithKeys, drivers, signedRequest, useTestRegion } from "../testing/harness.ts";
 
 describe.each(drivers)("issue routes on %s", (kind) => {
   const t = useTestRegion(kind);
 
   it("lists, shows and changes a group's status; refuses bad input and the wrong key", async () => {
-    const appId = testAppId();
-    const keys = {} as Record<KeyKind, string>;
-    for (const keyKind of ["ingest", "read", "manage"] as const)
-      keys[keyKind] = await mintKey(testKeySecret, appId, keyKind);
-    await t.region.store.upsertApp({
-      id: appId,
-      name: "issues app",
-      keys: await Promise.all(
-        Object.entries(keys).map(async ([keyKind, key]) => ({
-          hash: await keyHash(key),
-          kind: keyKind as KeyKind,
-          label: keyLabel(key),
-        })),
-      ),
-    });
+    const { appId, keys } = await appWithKeys(t.region, "issues app");
     const batch = makeBatch({ deviceId: "tablet", lines: [{ ts: baseTs, tag: issueTag, text: "Sync stalls" }] });
     expect((await t.region.store.put(appId, batch)).ok).toBe(true);
 

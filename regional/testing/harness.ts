@@ -14,7 +14,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll } from "vitest";
 import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
-import { keyHash, keyLabel, mintKey } from "../../shared/keys.ts";
+import { type KeyKind, keyHash, keyKinds, keyLabel, mintKey } from "../../shared/keys.ts";
 import { type CallerRole, type CallerSecrets, signRequest } from "../../shared/signing.ts";
 import { keystoreDirBeside, type RegionConfig, replicationDefaults } from "../config.ts";
 import type { RegionEnv } from "../context.ts";
@@ -202,6 +202,24 @@ export async function readKeyFor(region: Pick<Region, "store">, appId: string): 
     keys: [{ hash: await keyHash(key), kind: "read", label: keyLabel(key) }],
   });
   return key;
+}
+
+/** A new app registered in the region with one key of each kind, as `admin apps create` makes it. */
+export async function appWithKeys(
+  region: Pick<Region, "store">,
+  name = "test app",
+): Promise<{ appId: string; keys: Record<KeyKind, string> }> {
+  const appId = testAppId();
+  const keys = {} as Record<KeyKind, string>;
+  for (const kind of keyKinds) keys[kind] = await mintKey(testKeySecret, appId, kind);
+  await region.store.upsertApp({
+    id: appId,
+    name,
+    keys: await Promise.all(
+      keyKinds.map(async (kind) => ({ hash: await keyHash(keys[kind]), kind, label: keyLabel(keys[kind]) })),
+    ),
+  });
+  return { appId, keys };
 }
 
 /** A 16-character app id, as the admin CLI mints them. */
