@@ -17,6 +17,7 @@
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { ApiError, errorBody } from "../shared/errors.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
 import { databaseFailure } from "./db/errors.ts";
@@ -35,6 +36,7 @@ import { issuesRoute } from "./routes/issues.ts";
 import { keyRevokeRoute } from "./routes/key-revoke.ts";
 import { keysRevokedRoute } from "./routes/keys-revoked.ts";
 import { logsRoute } from "./routes/logs.ts";
+import { metricsRoute } from "./routes/metrics.ts";
 import { replicateRoute } from "./routes/replicate.ts";
 import { syncRoute } from "./routes/sync.ts";
 import { tailRoute } from "./routes/tail.ts";
@@ -46,6 +48,12 @@ import { callerGuard } from "./signature.ts";
 export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
   const app = scaffold(deps, "/internal/*");
   app.route("/", healthRoute(deps));
+  // Read latency by route pattern (never by app or device: one series per tenant otherwise).
+  app.get("/internal/v1/*", async (c, next) => {
+    const stopTimer = deps.metrics.readSeconds.startTimer();
+    await next();
+    if (c.res.status < 500) stopTimer({ route: routePath(c, -1) });
+  });
 
   const edge = { ...deps, guard: callerGuard("edge", deps) };
   for (const route of [
@@ -74,6 +82,7 @@ export function createRegionApp(deps: RegionDeps): Hono<RegionEnv> {
 
 export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
   const app = scaffold(deps, "/admin/*");
+  app.route("/", metricsRoute(deps));
   const admin = { ...deps, guard: callerGuard("admin", deps) };
   for (const route of [
     appUpsertRoute(admin),

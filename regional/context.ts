@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../shared/clock.ts";
 import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
 import type { DatabaseHandle } from "./db/client.ts";
+import type { RegionMetrics } from "./metrics.ts";
 import type { Replicator } from "./replication/replicator.ts";
 import type { BatchStore, ReplicaStore, WebhookStore } from "./store/types.ts";
 
@@ -29,6 +30,7 @@ export type RegionDeps = {
   nonces: NonceCache;
   lifecycle: Lifecycle;
   logger: Logger;
+  metrics: RegionMetrics;
   clock: Clock;
 };
 

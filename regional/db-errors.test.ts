@@ -33,6 +33,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
       replicas: t.region.replicas,
       replicator: t.region.replicator,
       webhooks: t.region.webhookStore,
+      metrics: t.region.metrics,
       database: t.region.database,
       nonces: new NonceCache(),
       lifecycle: { draining: false, inFlight: 0 },

@@ -18,6 +18,7 @@ import { createExpiryLoop, type ExpiryLoop } from "./expiry-loop.ts";
 import { openKeystore } from "./keystore/keystore.ts";
 import type { Keystore } from "./keystore/types.ts";
 import { createLogger } from "./log.ts";
+import { createMetrics, type RegionMetrics } from "./metrics.ts";
 import { createReplicator, type Replicator } from "./replication/replicator.ts";
 import { type BatchCodec, createBatchCodec } from "./store/codec.ts";
 import { applyErasure } from "./store/erasure.ts";
@@ -29,6 +30,8 @@ import { createWebhookSender, type WebhookSender } from "./webhooks/sender.ts";
 export type RegionOverrides = {
   logger?: Logger;
   clock?: Clock;
+  /** Process CPU, memory and event-loop series in /metrics: for the one region of a process. */
+  processMetrics?: boolean;
 };
 
 export type Region = {
@@ -50,6 +53,7 @@ export type Region = {
   codec: BatchCodec;
   lifecycle: Lifecycle;
   logger: Logger;
+  metrics: RegionMetrics;
   /** Stops replication and closes the database; the app must not be served afterwards. */
   close(): Promise<void>;
 };
@@ -57,6 +61,7 @@ export type Region = {
 export async function createRegion(config: RegionConfig, overrides: RegionOverrides = {}): Promise<Region> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, region: config.region });
   const clock = overrides.clock ?? systemClock;
+  const metrics = createMetrics({ region: config.region, processMetrics: overrides.processMetrics });
   const keyring = await Keyring.fromConfig(config.keyring);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const keystore = await openKeystore(config.keystore, keyring).catch(async (error) => {
@@ -93,6 +98,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     nonces: new NonceCache(),
     lifecycle,
     logger,
+    metrics,
     clock,
   };
   return {
@@ -109,6 +115,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     codec,
     lifecycle,
     logger,
+    metrics,
     async close() {
       await expiry.stop();
       await webhooks.stop();

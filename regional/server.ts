@@ -21,7 +21,7 @@ try {
   process.exit(1);
 }
 
-const region = await createRegion(config).catch((error: unknown) => {
+const region = await createRegion(config, { processMetrics: true }).catch((error: unknown) => {
   console.error(`cannot start region ${config.region}:`, error);
   process.exit(1);
 });

@@ -24,9 +24,11 @@ export function batchesRoute({
   region,
   store,
   replicator,
+  metrics,
   guard,
-}: Pick<RegionDeps, "region" | "store" | "replicator"> & Guarded) {
+}: Pick<RegionDeps, "region" | "store" | "replicator" | "metrics"> & Guarded) {
   return new Hono<RegionEnv>().post("/apps/:appId/batches", guard, async (c) => {
+    const stopTimer = metrics.ackSeconds.startTimer();
     const appId = parseAppId(c.req.param("appId"));
     const body = await readSignedBody(c.req.raw, limits.inflatedBytesMax);
     const batch = parseBatch(parseJsonBody(c.req.header("content-type"), body));
@@ -36,11 +38,13 @@ export function batchesRoute({
       leaseMs: replicator.leaseMs,
     });
     if (!stored.ok) {
+      stopTimer({ outcome: "refused" });
       const code = { conflict: "BATCH_CONFLICT", integrity: "INTEGRITY", erased: "ERASED" } as const;
       throw new ApiError(code[stored.error.kind], stored.error.message);
     }
     const quorum = await replicator.awaitQuorum({ appId, batchId: batch.batchId }, c.get("requestId"));
     if (!quorum.reached) {
+      stopTimer({ outcome: "quorum_unavailable" });
       throw new ApiError(
         "QUORUM_UNAVAILABLE",
         `batch ${batch.batchId} is held by ${quorum.regions.join(", ")} only, short of the ack quorum; it will be replicated, retry later`,
@@ -54,6 +58,9 @@ export function batchesRoute({
       accepted: batch.logs.length,
       duplicate: stored.value.duplicate,
     };
+    stopTimer({ outcome: "acknowledged" });
+    metrics.batchesAccepted.inc({ duplicate: String(stored.value.duplicate) });
+    if (!stored.value.duplicate) metrics.linesAccepted.inc(batch.logs.length);
     return c.json(receipt, 202);
   });
 }
