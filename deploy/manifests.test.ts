@@ -4,7 +4,7 @@
  * the properties a rollout without downtime relies on checked on each workload, and the network
  * model of docs/operations.md: the edge's Ingress publishes only the edge's paths, the peers'
  * only theirs on the internal controller, no Ingress reaches an admin route, and the admin port
- * is on no Service, Ingress or container port.
+ * is on no Service or Ingress, reachable only from the monitoring namespace.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -232,13 +232,18 @@ describe("rendered Kubernetes manifests", () => {
       });
     });
 
-    it("keep the admin port on the pod's loopback: on no Service, Ingress or container port", () => {
+    it("keep the admin port off every Service and Ingress; Prometheus scrapes it by the pod's address", () => {
       each((docs) => {
         const [config] = docs.filter((doc) => doc.kind === "ConfigMap");
-        expect(config.data).toMatchObject({ STORMLOG_ADMIN_HOST: "127.0.0.1", STORMLOG_ADMIN_PORT: String(adminPort) });
+        expect(config.data).toMatchObject({ STORMLOG_ADMIN_HOST: "0.0.0.0", STORMLOG_ADMIN_PORT: String(adminPort) });
         const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
         const [container] = workload.spec.template.spec.containers;
-        expect(container.ports.map((p: Doc) => p.containerPort)).not.toContain(adminPort);
+        expect(container.ports).toContainEqual({ name: "admin", containerPort: adminPort });
+        expect(workload.spec.template.metadata.annotations).toMatchObject({
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": String(adminPort),
+          "prometheus.io/path": "/metrics",
+        });
         for (const service of docs.filter((doc) => doc.kind === "Service")) {
           expect(service.spec.type ?? "ClusterIP").toBe("ClusterIP");
           for (const servicePort of service.spec.ports) {
@@ -252,7 +257,7 @@ describe("rendered Kubernetes manifests", () => {
       });
     });
 
-    it("take connections only from the two ingress controllers, on the main port", () => {
+    it("take connections only from the two ingress controllers on the main port, and from monitoring on the admin port", () => {
       each((docs, environment) => {
         const [policy] = docs.filter((doc) => doc.kind === "NetworkPolicy");
         const [workload] = docs.filter((doc) => doc.kind === "Deployment" || doc.kind === "StatefulSet");
@@ -265,6 +270,12 @@ describe("rendered Kubernetes manifests", () => {
               namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
             })),
             ports: [{ protocol: "TCP", port: "http" }],
+          },
+          {
+            from: environment.monitoringNamespaces.map((namespace) => ({
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+            })),
+            ports: [{ protocol: "TCP", port: "admin" }],
           },
         ]);
       });

@@ -44,6 +44,8 @@ export type Environment = {
   peerSourceRanges: string[];
   /** The namespaces of both controllers: the only sources the pods accept connections from. */
   ingressNamespaces: string[];
+  /** Where Prometheus runs: the only source the admin port (and its /metrics) accepts. */
+  monitoringNamespaces: string[];
   regions: RegionSpec[];
 };
 
@@ -59,6 +61,9 @@ function regions(domain: string): RegionSpec[] {
 
 /** Both ingress controllers, as their charts install them. */
 const ingressNamespaces = ["ingress-nginx", "ingress-nginx-internal"];
+
+/** kube-prometheus-stack's default namespace. */
+const monitoringNamespaces = ["monitoring"];
 
 export const environments: Environment[] = [
   {
@@ -77,6 +82,7 @@ export const environments: Environment[] = [
     peerIngressClass: "nginx-internal",
     peerSourceRanges: ["10.0.0.0/8"],
     ingressNamespaces,
+    monitoringNamespaces,
     regions: regions("regions.dev.stormlog.example"),
   },
   {
@@ -95,6 +101,7 @@ export const environments: Environment[] = [
     peerIngressClass: "nginx-internal",
     peerSourceRanges: ["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"],
     ingressNamespaces,
+    monitoringNamespaces,
     regions: regions("regions.staging.stormlog.example"),
   },
   {
@@ -113,6 +120,7 @@ export const environments: Environment[] = [
     peerIngressClass: "nginx-internal",
     peerSourceRanges: ["10.110.0.0/16", "10.120.0.0/16", "10.130.0.0/16"],
     ingressNamespaces,
+    monitoringNamespaces,
     regions: regions("regions.stormlog.example"),
   },
 ];

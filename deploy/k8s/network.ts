@@ -7,10 +7,11 @@
  *   connection without it. Only the edge's paths are published: its calls and the health probe.
  * - the peers' Ingress (an internal ingress class, whose load balancer sits on the private network
  *   between the regions, and only for the peers' address ranges): replicate, sync and readiness.
- * - a NetworkPolicy: the pods take connections only from those two controllers, on the main port.
+ * - a NetworkPolicy: the pods take connections only from those two controllers, on the main port,
+ *   and from the monitoring namespace, on the admin port (Prometheus scraping /metrics).
  *
- * The admin listener is bound to 127.0.0.1 in the pod and appears in no Service, Ingress or
- * container port: it is reached with `kubectl port-forward` alone, which connects inside the pod.
+ * The admin listener appears in no Service or Ingress: operators reach it with `kubectl
+ * port-forward`, Prometheus by the pod's address; its admin routes still need the admin secret.
  */
 import type { IIngress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
@@ -75,6 +76,12 @@ export function networkPolicy(environment: Environment, meta: Meta, labels: Reco
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
           })),
           ports: [{ protocol: "TCP", port: "http" }],
+        },
+        {
+          from: environment.monitoringNamespaces.map((namespace) => ({
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+          })),
+          ports: [{ protocol: "TCP", port: "admin" }],
         },
       ],
     },

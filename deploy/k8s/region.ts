@@ -36,7 +36,10 @@ export type Manifest =
   | INetworkPolicy;
 
 export const port = 8700;
-/** The admin listener, on the pod's loopback only: `kubectl port-forward` reaches it, nothing else. */
+/**
+ * The admin listener: on no Service or Ingress; `kubectl port-forward` reaches it, and Prometheus
+ * in the monitoring namespace scrapes its `/metrics` (network.ts admits nothing else to it).
+ */
 export const adminPort = 8710;
 export const keyringPath = "/etc/stormlog/keyring";
 
@@ -58,7 +61,9 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
     data: {
       STORMLOG_REGION: region.name,
       STORMLOG_PEERS: JSON.stringify(peers.map((peer) => ({ name: peer.name, url: peer.peerUrl }))),
-      STORMLOG_ADMIN_HOST: "127.0.0.1",
+      // On the pod's address so Prometheus can scrape /metrics; every admin route still needs the
+      // admin secret's signature for this region.
+      STORMLOG_ADMIN_HOST: "0.0.0.0",
       STORMLOG_ADMIN_PORT: String(adminPort),
       STORMLOG_LOG_LEVEL: environment.logLevel,
       STORMLOG_SHUTDOWN_TIMEOUT_MS: String(environment.shutdownTimeoutMs),
@@ -88,7 +93,10 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
   const container: IContainer = {
     name: "regional",
     image: `${environment.image}:${environment.imageTag}`,
-    ports: [{ name: "http", containerPort: port }],
+    ports: [
+      { name: "http", containerPort: port },
+      { name: "admin", containerPort: adminPort },
+    ],
     envFrom: [{ configMapRef: { name } }],
     env: secretEnv,
     // Migrations run before the server listens: give the first start time, then probe often.
@@ -151,7 +159,13 @@ export function renderRegion(environment: Environment, region: RegionSpec): Mani
   };
   // The ConfigMap is read at start-up: a change of it must roll the pods, so its hash is in the template.
   const configHash = createHash("sha256").update(JSON.stringify(config.data)).digest("hex").slice(0, 16);
-  const annotations = { "stormlog.dev/config-hash": configHash };
+  const annotations = {
+    "stormlog.dev/config-hash": configHash,
+    // The Prometheus convention most scrape configs (and kube-prometheus-stack's pod monitors) follow.
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": String(adminPort),
+    "prometheus.io/path": "/metrics",
+  };
   const manifests: Manifest[] = [config, service, ...workload(environment, meta, labels, annotations, pod)];
   manifests.push(
     disruptionBudget(environment, meta, labels),
