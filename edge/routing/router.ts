@@ -4,7 +4,8 @@
  * breakers; the attempts from `RegionClient.forward` (region-client.ts), bounded per attempt and
  * overall. A region that cannot be reached, does not answer in time or says it cannot take calls
  * (503) opens its breaker at once, and the failure is reported to the health table in the
- * background so every isolate avoids the region.
+ * background so every isolate avoids the region. A region that answers 503 OVERLOADED is skipped
+ * for this call only: it is up, and busy now is not down for the next call.
  *
  * A region that answers with its own `INTERNAL` error is judged once the call's outcome is known,
  * so that no single request can take regions out: if another region took the call (2xx), the
@@ -47,7 +48,12 @@ export interface Router {
 }
 
 /** Causes that mean the region did answer, if not with a verdict. */
-const answeredCauses: ReadonlySet<SkipCause> = new Set(["unavailable", "internal_error", "signature_rejected"]);
+const answeredCauses: ReadonlySet<SkipCause> = new Set([
+  "unavailable",
+  "internal_error",
+  "signature_rejected",
+  "overloaded",
+]);
 
 export function createRouter(options: {
   regions: readonly RoutedRegion[];
@@ -80,8 +86,10 @@ export function createRouter(options: {
         // Asked just before each attempt: a half-open breaker lets one trial through at a time.
         mayTry: (region) => breaker.admit(region),
         onAttempt(attempt) {
-          // Reachable: a 401 says the secrets differ, not that the region is unwell.
-          if (attempt.kind === "answered" || attempt.cause === "signature_rejected") breaker.success(attempt.region);
+          // Reachable: a 401 says the secrets differ, and an OVERLOADED answer that the region is
+          // busy, not that it is unwell: opening its breaker would move its load onto the others.
+          if (attempt.kind === "answered" || attempt.cause === "signature_rejected" || attempt.cause === "overloaded")
+            breaker.success(attempt.region);
           else if (attempt.cause === "internal_error") failedInternally.push(attempt);
           else unwell(attempt);
         },
