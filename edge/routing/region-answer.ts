@@ -33,7 +33,15 @@ export const regionRetryAfterSeconds = 5;
 
 /** What the router needs from the request: where the client is, and how to work after the answer. */
 export function routeContext(c: Context<EdgeEnv>): RouteContext {
-  return { client: clientLocation(c.req.raw.cf), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+  return {
+    client: clientLocation(c.req.raw.cf),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    onSkipped: ({ region, cause, reason }) => {
+      const skipped = c.var.skipped ?? [];
+      skipped.push({ region, cause, reason });
+      c.set("skipped", skipped);
+    },
+  };
 }
 
 /**

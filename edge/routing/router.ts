@@ -32,6 +32,8 @@ export type RouteContext = {
   waitUntil: (promise: Promise<unknown>) => void;
   /** A tighter bound on the whole call than the router's own (the revocation list waits less). */
   deadlineMs?: number;
+  /** Told of each region tried and skipped, as it happens (the request log's failovers). */
+  onSkipped?: (skipped: SkippedRegion) => void;
 };
 
 /** Every region that answered failed with its own INTERNAL error: the call, not the regions. */
@@ -86,6 +88,7 @@ export function createRouter(options: {
         // Asked just before each attempt: a half-open breaker lets one trial through at a time.
         mayTry: (region) => breaker.admit(region),
         onAttempt(attempt) {
+          if (attempt.kind === "skipped") context.onSkipped?.(attempt);
           // Reachable: a 401 says the secrets differ, and an OVERLOADED answer that the region is
           // busy, not that it is unwell: opening its breaker would move its load onto the others.
           if (attempt.kind === "answered" || attempt.cause === "signature_rejected" || attempt.cause === "overloaded")
