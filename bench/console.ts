@@ -12,6 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { overloadDefaults } from "../regional/admission.ts";
 import { keystoreDirBeside, replicationDefaults } from "../regional/config.ts";
 import { createRegion } from "../regional/region.ts";
 import { parseBatch } from "../shared/batch.ts";
@@ -53,6 +54,7 @@ const region = await createRegion({
   shutdownTimeoutMs: 1000,
   lifecycleIntervalMs: 600_000,
   replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
+  overload: overloadDefaults,
 });
 
 async function get(pathAndQuery: string, readKey: string): Promise<unknown> {

@@ -30,17 +30,22 @@ describe("edge app", () => {
     expect(replaced.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("logs one JSON line per request", async () => {
+  it("logs a failed request as one JSON line with its error code (successes only by sample, request-log.ts)", async () => {
     const log = vi.spyOn(console, "log");
-    await exports.default.fetch("https://edge.test/v1/health", { headers: { "x-request-id": "req-log" } });
+    await exports.default.fetch("https://edge.test/v1/batches", {
+      method: "POST",
+      headers: { "x-request-id": "req-log" },
+    });
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       event: "request",
-      method: "GET",
-      path: "/v1/health",
-      status: 200,
+      outcome: "rejected",
+      method: "POST",
+      path: "/v1/batches",
+      status: 401,
       requestId: "req-log",
+      error: "UNAUTHORIZED",
     });
     expect(typeof lines[0].ms).toBe("number");
   });

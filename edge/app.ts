@@ -1,5 +1,5 @@
 /**
- * The edge's Hono app: request id, one structured log line per request, validated bindings and
+ * The edge's Hono app: request id, the request log and count (request-log.ts), validated bindings and
  * services, the v1 routes, and the one error handler. `index.ts` only hands it to the runtime;
  * tests build it with other services through `createEdgeApp`.
  *
@@ -34,6 +34,7 @@ import { ApiError, errorBody } from "../shared/errors.ts";
 import { bindingsOf, type EdgeConfig, loadConfig } from "./config.ts";
 import { type EdgeEnv, httpServices, type Services, type ServicesFactory } from "./context.ts";
 import { browserCors } from "./cors.ts";
+import { requestLog } from "./request-log.ts";
 import { appSettings } from "./routes/app-settings.ts";
 import { batches } from "./routes/batches.ts";
 import { bugfender } from "./routes/bugfender.ts";
@@ -59,23 +60,7 @@ export function createEdgeApp(makeServices: ServicesFactory = httpServices) {
 
   const app = new Hono<EdgeEnv>();
   app.use(requestId());
-  app.use(async (c, next) => {
-    const startedMs = Date.now();
-    await next();
-    const error = c.error instanceof ApiError ? c.error.code : c.error ? String(c.error.stack ?? c.error) : undefined;
-    console.log(
-      JSON.stringify({
-        event: "request",
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Date.now() - startedMs,
-        requestId: c.var.requestId,
-        region: c.var.region ?? null,
-        ...(error === undefined ? {} : { error }),
-      }),
-    );
-  });
+  app.use(requestLog());
   app.use(async (c, next) => {
     const config = loadConfig(c.env);
     const bindings = bindingsOf(c.env);

@@ -5,7 +5,8 @@
  * HMAC secret app keys are minted with), `EDGE_SECRET` (the HMAC secret that signs calls to
  * regions as the edge: the regions' STORMLOG_EDGE_SECRET, which signs no peer or admin call) and
  * `SPOOL_SECRET` (seals spooled batches; only the edge holds it) and `CONSOLE_SECRET` (signs the
- * console's session cookie), all four secrets. A missing or
+ * console's session cookie), all four secrets; `LOG_SAMPLE_EVERY` (one plain success in so many is
+ * logged, request-log.ts). A missing or
  * invalid binding is an operator error: every request answers 500 BAD_ENVIRONMENT naming the
  * binding, rather than half-working.
  *
@@ -19,6 +20,7 @@ import { ApiError } from "../shared/errors.ts";
 import { type RoutedRegion, routedRegionsSchema } from "../shared/regions.ts";
 import type { ConsoleSessions } from "./console/sessions.ts";
 import type { RegionHealth } from "./health/object.ts";
+import { defaultLogSampleEvery } from "./request-log.ts";
 
 export type EdgeConfig = {
   readonly regions: readonly RoutedRegion[];
@@ -28,6 +30,8 @@ export type EdgeConfig = {
   readonly spoolSecret: string;
   /** Signs the console's session cookie (console/cookie.ts). */
   readonly consoleSecret: string;
+  /** One plain success in this many is logged (request-log.ts); 0 logs none, 1 all. */
+  readonly logSampleEvery: number;
 };
 
 /** Below this an HMAC secret is guessable; the admin CLI generates far longer ones. */
@@ -36,6 +40,7 @@ const secretSchema = z.string().min(secretLengthMin, `expected a secret of at le
 
 export const defaultProbeIntervalMs = 5000;
 const probeIntervalSchema = z.coerce.number().int().min(200).max(600_000);
+const logSampleEverySchema = z.coerce.number().int().min(0).max(1_000_000);
 
 /** Parsed configs by their raw binding values: an isolate serves one env, tests a handful. */
 const parsed = new Map<string, EdgeConfig>();
@@ -45,7 +50,13 @@ const parsedEntriesMax = 8;
 export function loadConfig(env: Env): EdgeConfig {
   const raw = env as Partial<
     Record<
-      "REGIONS" | "HEALTH_PROBE_INTERVAL_MS" | "KEY_SECRET" | "EDGE_SECRET" | "SPOOL_SECRET" | "CONSOLE_SECRET",
+      | "REGIONS"
+      | "HEALTH_PROBE_INTERVAL_MS"
+      | "KEY_SECRET"
+      | "EDGE_SECRET"
+      | "SPOOL_SECRET"
+      | "CONSOLE_SECRET"
+      | "LOG_SAMPLE_EVERY",
       unknown
     >
   >;
@@ -56,6 +67,7 @@ export function loadConfig(env: Env): EdgeConfig {
     raw.EDGE_SECRET,
     raw.SPOOL_SECRET,
     raw.CONSOLE_SECRET,
+    raw.LOG_SAMPLE_EVERY,
   ]);
   const cached = parsed.get(cacheKey);
   if (cached) return cached;
@@ -69,6 +81,10 @@ export function loadConfig(env: Env): EdgeConfig {
     edgeSecret: parseBinding("EDGE_SECRET", secretSchema, raw.EDGE_SECRET),
     spoolSecret: parseBinding("SPOOL_SECRET", secretSchema, raw.SPOOL_SECRET),
     consoleSecret: parseBinding("CONSOLE_SECRET", secretSchema, raw.CONSOLE_SECRET),
+    logSampleEvery:
+      raw.LOG_SAMPLE_EVERY === undefined || raw.LOG_SAMPLE_EVERY === ""
+        ? defaultLogSampleEvery
+        : parseBinding("LOG_SAMPLE_EVERY", logSampleEverySchema, raw.LOG_SAMPLE_EVERY),
   };
   if (parsed.size >= parsedEntriesMax) parsed.clear();
   parsed.set(cacheKey, config);
@@ -87,6 +103,8 @@ export type EdgeBindings = {
   readonly readRateLimit?: RateLimit;
   /** The console's sessions and sign-in links (console/sessions.ts); the console needs it. */
   readonly consoleSessions?: DurableObjectNamespace<ConsoleSessions>;
+  /** Where each request's outcome is counted (request-log.ts); without it nothing is counted. */
+  readonly analytics?: AnalyticsEngineDataset;
 };
 
 export function bindingsOf(env: Env): EdgeBindings {
@@ -98,7 +116,8 @@ export function bindingsOf(env: Env): EdgeBindings {
       | "SPOOL_BLOBS"
       | "UPLOAD_RATE_LIMIT"
       | "READ_RATE_LIMIT"
-      | "CONSOLE_SESSIONS",
+      | "CONSOLE_SESSIONS"
+      | "EDGE_ANALYTICS",
       unknown
     >
   >;
@@ -112,6 +131,7 @@ export function bindingsOf(env: Env): EdgeBindings {
     consoleSessions: isObject(raw.CONSOLE_SESSIONS)
       ? (raw.CONSOLE_SESSIONS as DurableObjectNamespace<ConsoleSessions>)
       : undefined,
+    analytics: isObject(raw.EDGE_ANALYTICS) ? (raw.EDGE_ANALYTICS as AnalyticsEngineDataset) : undefined,
   };
 }
 

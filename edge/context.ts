@@ -8,7 +8,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { EdgeBindings, EdgeConfig } from "./config.ts";
 import { createDeviceSettingsCache, type DeviceSettingsCache } from "./device-settings-cache.ts";
 import { createHealthView } from "./health/view.ts";
-import { createRegionClient, type RegionClient } from "./region-client.ts";
+import { createRegionClient, type RegionClient, type SkippedRegion } from "./region-client.ts";
 import { createRevocationList, type RevocationList, type RevocationSource } from "./revocations.ts";
 import { createBreaker } from "./routing/breaker.ts";
 import { createRouter, type Router } from "./routing/router.ts";
@@ -36,6 +36,8 @@ export type EdgeEnv = {
     keyHash: string;
     /** The region that answered, for the response header and the request log. */
     region: string | undefined;
+    /** Regions routing skipped before one answered (a failover), for the request log and count. */
+    skipped: SkippedRegion[] | undefined;
   };
 };
 

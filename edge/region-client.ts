@@ -7,14 +7,17 @@
  * (2xx, and 4xx such as a 409 batch conflict, or a 401 APP_KEY_REJECTED: the region refused the
  * client's read key) is the region's verdict and is passed back without trying another region. A
  * 5xx whose body is the region's own `INTERNAL` error is told apart from one that is not
- * (draining, no quorum, a proxy's error page): the first may be a bug this very call sets off, so
- * the router decides only after the call whether it was the region's fault. The body is
+ * (draining, a proxy's error page): the first may be a bug this very call sets off, so the router
+ * decides only after the call whether it was the region's fault. Two 503s are told apart too: an
+ * `OVERLOADED` region stored nothing and is skipped like any other, but as busy, not down; a
+ * `QUORUM_UNAVAILABLE` one stored the batch, so its answer is the verdict: no other region is
+ * tried, which would store the batch a second time as another origin. The body is
  * serialized once by the caller, so every attempt sends the same bytes (signed anew, with a fresh
  * nonce), and an overall deadline bounds the whole call. Each attempt's outcome goes to
  * `onAttempt`, which is how the router feeds its breakers and the health table.
  */
 import { readCapped } from "../shared/encoding.ts";
-import { type ErrorBody, parseErrorBody } from "../shared/errors.ts";
+import { type ErrorCode, parseErrorBody } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { signedFetch } from "../shared/signed-fetch.ts";
@@ -42,11 +45,18 @@ export type RegionAnswer = { region: Region; response: Response };
 
 /**
  * Why a region tried gave no verdict: no connection, no answer in time, a 5xx saying it cannot
- * take calls now (a 503 when draining or short of its quorum, or a 5xx that is not its own error
- * body), its own `INTERNAL` error (a bug, maybe triggered by this call), or a 401 for the edge's
- * signature (the region is fine, the edge's secret is not).
+ * take calls now (a 503 when draining, or a 5xx that is not its own error body), its own
+ * `INTERNAL` error (a bug, maybe triggered by this call), a 401 for the edge's signature (the
+ * region is fine, the edge's secret is not), or a 503 OVERLOADED (the region is up but at
+ * capacity, and stored nothing: busy, not down).
  */
-export type AttemptCause = "unreachable" | "timeout" | "unavailable" | "internal_error" | "signature_rejected";
+export type AttemptCause =
+  | "unreachable"
+  | "timeout"
+  | "unavailable"
+  | "internal_error"
+  | "signature_rejected"
+  | "overloaded";
 
 /** Why a region was skipped: an attempt's cause, or not tried at all (breaker open, no time left). */
 export type SkipCause = AttemptCause | "breaker_open" | "deadline";
@@ -126,8 +136,16 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
           continue;
         }
         if (response.status >= 500) {
-          const cause = serverErrorCause(parseErrorBody(await readErrorText(response)));
-          const reason = `answered ${response.status}`;
+          const text = await readErrorText(response);
+          const code = parseErrorBody(text)?.error.code;
+          if (code === "QUORUM_UNAVAILABLE") {
+            // The region stored the batch and will replicate it: sending it to another region
+            // would store a second origin copy. Its answer (with Retry-After) is the verdict.
+            onAttempt({ region: region.name, kind: "answered", reason: `answered ${response.status} ${code}` });
+            return ok({ region, response: new Response(text, { status: response.status, headers: response.headers }) });
+          }
+          const cause = serverErrorCause(code);
+          const reason = code === "OVERLOADED" ? `answered ${response.status} ${code}` : `answered ${response.status}`;
           skipped.push({ region: region.name, cause, reason });
           onAttempt({ region: region.name, kind: "skipped", cause, reason });
           continue;
@@ -157,9 +175,14 @@ async function readErrorText(response: Response): Promise<string> {
   }
 }
 
-/** `internal_error` for a 5xx carrying the region's own INTERNAL error body, else `unavailable`. */
-function serverErrorCause(body: ErrorBody | null): "internal_error" | "unavailable" {
-  return body?.error.code === "INTERNAL" ? "internal_error" : "unavailable";
+/**
+ * `internal_error` for a 5xx carrying the region's own INTERNAL error body, `overloaded` for its
+ * OVERLOADED one, else `unavailable`.
+ */
+function serverErrorCause(code: ErrorCode | undefined): "internal_error" | "overloaded" | "unavailable" {
+  if (code === "INTERNAL") return "internal_error";
+  if (code === "OVERLOADED") return "overloaded";
+  return "unavailable";
 }
 
 /** "no region answered (eu-west: timeout; us-east: answered 500)" */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateKeyMaterial } from "../shared/envelope.ts";
+import { overloadDefaults } from "./admission.ts";
 import { ConfigError, loadConfig, replicationDefaults } from "./config.ts";
 
 const keyring = { active: "k1", keys: { k1: generateKeyMaterial() } };
@@ -34,6 +35,7 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       lifecycleIntervalMs: 600_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
+      overload: overloadDefaults,
     });
   });
 
@@ -74,6 +76,8 @@ describe("loadConfig", () => {
       STORMLOG_KEYSTORE_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog_keys",
       STORMLOG_LOG_LEVEL: "warn",
       STORMLOG_SHUTDOWN_TIMEOUT_MS: "2500",
+      STORMLOG_UPLOADS_IN_FLIGHT_MAX: "32",
+      STORMLOG_UPLOAD_WAIT_MS_MAX: "250",
     });
     expect(config).toMatchObject({
       host: "127.0.0.1",
@@ -85,6 +89,7 @@ describe("loadConfig", () => {
       keystore: { databaseUrl: "postgres://postgres@127.0.0.1:5432/stormlog_keys", dataDir: "/var/lib/stormlog-keys" },
       logLevel: "warn",
       shutdownTimeoutMs: 2500,
+      overload: { uploadsInFlightMax: 32, uploadWaitMsMax: 250 },
     });
   });
 

@@ -11,6 +11,7 @@ import { describeIssues } from "../shared/batch.ts";
 import { type KeyringConfig, keyringConfigSchema } from "../shared/envelope.ts";
 import { type Region, regionNameSchema, regionsSchema } from "../shared/regions.ts";
 import type { CallerSecrets } from "../shared/signing.ts";
+import { type OverloadConfig, overloadDefaults } from "./admission.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -42,6 +43,8 @@ export type RegionConfig = {
    */
   lifecycleIntervalMs: number;
   replication: ReplicationConfig;
+  /** When the region refuses uploads with 503 OVERLOADED before storing them (admission.ts). */
+  overload: OverloadConfig;
 };
 
 export const lifecycleIntervalMsDefault = 600_000;
@@ -118,6 +121,13 @@ const envSchema = z.object({
   STORMLOG_OUTBOX_BACKOFF_MAX_MS: msSchema(replicationDefaults.outboxBackoffMaxMs),
   STORMLOG_ANTI_ENTROPY_INTERVAL_MS: msSchema(replicationDefaults.antiEntropyIntervalMs),
   STORMLOG_LIFECYCLE_INTERVAL_MS: msSchema(lifecycleIntervalMsDefault),
+  STORMLOG_UPLOADS_IN_FLIGHT_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(overloadDefaults.uploadsInFlightMax),
+  STORMLOG_UPLOAD_WAIT_MS_MAX: msSchema(overloadDefaults.uploadWaitMsMax),
 });
 
 function msSchema(fallback: number) {
@@ -188,6 +198,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxIntervalMs: vars.STORMLOG_OUTBOX_INTERVAL_MS,
       outboxBackoffMaxMs: vars.STORMLOG_OUTBOX_BACKOFF_MAX_MS,
       antiEntropyIntervalMs: vars.STORMLOG_ANTI_ENTROPY_INTERVAL_MS,
+    },
+    overload: {
+      uploadsInFlightMax: vars.STORMLOG_UPLOADS_IN_FLIGHT_MAX,
+      uploadWaitMsMax: vars.STORMLOG_UPLOAD_WAIT_MS_MAX,
     },
   };
 }

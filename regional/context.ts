@@ -7,6 +7,7 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
 import type { Clock } from "../shared/clock.ts";
 import type { CallerSecrets, NonceCache } from "../shared/signing.ts";
+import type { UploadAdmission } from "./admission.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { RegionMetrics } from "./metrics.ts";
 import type { Replicator } from "./replication/replicator.ts";
@@ -29,6 +30,8 @@ export type RegionDeps = {
   database: Pick<DatabaseHandle, "kind" | "ping">;
   nonces: NonceCache;
   lifecycle: Lifecycle;
+  /** Whether an upload may start now, or is shed with 503 OVERLOADED (admission.ts). */
+  admission: UploadAdmission;
   logger: Logger;
   metrics: RegionMetrics;
   clock: Clock;

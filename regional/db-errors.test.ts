@@ -37,6 +37,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
       database: t.region.database,
       nonces: new NonceCache(),
       lifecycle: { draining: false, inFlight: 0 },
+      admission: t.region.admission,
       logger,
       clock: systemClock,
     });

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { Keyring } from "../shared/envelope.ts";
 import { NonceCache } from "../shared/signing.ts";
+import { createUploadAdmission, type UploadAdmission } from "./admission.ts";
 import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
@@ -52,6 +53,8 @@ export type Region = {
   /** How this region seals and opens batches (tests seal rows with it). */
   codec: BatchCodec;
   lifecycle: Lifecycle;
+  /** Uploads in flight, and whether the next is shed (admission.ts). */
+  admission: UploadAdmission;
   logger: Logger;
   metrics: RegionMetrics;
   /** Stops replication and closes the database; the app must not be served afterwards. */
@@ -87,6 +90,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   const webhookStore = createWebhookStore(storeDeps);
   const webhooks = createWebhookSender({ store: webhookStore, logger, clock });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
+  const admission = createUploadAdmission({ config: config.overload, clock, onShed: () => metrics.shed.inc() });
   const deps: RegionDeps = {
     region: config.region,
     secrets: config.secrets,
@@ -97,6 +101,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     database,
     nonces: new NonceCache(),
     lifecycle,
+    admission,
     logger,
     metrics,
     clock,
@@ -114,6 +119,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     keystore,
     codec,
     lifecycle,
+    admission,
     logger,
     metrics,
     async close() {

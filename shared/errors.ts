@@ -21,6 +21,7 @@ export const errorCodes = [
   "BAD_ENVIRONMENT",
   "REGION_UNAVAILABLE",
   "QUORUM_UNAVAILABLE",
+  "OVERLOADED",
   "INTEGRITY",
   "ERASED",
 ] as const;
@@ -47,8 +48,16 @@ export const codeToStatus = {
   INTERNAL: 500,
   BAD_ENVIRONMENT: 500,
   REGION_UNAVAILABLE: 503,
-  /** Stored here, but not yet in enough regions to acknowledge: retry (anywhere) later. */
+  /**
+   * Stored here, but not yet in enough regions to acknowledge: retry the same batch later. The edge
+   * does not send it to another region, which would store a second origin copy.
+   */
   QUORUM_UNAVAILABLE: 503,
+  /**
+   * The region is at capacity and refused the upload before storing anything: another region may
+   * take it at once (the edge does, and keeps the busy region's breaker closed).
+   */
+  OVERLOADED: 503,
   INTEGRITY: 500,
   /** An erasure covers it: the app was deleted (or the device erased after this batch arrived). */
   ERASED: 410,

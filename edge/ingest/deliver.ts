@@ -17,7 +17,7 @@ import { internalPaths } from "../../shared/regions.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { EdgeEnv } from "../context.ts";
 import { describeUnavailable, type RegionAnswer } from "../region-client.ts";
-import { routeContext, routeError, unavailable } from "../routing/region-answer.ts";
+import { regionRetryAfterSeconds, routeContext, routeError, unavailable } from "../routing/region-answer.ts";
 import type { RequestFailed } from "../routing/router.ts";
 import { spoolUpload } from "../spool/spool.ts";
 import { batchRuns } from "./batching.ts";
@@ -28,11 +28,13 @@ export type Delivery = { kind: "region"; answer: RegionAnswer } | { kind: "spool
 /**
  * Why a batch was not delivered, as a value so callers decide by type: a region's verdict on the
  * batch (`refused`, with the region's error code: a 409 BATCH_CONFLICT is one), every region that
- * answered failing on it (`request_failed`), or no region and no spool (`unavailable`, which the
- * client should retry).
+ * answered failing on it (`request_failed`), a region that stored it short of its quorum
+ * (`not_acknowledged`: the client retries the same batch, which must not go to another region
+ * meanwhile), or no region and no spool (`unavailable`, which the client should retry).
  */
 export type DeliveryFailure =
   | { cause: "refused"; retryable: false; region: string; code: ErrorCode; message: string }
+  | { cause: "not_acknowledged"; retryable: true; region: string; message: string; retryAfterSeconds: number }
   | { cause: "request_failed"; retryable: false; failure: RequestFailed }
   | { cause: "unavailable"; retryable: true; message: string };
 
@@ -40,6 +42,11 @@ export type DeliveryFailure =
 export function deliveryError(failure: DeliveryFailure): ApiError {
   if (failure.cause === "refused") return new ApiError(failure.code, `region ${failure.region}: ${failure.message}`);
   if (failure.cause === "request_failed") return routeError(failure.failure);
+  if (failure.cause === "not_acknowledged") {
+    return new ApiError("QUORUM_UNAVAILABLE", `region ${failure.region}: ${failure.message}`, {
+      retryAfterSeconds: failure.retryAfterSeconds,
+    });
+  }
   return unavailable(failure.message);
 }
 
@@ -110,6 +117,11 @@ async function deliverOne(c: Context<EdgeEnv>, batch: Batch): Promise<Result<Del
     return ok({ batchId: batch.batchId, lines, region: region.name, duplicate: receipt.data.duplicate });
   }
   const refusal = errorBodySchema.safeParse(json);
+  if (refusal.success && refusal.data.error.code === "QUORUM_UNAVAILABLE") {
+    const retryAfterSeconds = Number(response.headers.get("retry-after")) || regionRetryAfterSeconds;
+    const { message } = refusal.data.error;
+    return err({ cause: "not_acknowledged", retryable: true, region: region.name, message, retryAfterSeconds });
+  }
   if (refusal.success) {
     const { code, message } = refusal.data.error;
     return err({ cause: "refused", retryable: false, region: region.name, code, message });

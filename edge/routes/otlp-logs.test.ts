@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { limits } from "../../shared/limits.ts";
-import { callWith, errorOf, newApp, received, regionsOf } from "../testing/helpers.ts";
+import { callWith, errorOf, newApp, received, regionsOf, setMode, spawnRegion } from "../testing/helpers.ts";
 
 function otlp(key: string | null, body: unknown, headers: Record<string, string> = {}, regions = [regionsOf.eu]) {
   return callWith({ regions, env: { SPOOL: undefined } }, "/v1/logs", {
@@ -191,6 +191,18 @@ describe("POST /v1/logs (OTLP)", () => {
     const response = await otlp(keys.ingest, body, {}, [regionsOf.refused]);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+  it("answers 503 QUORUM_UNAVAILABLE with Retry-After when a region stored a batch short of its quorum, trying no other", async () => {
+    const keys = await newApp();
+    const stored = await spawnRegion("quorum");
+    await setMode(stored, "quorum");
+    const body = request([{ timeUnixNano: "1780315200000000000", body: { stringValue: "x" } }]);
+    const response = await otlp(keys.ingest, body, {}, [stored, regionsOf.eu]);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect((await errorOf(response)).code).toBe("QUORUM_UNAVAILABLE");
+    const posts = (await received(keys.appId)).filter((call) => call.method === "POST");
+    expect(posts.map((call) => call.stub)).toEqual([stored.name]);
   });
 });
 

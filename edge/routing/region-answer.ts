@@ -1,7 +1,8 @@
 /**
  * Not a route: turns what the router returned into the edge's answer. A region's answer (its
  * status and JSON, a 202 receipt as well as a 409 conflict) is passed through as is, tagged with
- * `X-Stormlog-Region`; a region's refusal of the client's read key (401 APP_KEY_REJECTED, the only
+ * `X-Stormlog-Region` (and its `Retry-After`, which a 503 QUORUM_UNAVAILABLE carries: the batch
+ * is stored in that region, short of its quorum, and the client retries it); a region's refusal of the client's read key (401 APP_KEY_REJECTED, the only
  * 401 the router returns) reaches the client as the edge's own 401 UNAUTHORIZED. When no region
  * answered the client gets 503 REGION_UNAVAILABLE with a `Retry-After`, so SDKs keep the batch
  * and try again; when every region that answered failed on this very request, 500 INTERNAL (the
@@ -32,7 +33,15 @@ export const regionRetryAfterSeconds = 5;
 
 /** What the router needs from the request: where the client is, and how to work after the answer. */
 export function routeContext(c: Context<EdgeEnv>): RouteContext {
-  return { client: clientLocation(c.req.raw.cf), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+  return {
+    client: clientLocation(c.req.raw.cf),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    onSkipped: ({ region, cause, reason }) => {
+      const skipped = c.var.skipped ?? [];
+      skipped.push({ region, cause, reason });
+      c.set("skipped", skipped);
+    },
+  };
 }
 
 /**
@@ -80,8 +89,11 @@ export async function answerFromRegion(
     const refused = parseErrorBody(body)?.error.message ?? "app key refused";
     throw new ApiError("UNAUTHORIZED", `region ${region.name}: ${refused}`);
   }
+  // A 503 QUORUM_UNAVAILABLE is passed on with the region's Retry-After: the batch is stored there.
+  const retryAfter = response.headers.get("retry-after");
   return c.body(body, response.status as ContentfulStatusCode, {
     "Content-Type": response.headers.get("content-type") ?? "application/json",
+    ...(retryAfter === null ? {} : { "Retry-After": retryAfter }),
   });
 }
 

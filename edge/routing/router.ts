@@ -4,7 +4,8 @@
  * breakers; the attempts from `RegionClient.forward` (region-client.ts), bounded per attempt and
  * overall. A region that cannot be reached, does not answer in time or says it cannot take calls
  * (503) opens its breaker at once, and the failure is reported to the health table in the
- * background so every isolate avoids the region.
+ * background so every isolate avoids the region. A region that answers 503 OVERLOADED is skipped
+ * for this call only: it is up, and busy now is not down for the next call.
  *
  * A region that answers with its own `INTERNAL` error is judged once the call's outcome is known,
  * so that no single request can take regions out: if another region took the call (2xx), the
@@ -31,6 +32,8 @@ export type RouteContext = {
   waitUntil: (promise: Promise<unknown>) => void;
   /** A tighter bound on the whole call than the router's own (the revocation list waits less). */
   deadlineMs?: number;
+  /** Told of each region tried and skipped, as it happens (the request log's failovers). */
+  onSkipped?: (skipped: SkippedRegion) => void;
 };
 
 /** Every region that answered failed with its own INTERNAL error: the call, not the regions. */
@@ -47,7 +50,12 @@ export interface Router {
 }
 
 /** Causes that mean the region did answer, if not with a verdict. */
-const answeredCauses: ReadonlySet<SkipCause> = new Set(["unavailable", "internal_error", "signature_rejected"]);
+const answeredCauses: ReadonlySet<SkipCause> = new Set([
+  "unavailable",
+  "internal_error",
+  "signature_rejected",
+  "overloaded",
+]);
 
 export function createRouter(options: {
   regions: readonly RoutedRegion[];
@@ -80,8 +88,11 @@ export function createRouter(options: {
         // Asked just before each attempt: a half-open breaker lets one trial through at a time.
         mayTry: (region) => breaker.admit(region),
         onAttempt(attempt) {
-          // Reachable: a 401 says the secrets differ, not that the region is unwell.
-          if (attempt.kind === "answered" || attempt.cause === "signature_rejected") breaker.success(attempt.region);
+          if (attempt.kind === "skipped") context.onSkipped?.(attempt);
+          // Reachable: a 401 says the secrets differ, and an OVERLOADED answer that the region is
+          // busy, not that it is unwell: opening its breaker would move its load onto the others.
+          if (attempt.kind === "answered" || attempt.cause === "signature_rejected" || attempt.cause === "overloaded")
+            breaker.success(attempt.region);
           else if (attempt.cause === "internal_error") failedInternally.push(attempt);
           else unwell(attempt);
         },

@@ -139,6 +139,20 @@ describe("the spool consumer", () => {
     });
   });
 
+  it("retries, never dead-letters, a batch a region stored short of its quorum, and sends it to no other region", async () => {
+    const stored = await spawnRegion("quorum");
+    const other = await spawnRegion("other");
+    const keys = await newApp();
+    const message = await spooled([stored], keys.ingest);
+    await setMode(stored, "quorum");
+    const before = await batchPosts(message.batchId, stored);
+    const queue = createQueueHandler(servicesWith({ revoked: new Set() }));
+    expect(await deliverSpooled(queue, [stored, other], message, 1)).toEqual({ acked: false, retried: true });
+    expect(await batchPosts(message.batchId, stored)).toBe(before + 1);
+    expect(await batchPosts(message.batchId, other)).toBe(0);
+    expect(await deadLetters(message.batchId)).toEqual([]);
+  });
+
   it("waits, delivering nothing, while it has no revocation list to trust", async () => {
     const region = await spawnRegion("nolist");
     const keys = await newApp();

@@ -8,7 +8,8 @@
  *      revocation list recent enough to trust (revocations.ts), it waits: retried with backoff;
  *   3. its payload must open under SPOOL_SECRET (`does_not_open`);
  *   4. a region's 2xx receipt ends it (acknowledged, its R2 blob deleted; `duplicate: true` if an
- *      earlier delivery got through before the ack was lost); a region's 4xx is a verdict on the
+ *      earlier delivery got through before the ack was lost); a region that stored it short of its
+ *      quorum (503 QUORUM_UNAVAILABLE) has it retried with backoff; a region's 4xx is a verdict on the
  *      batch (`rejected`); every region failing on it with INTERNAL (router.ts: the batch's fault,
  *      no breaker opens) is one too once it has happened on `requestFailuresMax` deliveries
  *      (`internal_error`); no region available: retried with exponential backoff
@@ -116,6 +117,11 @@ async function handleMessage(delivery: Delivery, ctx: ExecutionContext): Promise
   const { region, response } = answer.value;
   // The receipt says whether an earlier delivery already stored it; a 4xx body says why not.
   const verdict: unknown = await response.json().catch(() => null);
+  if (response.status >= 500) {
+    // Stored there short of its quorum (QUORUM_UNAVAILABLE, the only 5xx the router passes back):
+    // retried later, it is a duplicate there once the quorum holds it.
+    return retry(message, { region: region.name, status: response.status });
+  }
   if (!response.ok) {
     const refusal = errorBodySchema.safeParse(verdict);
     const code = refusal.success ? ` ${refusal.data.error.code}` : "";

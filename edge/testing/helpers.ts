@@ -196,7 +196,7 @@ export async function errorOf(response: Response): Promise<{ code: string; messa
   return ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
 }
 
-export type StubMode = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
+export type StubMode = "region" | "silent" | "broken" | "failing" | "draining" | "slow" | "overloaded" | "quorum";
 
 /** A stand-in region of the test's own (a fresh HTTP server), so switching its mode affects no other test. */
 export async function spawnRegion(label: string, location = dublin, weight?: number): Promise<RoutedRegion> {

@@ -12,7 +12,10 @@
  * fresh stub of their own, and `POST <stub>/__stub/mode {mode, delayMs?}` switches one between
  * answering, broken (a bare 500, as a proxy in front of a dead region gives), failing (its own
  * 500 INTERNAL error on every call, as a region with a bug; health still up), silent (never
- * answers), draining (health says so, calls get 503) and slow (answers after `delayMs`).
+ * answers), draining (health says so, calls get 503), slow (answers after `delayMs`), overloaded
+ * (uploads get 503 OVERLOADED with Retry-After before anything is stored, as a region at capacity
+ * sheds them) and quorum (uploads are stored, then answered 503 QUORUM_UNAVAILABLE, as a region
+ * whose peers did not confirm in time).
  * Any answering stub fails with its own 500 INTERNAL on a call whose path or body holds `poisonMarker`:
  * a request that sets off a bug in every region alike.
  *
@@ -57,7 +60,7 @@ export type StubWorld = {
 
 export type RunningStub = { url: string; close(): Promise<void> };
 
-export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow";
+export type Behaviour = "region" | "silent" | "broken" | "failing" | "draining" | "slow" | "overloaded" | "quorum";
 
 const appPath =
   /^\/internal\/v1\/apps\/([^/]+)\/(batches|logs|devices|volume|tail|digest|settings|device-settings|usage|webhook)$/;
@@ -141,6 +144,7 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return send(res, ...(await answer(req.method ?? "GET", url, body, headerValue(req, signatureHeaders.appKey))));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.retryAfterSeconds !== undefined) res.setHeader("retry-after", String(error.retryAfterSeconds));
       return send(res, error.status, errorBody(error.code, error.message, requestId));
     }
   });
@@ -186,6 +190,9 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
       return [200, { appId, url: parseWith(webhookConfigSchema, parseJson(body)).url }];
     }
     if (method === "POST" && resource === "batches") {
+      if (behaviour === "overloaded") {
+        throw new ApiError("OVERLOADED", "region overloaded; nothing stored, retry", { retryAfterSeconds: 1 });
+      }
       const batch = parseBatch(parseJson(body));
       const canonical = batchJson(batch);
       const known = batches.get(`${appId}/${batch.batchId}`);
@@ -193,6 +200,11 @@ export async function startStub(world: StubWorld, name: string, initial: Behavio
         throw new ApiError("BATCH_CONFLICT", `batch ${batch.batchId} was already stored with other content`);
       }
       batches.set(`${appId}/${batch.batchId}`, { appId, canonical, batch });
+      if (behaviour === "quorum") {
+        throw new ApiError("QUORUM_UNAVAILABLE", `batch ${batch.batchId} is held by ${name} only; retry later`, {
+          retryAfterSeconds: 2,
+        });
+      }
       const receipt: BatchReceipt = {
         batchId: batch.batchId,
         region: name,

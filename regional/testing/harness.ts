@@ -16,6 +16,7 @@ import { randomBytes, toHex, utf8 } from "../../shared/encoding.ts";
 import { generateKeyMaterial, type KeyringConfig } from "../../shared/envelope.ts";
 import { type KeyKind, keyHash, keyKinds, keyLabel, mintKey } from "../../shared/keys.ts";
 import { type CallerRole, type CallerSecrets, signRequest } from "../../shared/signing.ts";
+import { overloadDefaults } from "../admission.ts";
 import { keystoreDirBeside, type RegionConfig, replicationDefaults } from "../config.ts";
 import type { RegionEnv } from "../context.ts";
 import type { DatabaseKind } from "../db/client.ts";
@@ -107,6 +108,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     shutdownTimeoutMs: 1000,
     lifecycleIntervalMs: 600_000,
     replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
+    overload: overloadDefaults,
     ...overrides,
   };
 }
