@@ -8,8 +8,11 @@
 import { percentile } from "./holdings.ts";
 import type { Bodies } from "./lines.ts";
 
-/** Where uploads go, and every receipt it gave, window or not (to check against the regions' counters). */
-export type Target = { url: string; ingestKey: string; acknowledged: { batches: number } };
+/**
+ * Where uploads go, and every answer it gave, window or not, by outcome (`ok` for a region's
+ * receipt), to check against the regions' counters.
+ */
+export type Target = { url: string; ingestKey: string; answered: Record<string, number> };
 
 export type StepResult = {
   clients?: number;
@@ -42,7 +45,7 @@ async function uploadOnce(target: Target, body: string, tally: Tally, sentMs: nu
   } catch {
     outcome = "network";
   }
-  if (outcome === "ok") target.acknowledged.batches += 1;
+  target.answered[outcome] = (target.answered[outcome] ?? 0) + 1;
   if (!tally.counting) return;
   if (outcome === "ok") {
     tally.batches += 1;

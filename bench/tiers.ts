@@ -11,21 +11,31 @@ import { groupCpuSeconds, postgresBackendCpuSeconds, processCpu } from "./proces
 export type Reading = {
   /** CPU seconds so far, by tier ("region:eu-west", "edge", "wrangler", "database", …). */
   cpuSeconds: Record<string, number>;
-  /** Uploads and lines the regions acknowledged, summed over regions; null without `/metrics`. */
-  accepted: { batches: number; lines: number } | null;
+  /**
+   * Uploads the regions acknowledged (of which duplicates: a batch they already held) and lines,
+   * summed over regions; null without `/metrics`.
+   */
+  accepted: { batches: number; duplicates: number; lines: number } | null;
 };
 
 export type Probe = () => Promise<Reading>;
 
-/** The sum of each series of a Prometheus text exposition over its labels. */
+/**
+ * The sums of a Prometheus text exposition: each metric over all its series (`name`), and over
+ * the series with one label's value (`name{label="value"}`).
+ * @example parseMetrics(text).get('stormlog_batches_accepted_total{duplicate="true"}')
+ */
 export function parseMetrics(text: string): Map<string, number> {
   const sums = new Map<string, number>();
+  const add = (key: string, value: number) => sums.set(key, (sums.get(key) ?? 0) + value);
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
-    const match = /^([A-Za-z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    const match = /^([A-Za-z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!match) continue;
-    const [, name, , value] = match as unknown as [string, string, string, string];
-    sums.set(name, (sums.get(name) ?? 0) + Number(value));
+    const [, name, labels, text] = match as unknown as [string, string, string | undefined, string];
+    const value = Number(text);
+    add(name, value);
+    for (const label of labels?.match(/\w+="(?:[^"\\]|\\.)*"/g) ?? []) add(`${name}{${label}}`, value);
   }
   return sums;
 }
@@ -58,12 +68,13 @@ export async function systemProbe(
     const scraped = regionSource === "metrics" ? await Promise.all(regions.map((r) => scrape(r.adminUrl))) : [];
     const processes = processCpu();
     const cpuSeconds: Record<string, number> = { ...edgeCpu(processes, edgeGroup) };
-    let accepted: Reading["accepted"] = regionSource === "metrics" ? { batches: 0, lines: 0 } : null;
+    let accepted: Reading["accepted"] = regionSource === "metrics" ? { batches: 0, duplicates: 0, lines: 0 } : null;
     for (const [index, region] of regions.entries()) {
       const metrics = scraped[index];
       if (regionSource === "metrics" && metrics && accepted) {
         cpuSeconds[`region:${region.name}`] = metrics.get("process_cpu_seconds_total") ?? 0;
         accepted.batches += metrics.get("stormlog_batches_accepted_total") ?? 0;
+        accepted.duplicates += metrics.get('stormlog_batches_accepted_total{duplicate="true"}') ?? 0;
         accepted.lines += metrics.get("stormlog_lines_accepted_total") ?? 0;
       } else {
         if (regionSource === "metrics") accepted = null;
