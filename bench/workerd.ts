@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { ensureConsoleFolder } from "../scripts/console-setup.ts";
 import { freePort } from "../scripts/ports.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -24,6 +25,9 @@ export async function startWorker(
   work: string,
   options: { port?: number; inspectorPort?: number; logLevel?: "error" | "warn" } = {},
 ): Promise<Worker> {
+  // wrangler.toml serves console/dist as assets, and wrangler dev does not start without the
+  // folder, which a fresh clone lacks until the console is built.
+  ensureConsoleFolder();
   const dir = mkdtempSync(path.join(work, `${name}-`));
   const envFile = path.join(dir, "vars.env");
   writeFileSync(
