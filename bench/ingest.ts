@@ -62,6 +62,16 @@ const clientSteps = list(values.clients).map(Number);
 const timing = { warmupMs: Number(values.warmup) * 1000, measureMs: Number(values.duration) * 1000 };
 const runs = Number(values.runs);
 const portBase = values["port-base"] === undefined ? null : Number(values["port-base"]);
+const positive = (value: number) => Number.isFinite(value) && value > 0;
+for (const [option, numbers] of Object.entries({
+  "--batch-lines": batchSizes,
+  "--clients": clientSteps,
+  "--duration": [timing.measureMs],
+  "--runs": [runs],
+  "--port-base": portBase === null ? [] : [portBase],
+}))
+  if (!numbers.every(positive)) throw new Error(`${option}: expected positive numbers, comma-separated for lists`);
+if (!(timing.warmupMs >= 0)) throw new Error("--warmup: expected seconds, 0 or more");
 /** A step must beat the best so far by this much for the stepping to go on. */
 const risingBy = 1.05;
 const regionNames = defaultRegionNames;
