@@ -335,7 +335,9 @@ function spread(values: unknown[]): unknown {
   const first = values.find((value) => value !== null && value !== undefined);
   if (typeof first === "number") {
     const sorted = values.filter((value): value is number => typeof value === "number").sort((a, b) => a - b);
-    return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted.at(-1) };
+    const middle = (sorted.length - 1) / 2;
+    const median = ((sorted[Math.floor(middle)] as number) + (sorted[Math.ceil(middle)] as number)) / 2;
+    return { min: sorted[0], median: round(median, 2), max: sorted.at(-1) };
   }
   if (typeof first !== "object" || first === null || Array.isArray(first)) return undefined;
   return Object.fromEntries(
