@@ -12,7 +12,7 @@
  * latency of an upload whose first region is dead (refused, and silent until the attempt
  * timeout), and how long the health table takes to mark a killed region down with no traffic.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -236,4 +236,5 @@ try {
   await main();
 } finally {
   await Promise.all(workers.map((worker) => worker.stop()));
+  rmSync(work, { recursive: true, force: true });
 }
