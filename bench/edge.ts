@@ -12,26 +12,32 @@
  * latency of an upload whose first region is dead (refused, and silent until the attempt
  * timeout), and how long the health table takes to mark a killed region down with no traffic.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../scripts/ports.ts";
 import { edgeHealthSchema } from "../shared/health.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
+import { groupCpuSeconds, processCpu } from "./process-cpu.ts";
+import { startWorker as startWorkerIn, type Worker } from "./workerd.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const runMs = Number(process.env.BENCH_RUN_MS ?? 6000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
-const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
 const keySecret = "bench-key-secret-0123456789abcdef0123";
 const edgeSecret = "bench-edge-secret-0123456789abcdef01";
 const spoolSecret = "bench-spool-secret-0123456789abcdef";
 const work = mkdtempSync(path.join(tmpdir(), "stormlog-bench-"));
-const children: ChildProcess[] = [];
+const workers: Worker[] = [];
 
 type Stub = { url: string; server: Server };
+
+async function startWorker(name: string, config: string, vars: Record<string, string>): Promise<Worker> {
+  const worker = await startWorkerIn(name, config, vars, work);
+  workers.push(worker);
+  return worker;
+}
 
 /** A stand-in region: answers uploads with a receipt, health as up, and an empty revocation list. */
 async function startStub(port = 0, mode: "region" | "silent" = "region"): Promise<Stub> {
@@ -51,64 +57,9 @@ async function startStub(port = 0, mode: "region" | "silent" = "region"): Promis
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-/** `wrangler dev` on a config, in its own process group, with these vars; resolves when it answers. */
-async function startWorker(name: string, config: string, vars: Record<string, string>) {
-  const dir = mkdtempSync(path.join(work, `${name}-`));
-  const envFile = path.join(dir, "vars.env");
-  writeFileSync(
-    envFile,
-    Object.entries(vars)
-      .map(([key, value]) => `${key}='${value}'\n`)
-      .join(""),
-  );
-  const port = await freePort();
-  const wrangler = path.join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
-  const args = [wrangler, "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port)];
-  args.push("--inspector-port", String(await freePort()), "--env-file", envFile, "--persist-to", dir);
-  args.push("--show-interactive-dev-session=false", "--log-level", "error");
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    detached: true,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-    const answered = await fetch(`${url}/v1/health`).then(
-      () => true,
-      () => false,
-    );
-    if (answered) return { url, group: child.pid as number, stop: () => stopGroup(child) };
-    await sleep(200);
-  }
-  throw new Error(`${name} did not start`);
-}
-
-function stopGroup(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    process.kill(-(child.pid as number), "SIGTERM");
-  });
-}
-
 /** CPU seconds used so far by every workerd process in a process group. */
 function workerdCpuSeconds(group: number): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // After the name: state(0) ppid(1) pgrp(2) … utime(11) stime(12).
-    if (name === "workerd" && Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / clockTicksPerSecond;
+  return groupCpuSeconds(processCpu(), group, (name) => name).workerd ?? 0;
 }
 
 /** An upload as an SDK sends it: 100 lines, ~16 KiB. */
@@ -284,5 +235,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
-  await Promise.all(children.map((child) => stopGroup(child)));
+  await Promise.all(workers.map((worker) => worker.stop()));
+  rmSync(work, { recursive: true, force: true });
 }

@@ -1,152 +1,420 @@
 /**
- * `npm run bench:ingest [-- --duration <s>] [--clients <n>]`: sustained ingest through the edge
- * into three regions with the ack quorum on (all on this machine, PGlite each), for realistic
- * batches (100 lines, about 16 KiB of JSON): log lines per second and ack latency p50/p99. Beside
- * it, in the same run, the storage ceiling: the same rows (sealed batches, as a region stores
- * them) inserted straight into the same kind of database, one transaction each, as fast as it
- * takes them; and the ratio of the two.
+ * `npm run bench:ingest [-- --db pglite|postgres|pglite,postgres] [--batch-lines 100,500]
+ * [--duration <s per step>] [--warmup <s>] [--clients 2,4,8,16,32] [--runs <n>] [--port-base <port>]`:
+ * what ingest costs, all on this machine. Prints JSON (progress goes to stderr), per database and
+ * batch size:
+ *
+ * - end to end: this process → the edge on workerd (`wrangler dev`) → three regions with the ack
+ *   quorum (scripts/local-system.ts), at the measured maximum: the number of clients uploading
+ *   back to back is stepped (2, 4, 8, …), each step warmed up then measured, until lines/s stops
+ *   rising (by 5%); then ack latency again at half that rate, sent open-loop (a fixed rate, not
+ *   waiting for answers), so it is latency without the queueing of saturation;
+ * - the ceiling: the same edge on workerd with its regions replaced by a stand-in that acks at
+ *   once (stand-in-region.ts), measured the same way; and end to end / ceiling;
+ * - CPU ms per acknowledged batch of each tier over the maximum step, from the processes' own
+ *   counters (tiers.ts): each region's `/metrics` (or /proc when it has none), workerd and
+ *   wrangler's own processes from /proc, PostgreSQL's backends for the bench's databases, this
+ *   process's process.cpuUsage();
+ * - the regions' count of accepted uploads and lines beside the client's, over that window and
+ *   over the whole run.
+ *
+ * Lines are realistic (lines.ts); their zstd ratio is printed. `--runs n` repeats everything and
+ * adds each figure's min/median/max. `--db postgres` creates a database and a key-store database
+ * per region on the server at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ * and drops them at the end. `--port-base p` puts everything on ports p to p+12 (else free ports).
+ * The machine's core count and load average are in the output: on a shared machine, read the
+ * figures beside them.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../regional/db/client.ts";
-import { batches } from "../regional/db/schema/index.ts";
-import { openKeystore } from "../regional/keystore/keystore.ts";
-import { batchRow } from "../regional/store/batch-row.ts";
-import { createBatchCodec } from "../regional/store/codec.ts";
-import { expiresAtMs } from "../regional/store/expiry.ts";
-import { dayOf, ensurePartitions } from "../regional/store/partitions.ts";
-import { LocalSystem } from "../scripts/local-system.ts";
+import postgres from "postgres";
+import { defaultRegionNames } from "../scripts/local-config.ts";
+import { defaultLocations, LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
-import { type Batch, parseUpload } from "../shared/batch.ts";
-import { Keyring } from "../shared/envelope.ts";
-import { retentionDaysDefault } from "../shared/lifecycle.ts";
-import { percentile } from "./holdings.ts";
+import { randomBytes, toHex } from "../shared/encoding.ts";
+import { mintKey, newAppId } from "../shared/keys.ts";
+import { type Bodies, uploadBodies } from "./lines.ts";
+import { closedLoop, openLoop, round, type StepResult, type Target, type Window } from "./load.ts";
+import { ceilingProbe, type Probe, type Reading, systemProbe } from "./tiers.ts";
+import { startWorker } from "./workerd.ts";
 
+const repoRoot = path.resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
-  options: { duration: { type: "string", default: "30" }, clients: { type: "string", default: "16" } },
+  options: {
+    db: { type: "string", default: "pglite" },
+    "batch-lines": { type: "string", default: "100,500" },
+    duration: { type: "string", default: "4" },
+    warmup: { type: "string", default: "1.5" },
+    clients: { type: "string", default: "2,4,8,16,32" },
+    runs: { type: "string", default: "1" },
+    "port-base": { type: "string" },
+  },
 });
-const durationMs = Number(values.duration) * 1000;
-const clients = Number(values.clients);
-const linesPerBatch = 100;
-const words = "user tapped checkout cart payment token refreshed request failed retry cache miss screen loaded".split(
-  " ",
-);
+const list = (value: string) => value.split(",").map((part) => part.trim());
+const databases = list(values.db);
+if (databases.length === 0 || databases.some((db) => db !== "pglite" && db !== "postgres"))
+  throw new Error("--db: pglite, postgres, or both separated by a comma");
+const batchSizes = list(values["batch-lines"]).map(Number);
+const clientSteps = list(values.clients).map(Number);
+const timing = { warmupMs: Number(values.warmup) * 1000, measureMs: Number(values.duration) * 1000 };
+const runs = Number(values.runs);
+const portBase = values["port-base"] === undefined ? null : Number(values["port-base"]);
+const positive = (value: number) => Number.isFinite(value) && value > 0;
+for (const [option, numbers] of Object.entries({
+  "--batch-lines": batchSizes,
+  "--clients": clientSteps,
+  "--duration": [timing.measureMs],
+  "--runs": [runs],
+  "--port-base": portBase === null ? [] : [portBase],
+}))
+  if (!numbers.every(positive)) throw new Error(`${option}: expected positive numbers, comma-separated for lists`);
+if (!(timing.warmupMs >= 0)) throw new Error("--warmup: expected seconds, 0 or more");
+/** A step must beat the best so far by this much for the stepping to go on. */
+const risingBy = 1.05;
+const regionNames = defaultRegionNames;
+const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-function upload(client: number, sequence: number) {
-  const now = Date.now();
+const progress = (message: string) => process.stderr.write(`[bench:ingest] ${message}\n`);
+let nextPort = portBase ?? 0;
+const port = async () => (portBase === null ? freePort() : nextPort++);
+
+type CpuMs = Record<string, number>;
+type Maximum = { steps: StepResult[]; best: StepResult; before: Reading; after: Reading };
+
+/** A window whose edges read `probe`; `readings()` gives both once the step is over. */
+function probedWindow(probe: Probe): { window: Window; readings: () => { before: Reading; after: Reading } } {
+  let before: Reading | undefined;
+  let after: Reading | undefined;
   return {
-    batchId: `bench-${client}-${sequence}-${crypto.randomUUID().slice(0, 8)}`,
-    device: { id: `bench-device-${client}`, model: "Pixel 9", os: "Android", osVersion: "15", appVersion: "4.2.0" },
-    logs: Array.from({ length: linesPerBatch }, (_, line) => ({
-      ts: now - (linesPerBatch - line) * 10,
-      level: line % 25 === 0 ? "error" : line % 5 === 0 ? "debug" : "info",
-      tag: "CheckoutFlow",
-      text: Array.from({ length: 12 }, (_, word) => words[(line * 7 + word * 3 + sequence) % words.length]).join(" "),
-      attrs: { attempt: line % 3 },
-    })),
+    window: {
+      start: async () => {
+        before = await probe();
+      },
+      end: async () => {
+        after = await probe();
+      },
+    },
+    readings: () => {
+      if (!before || !after) throw new Error("the window was not measured");
+      return { before, after };
+    },
   };
 }
 
-const dir = await mkdtemp(path.join(tmpdir(), "stormlog-bench-ingest-"));
-const system = await LocalSystem.start({
-  dir,
-  edgePort: await freePort(),
-  inspectorPort: await freePort(),
-  regionPorts: [await freePort(), await freePort(), await freePort()],
-  adminPorts: [await freePort(), await freePort(), await freePort()],
-  output: () => undefined,
-  regionEnv: { STORMLOG_LOG_LEVEL: "warn" },
-});
+const unmeasured: Window = { start: async () => {}, end: async () => {} };
+
+/** Steps the clients until lines/s stops rising; the best step with the readings around it. */
+async function findMaximum(target: Target, bodies: Bodies, probe: Probe, label: string): Promise<Maximum> {
+  // The first uploads compile code in every process: not part of any step.
+  await closedLoop(target, bodies, 4, { warmupMs: 2000, measureMs: 1000 }, unmeasured);
+  const steps: StepResult[] = [];
+  let maximum: Maximum | null = null;
+  for (const clients of clientSteps) {
+    const probed = probedWindow(probe);
+    const step = await closedLoop(target, bodies, clients, timing, probed.window);
+    steps.push(step);
+    progress(`${label}: ${clients} clients, ${step.linesPerSecond} lines/s, p99 ${step.ackLatencyMs.p99} ms`);
+    const bestSoFar: number = maximum?.best.linesPerSecond ?? 0;
+    if (maximum === null || step.linesPerSecond > bestSoFar) maximum = { steps, best: step, ...probed.readings() };
+    if (step.linesPerSecond < bestSoFar * risingBy) break;
+  }
+  if (maximum === null) throw new Error("--clients: no step");
+  return maximum;
+}
+
+/** What only the bench runs: its load and the stand-in regions. */
+const notTheSystem = new Set(["loadGenerator", "standIn"]);
+
+/**
+ * Each tier's CPU ms per batch acknowledged in the maximum step; `regions` sums the regions, and
+ * `system` every process of the system under test (regions, workerd, wrangler, PostgreSQL's
+ * backends), as the issue's "CPU per upload in all processes together".
+ */
+function cpuMsPerBatch({ best, before, after }: Maximum): CpuMs {
+  const perBatch: CpuMs = {};
+  let regions = 0;
+  let system = 0;
+  for (const [tier, seconds] of Object.entries(after.cpuSeconds)) {
+    const ms = ((seconds - (before.cpuSeconds[tier] ?? 0)) * 1000) / Math.max(1, best.batches);
+    perBatch[tier] = round(ms, 2);
+    if (tier.startsWith("region:")) regions += ms;
+    if (!notTheSystem.has(tier)) system += ms;
+  }
+  if (Object.keys(perBatch).some((tier) => tier.startsWith("region:"))) perBatch.regions = round(regions, 2);
+  perBatch.system = round(system, 2);
+  return perBatch;
+}
+
+/** What the regions' counters grew by between two readings; null without `/metrics`. */
+function acceptedBetween(before: Reading, after: Reading): Reading["accepted"] {
+  if (!before.accepted || !after.accepted) return null;
+  return {
+    batches: after.accepted.batches - before.accepted.batches,
+    duplicates: after.accepted.duplicates - before.accepted.duplicates,
+    lines: after.accepted.lines - before.accepted.lines,
+  };
+}
+
+async function measureCeiling(batchLines: number, edge: { url: string; ingestKey: string }, probe: Probe) {
+  const target: Target = { ...edge, answered: {} };
+  const maximum = await findMaximum(target, uploadBodies(batchLines), probe, `ceiling ${batchLines} lines`);
+  return {
+    linesPerSecond: maximum.best.linesPerSecond,
+    clients: maximum.best.clients,
+    ackLatencyMs: maximum.best.ackLatencyMs,
+    cpuMsPerBatch: cpuMsPerBatch(maximum),
+    steps: maximum.steps,
+  };
+}
+
+/** The edge on workerd in front of the stand-in regions, measured for every batch size. */
+async function ceilings(work: string): Promise<Map<number, Awaited<ReturnType<typeof measureCeiling>>>> {
+  const regionPorts = [await port(), await port(), await port()];
+  const standIn = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, "bench/stand-in-region.ts"),
+      ...regionNames.map((name, index) => `${name}=${regionPorts[index]}`),
+    ],
+    { cwd: repoRoot, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const keySecret = toHex(randomBytes(32));
+  const vars = {
+    REGIONS: JSON.stringify(
+      regionNames.map((name, index) => ({
+        name,
+        url: `http://127.0.0.1:${regionPorts[index]}`,
+        location: defaultLocations[index],
+      })),
+    ),
+    KEY_SECRET: keySecret,
+    EDGE_SECRET: toHex(randomBytes(32)),
+    SPOOL_SECRET: toHex(randomBytes(32)),
+    CONSOLE_SECRET: toHex(randomBytes(32)),
+  };
+  // The same edge, with the same wrangler.toml and log level, as the local system runs.
+  const edge = await startWorker("ceiling-edge", path.join(repoRoot, "wrangler.toml"), vars, work, {
+    port: await port(),
+    inspectorPort: await port(),
+    logLevel: "warn",
+  }).catch(async (error: unknown) => {
+    await stopGroup(standIn);
+    throw error;
+  });
+  try {
+    const ingestKey = await mintKey(keySecret, newAppId(), "ingest");
+    const probe = ceilingProbe(edge.group, standIn.pid as number);
+    const figures = new Map<number, Awaited<ReturnType<typeof measureCeiling>>>();
+    for (const batchLines of batchSizes)
+      figures.set(batchLines, await measureCeiling(batchLines, { url: edge.url, ingestKey }, probe));
+    return figures;
+  } finally {
+    await edge.stop();
+    await stopGroup(standIn);
+  }
+}
+
+/** A database and a key-store database per region on the PostgreSQL server; `drop` removes them. */
+async function postgresDatabases() {
+  const prefix = `stormlog_bench_ingest_${toHex(randomBytes(4))}`;
+  const names = regionNames.map((region) => `${prefix}_${region.replaceAll("-", "_")}`);
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
+  try {
+    for (const name of names) {
+      await admin.unsafe(`create database ${name}`);
+      await admin.unsafe(`create database ${name}_keys`);
+    }
+  } finally {
+    await admin.end();
+  }
+  const urlOf = (database: string) => Object.assign(new URL(serverUrl), { pathname: `/${database}` }).toString();
+  return {
+    names,
+    env: (region: string) => {
+      const name = names[regionNames.indexOf(region)] as string;
+      return { DATABASE_URL: urlOf(name), STORMLOG_KEYSTORE_DATABASE_URL: urlOf(`${name}_keys`) };
+    },
+    async drop() {
+      const cleanup = postgres(serverUrl, { max: 1, onnotice: () => undefined });
+      for (const name of names) {
+        await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+        await cleanup.unsafe(`drop database if exists ${name}_keys with (force)`);
+      }
+      await cleanup.end();
+    },
+  };
+}
+
+/** The whole system on one database, measured end to end for every batch size. */
+async function endToEnd(db: "pglite" | "postgres", work: string) {
+  const dir = await mkdtemp(path.join(work, `system-${db}-`));
+  const pg = db === "postgres" ? await postgresDatabases() : null;
+  const system = await LocalSystem.start({
+    dir,
+    regionNames,
+    edgePort: await port(),
+    inspectorPort: await port(),
+    regionPorts: [await port(), await port(), await port()],
+    adminPorts: [await port(), await port(), await port()],
+    output: () => undefined,
+    regionEnv: (region) => ({ STORMLOG_LOG_LEVEL: "warn", ...pg?.env(region) }),
+  }).catch(async (error: unknown) => {
+    await pg?.drop();
+    throw error;
+  });
+  try {
+    const regions = system.info.regions.map((region) => ({
+      name: region.name,
+      adminUrl: region.adminUrl,
+      pid: system.pid(region.name) as number,
+    }));
+    const { probe, regionSource } = await systemProbe(regions, system.pid("edge") as number, pg?.names ?? []);
+    progress(`${db}: regions' CPU and counts from ${regionSource === "metrics" ? "/metrics" : "/proc (no /metrics)"}`);
+    const target: Target = {
+      url: system.info.edgeUrl,
+      ingestKey: system.info.app.ingestKey,
+      answered: {},
+    };
+    const atStart = await probe();
+    const figures = new Map<number, unknown>();
+    for (const batchLines of batchSizes) {
+      const bodies = uploadBodies(batchLines);
+      const maximum = await findMaximum(target, bodies, probe, `${db} ${batchLines} lines`);
+      const loadAverage = os.loadavg().map((load) => round(load, 2));
+      const { best, before, after } = maximum;
+      const halfRate = best.linesPerSecond / 2 / batchLines;
+      const half = await openLoop(target, bodies, halfRate, timing, unmeasured);
+      progress(`${db} ${batchLines} lines: half load ${half.linesPerSecond} lines/s, p99 ${half.ackLatencyMs.p99} ms`);
+      figures.set(batchLines, {
+        linesPerSecond: best.linesPerSecond,
+        clients: best.clients,
+        ackLatencyMs: {
+          atMaximum: best.ackLatencyMs,
+          atHalf: { ...half.ackLatencyMs, linesPerSecond: half.linesPerSecond, failures: half.failures },
+        },
+        cpuMsPerBatch: cpuMsPerBatch(maximum),
+        // In-flight uploads straddle the window's edges, so these differ by a few.
+        acceptedInMaximumStep: {
+          client: { batches: best.batches, lines: best.batches * batchLines },
+          regions: acceptedBetween(before, after),
+        },
+        failures: best.failures,
+        loadAverage,
+        steps: maximum.steps,
+      });
+    }
+    const atEnd = await probe();
+    return {
+      regionCounters: regionSource,
+      // Over every upload to this system (warm-ups too), the client's answers by outcome (`ok`: a
+      // region's receipt) and what the regions acknowledged. Regions counting more than `ok` is
+      // work done twice: an upload the edge sent on to a second region after the first one's
+      // attempt timed out while it still committed, or one spooled and delivered later.
+      acceptedInAll: { client: target.answered, regions: acceptedBetween(atStart, atEnd) },
+      figures,
+    };
+  } finally {
+    await system.stop();
+    await pg?.drop();
+  }
+}
+
+function stopGroup(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    process.kill(-(child.pid as number), "SIGTERM");
+  });
+}
+
+/** Each numeric figure of `runs` as {min, median, max}; lists (the steps) and text are left out. */
+function spread(values: unknown[]): unknown {
+  const first = values.find((value) => value !== null && value !== undefined);
+  if (typeof first === "number") {
+    const sorted = values.filter((value): value is number => typeof value === "number").sort((a, b) => a - b);
+    const middle = (sorted.length - 1) / 2;
+    const median = ((sorted[Math.floor(middle)] as number) + (sorted[Math.ceil(middle)] as number)) / 2;
+    return { min: sorted[0], median: round(median, 2), max: sorted.at(-1) };
+  }
+  if (typeof first !== "object" || first === null || Array.isArray(first)) return undefined;
+  return Object.fromEntries(
+    Object.keys(first).map((key) => [key, spread(values.map((value) => (value as Record<string, unknown>)?.[key]))]),
+  );
+}
+
+const work = await mkdtemp(path.join(os.tmpdir(), "stormlog-bench-ingest-"));
+const startedAt = new Date();
+const loadAverageAtStart = os.loadavg().map((load) => round(load, 2));
+const lines = Object.fromEntries(
+  batchSizes.map((batchLines) => {
+    const bodies = uploadBodies(batchLines);
+    return [batchLines, { bodyBytes: bodies.bodyBytes, zstdRatio: round(bodies.zstdRatio, 2) }];
+  }),
+);
+type RunFigures = { endToEnd: unknown; ceiling: unknown; ratio: number };
+const results = new Map<string, RunFigures[]>();
+const acceptedInAll: unknown[] = [];
 let exitCode = 0;
 try {
-  const { edgeUrl, app } = system.info;
-  const sample = JSON.stringify(upload(0, 0));
-  console.log(`batch: ${linesPerBatch} lines, ${(sample.length / 1024).toFixed(1)} KiB of JSON; ${clients} clients`);
-
-  // Through the edge, quorum on.
-  const latenciesMs: number[] = [];
-  let ackedLines = 0;
-  const failures = new Map<number, number>();
-  const sent: Batch[] = [];
-  const startedMs = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, client) => {
-      for (let sequence = 0; performance.now() - startedMs < durationMs; sequence++) {
-        const body = upload(client, sequence);
-        const attemptMs = performance.now();
-        const response = await fetch(`${edgeUrl}/v1/batches`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${app.ingestKey}`, "content-type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        await response.body?.cancel();
-        if (response.status !== 202) {
-          failures.set(response.status, (failures.get(response.status) ?? 0) + 1);
-          continue;
-        }
-        latenciesMs.push(performance.now() - attemptMs);
-        ackedLines += linesPerBatch;
-        if (sent.length < 2000) sent.push(parseUpload(body));
+  for (let run = 1; run <= runs; run++) {
+    nextPort = portBase ?? 0;
+    progress(`run ${run} of ${runs}: the ceiling (edge alone, stand-in regions)`);
+    const ceiling = await ceilings(work);
+    for (const db of databases as ("pglite" | "postgres")[]) {
+      progress(`run ${run} of ${runs}: end to end on ${db}`);
+      const system = await endToEnd(db, work);
+      acceptedInAll.push({ run, db, regionCounters: system.regionCounters, ...system.acceptedInAll });
+      for (const batchLines of batchSizes) {
+        const endToEndFigures = system.figures.get(batchLines) as { linesPerSecond: number };
+        const ceilingFigures = ceiling.get(batchLines) as { linesPerSecond: number };
+        const key = `${db}/${batchLines}`;
+        results.set(key, [
+          ...(results.get(key) ?? []),
+          {
+            endToEnd: endToEndFigures,
+            ceiling: ceilingFigures,
+            ratio: round(endToEndFigures.linesPerSecond / ceilingFigures.linesPerSecond, 3),
+          },
+        ]);
       }
-    }),
-  );
-  const ingestSeconds = (performance.now() - startedMs) / 1000;
-  const linesPerSecond = ackedLines / ingestSeconds;
-
-  // The ceiling: the same rows, sealed beforehand, inserted straight into a fresh PGlite.
-  const database = await openDatabase({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling") });
-  const keyring = await Keyring.fromConfig(JSON.parse(await readFile(path.join(dir, "keyring.json"), "utf8")));
-  const keystore = await openKeystore({ databaseUrl: undefined, dataDir: path.join(dir, "ceiling-keys") }, keyring);
-  const codec = createBatchCodec(keyring, keystore);
-  const receivedAtMs = Date.now();
-  const expiresAt = expiresAtMs(receivedAtMs, retentionDaysDefault);
-  await ensurePartitions(database.db, [dayOf(expiresAt)]);
-  const rows = await Promise.all(
-    sent.map(async (batch) =>
-      batchRow(
-        { appId: app.id, batchId: batch.batchId, origin: "bench", receivedAt: receivedAtMs },
-        await codec.seal(app.id, batch),
-        expiresAt,
-      ),
-    ),
-  );
-  const ceilingStartMs = performance.now();
-  for (const row of rows)
-    await database.db.transaction((tx) =>
-      tx
-        .insert(batches)
-        .values(row)
-        .then(() => undefined),
-    );
-  const ceilingLinesPerSecond = (rows.length * linesPerBatch) / ((performance.now() - ceilingStartMs) / 1000);
-  await database.close();
-  await keystore.close();
-
+    }
+  }
   const report = {
-    durationS: Math.round(ingestSeconds),
-    clients,
-    ingest: {
-      linesPerSecond: Math.round(linesPerSecond),
-      batchesAcknowledged: ackedLines / linesPerBatch,
-      failures: Object.fromEntries(failures),
-      ackLatencyMs: { p50: Math.round(percentile(latenciesMs, 50)), p99: Math.round(percentile(latenciesMs, 99)) },
+    startedAt: startedAt.toISOString(),
+    machine: {
+      cores: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      loadAverage: { atStart: loadAverageAtStart, atEnd: os.loadavg().map((load) => round(load, 2)) },
+      node: process.version,
     },
-    storageCeiling: {
-      linesPerSecond: Math.round(ceilingLinesPerSecond),
-      rowsInserted: rows.length,
-      database: "pglite",
+    options: {
+      db: databases,
+      batchLines: batchSizes,
+      stepS: timing.measureMs / 1000,
+      warmupS: timing.warmupMs / 1000,
+      clients: clientSteps,
+      runs,
     },
-    ratio: Number((linesPerSecond / ceilingLinesPerSecond).toFixed(3)),
+    lines,
+    configurations: [...results.entries()].map(([key, figures]) => {
+      const [db, batchLines] = key.split("/");
+      return {
+        db,
+        batchLines: Number(batchLines),
+        ...(runs > 1 ? { summary: spread(figures) } : {}),
+        runs: figures,
+      };
+    }),
+    acceptedInAll,
   };
   console.log(JSON.stringify(report, null, 2));
-  if (ackedLines === 0) exitCode = 1;
 } catch (error) {
   console.error(error);
   exitCode = 1;
 } finally {
-  await system.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -42,11 +42,16 @@ export type LocalSystemOptions = {
    * harness puts a fault-injecting proxy there.
    */
   peerUrl?: (from: string, to: Region) => string;
-  /** Extra environment for every region (replication timings, for instance). */
-  regionEnv?: Record<string, string>;
+  /**
+   * Extra environment for every region (replication timings, for instance), or a function of the
+   * region's name for what differs between them (each its own PostgreSQL database).
+   */
+  regionEnv?: RegionEnv;
   /** The edge's wrangler config (default the repo's wrangler.toml); tests pass one without a spool. */
   wranglerConfig?: string;
 };
+
+export type RegionEnv = Record<string, string> | ((region: string) => Record<string, string>);
 
 /** A local region as the edge routes to it, and where its admin listener is. */
 export type LocalRegion = RoutedRegion & { adminUrl: string };
@@ -72,7 +77,7 @@ type Secrets = {
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Where the edge believes the local regions are (Dublin, Virginia, Mumbai), by position. */
-const defaultLocations: Location[] = [
+export const defaultLocations: Location[] = [
   { lat: 53.35, lon: -6.26 },
   { lat: 38.95, lon: -77.45 },
   { lat: 19.08, lon: 72.88 },
@@ -205,7 +210,7 @@ export class LocalSystem {
           .filter((peer) => peer.name !== name)
           .map((peer) => ({ name: peer.name, url: this.options.peerUrl(name, peer) })),
       ),
-      ...this.options.regionEnv,
+      ...regionEnvOf(this.options.regionEnv, name),
     });
     await waitForHealth(`${region.url}/v1/health`, name, child);
   }
@@ -322,6 +327,14 @@ export class LocalSystem {
     });
     return child;
   }
+}
+
+/**
+ * The extra environment `regionEnv` gives region `name`.
+ * @example regionEnvOf((name) => ({ DATABASE_URL: `postgres://127.0.0.1/${name}` }), "eu-west")
+ */
+export function regionEnvOf(regionEnv: RegionEnv, name: string): Record<string, string> {
+  return typeof regionEnv === "function" ? regionEnv(name) : regionEnv;
 }
 
 /** Pino's JSON lines, shortened for a terminal. */
