@@ -48,6 +48,8 @@ export type IntegrityFailure = { batchId: string; message: string; cause: "integ
 
 export type BatchCodec = {
   seal(appId: string, batch: Batch): Promise<StoredSeal & { format: 3; meta: BatchMeta }>;
+  /** `seal`, given the batch's canonical JSON (`batchJson`) the caller already made, so it is made once. */
+  sealJson(appId: string, batch: Batch, json: string): Promise<StoredSeal & { format: 3; meta: BatchMeta }>;
   /** The stored batch, or why it cannot be trusted. */
   open(appId: string, batchId: string, stored: StoredSeal): Promise<Result<Batch, IntegrityFailure>>;
   /** The stored canonical JSON, to compare with a batch sent again under the same id. */
@@ -113,6 +115,19 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
     }
   }
 
+  async function sealJson(
+    appId: string,
+    batch: Batch,
+    json: string,
+  ): Promise<StoredSeal & { format: 3; meta: BatchMeta }> {
+    const meta = metaOf(batch);
+    const packed = await compress(utf8(json));
+    const deviceKey = await keystore.sealingKey(appId, meta.deviceId);
+    const context = { appId, batchId: batch.batchId, metadata: boundMetadata(meta) };
+    const sealed = await sealUnderKey(deviceKey.key, deviceKey.keyId, packed, context);
+    return { ...sealed, format: 3, meta };
+  }
+
   return {
     openJson,
 
@@ -147,14 +162,8 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
       return opened ? new TextDecoder().decode(opened) : null;
     },
 
-    async seal(appId, batch) {
-      const meta = metaOf(batch);
-      const packed = await compress(utf8(batchJson(batch)));
-      const deviceKey = await keystore.sealingKey(appId, meta.deviceId);
-      const context = { appId, batchId: batch.batchId, metadata: boundMetadata(meta) };
-      const sealed = await sealUnderKey(deviceKey.key, deviceKey.keyId, packed, context);
-      return { ...sealed, format: 3, meta };
-    },
+    seal: (appId, batch) => sealJson(appId, batch, batchJson(batch)),
+    sealJson,
 
     async open(appId, batchId, stored) {
       const json = await openJson(appId, batchId, stored);

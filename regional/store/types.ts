@@ -44,14 +44,21 @@ import type { Result } from "../../shared/result.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Database } from "../db/client.ts";
 import type { Keystore } from "../keystore/types.ts";
+import type { RegionMetrics } from "../metrics.ts";
 import type { BatchCodec, IntegrityFailure } from "./codec.ts";
 
 // ---- Batches, as the routes store and read them ----
 
-export type PutResult = { duplicate: boolean };
+/**
+ * `replica`: a batch newly stored under a placement whose caller sends it now (`leaseMs` > 0), as
+ * its peers receive it, built from the bytes just sealed, so the sender need not read it back.
+ */
+export type PutResult = { duplicate: boolean; replica?: SealedBatch };
 /**
  * Where a batch accepted from the edge comes from and goes: this region as its origin, and the
- * peers owed a copy (an outbox row each, leased for `leaseMs` to the caller that sends it now).
+ * peers owed a copy. With `leaseMs` > 0 the caller sends it now, and the replication worker takes
+ * over what is unconfirmed after `leaseMs` (tracked by origin sequence, marks.ts); with 0 nobody
+ * sends it now, and it gets an outbox row per peer, due at once.
  */
 export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
@@ -198,5 +205,7 @@ export type StoreDeps = {
   clock: Clock;
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
+  /** Group commit's series (regional/metrics.ts); tests may leave them out. */
+  metrics?: Pick<RegionMetrics, "groupBatches" | "commitSeconds">;
   storedBytesOpenedMax?: number;
 };
