@@ -75,6 +75,8 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
   for (const erasure of await keystore.list()) await applyErasure(storeDeps)(erasure);
   const store = createBatchStore(storeDeps);
   const replicas = createReplicaStore(storeDeps);
+  // Before any upload is tracked by origin sequence for a peer, the peer has a mark to start from.
+  await replicas.startMarks(config.replication.peers.map((peer) => peer.name));
   const replicator = createReplicator({
     region: config.region,
     peerSecret: config.secrets.peer,

@@ -128,7 +128,8 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
         // expiry follows its receivedAt, so the row may move to another partition.
         await tx
           .update(batches)
-          .set({ ...row, txid: sql`pg_current_xact_id()::text::bigint` })
+          // Another region's version now: this region no longer owes it to anyone.
+          .set({ ...row, originSeq: null, txid: sql`pg_current_xact_id()::text::bigint` })
           .where(
             and(
               eq(batches.appId, sealed.appId),

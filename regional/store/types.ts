@@ -161,7 +161,15 @@ export interface ReplicaStore {
   complete(peer: string, keys: BatchKey[]): Promise<void>;
   /** The send failed: these wait for the backoff. */
   retry(peer: string, keys: BatchKey[], backoff: Backoff): Promise<void>;
-  backlog(): Promise<Map<string, PeerBacklog>>;
+  /** Gives each of these peers a mark (marks.ts) if it has none, before any batch is tracked for it. */
+  startMarks(peers: string[]): Promise<void>;
+  /**
+   * Moves the peer's mark past the batches it confirmed (`confirmed`: this process's record of
+   * it), handing those still unconfirmed `leaseMs` after arrival to the outbox; the keys passed.
+   */
+  advanceMark(peer: string, confirmed: (key: BatchKey) => boolean, leaseMs: number): Promise<BatchKey[]>;
+  /** What each peer is owed: outbox entries and unconfirmed batches above its mark (`confirmed`: as above). */
+  backlog(confirmed?: (peer: string, key: BatchKey) => boolean): Promise<Map<string, PeerBacklog>>;
   digests(): Promise<BucketDigest[]>;
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
