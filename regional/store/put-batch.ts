@@ -51,7 +51,7 @@ type Pending = {
   batch: Batch;
   placement: Placement;
   nowMs: number;
-  stored: StoredSeal & { format: 3; meta: BatchMeta };
+  stored: StoredSeal & { format: 4; meta: BatchMeta };
   issues: PreparedIssues;
   retentionDays: number;
   expiresAtMs: number;
@@ -73,8 +73,8 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
       return err({ kind: "erased", message: `${what} (${erasure.id})` });
     }
     const json = batchJson(batch);
-    const stored = await codec.sealJson(appId, batch, json);
     const issues = await prepareIssues(deps, appId, batch);
+    const stored = await codec.sealJson(appId, batch, json, issues.occurrences.length > 0);
     const known = knownRetention(db);
     let retentionDays = known.get(appId) ?? (await retentionDaysOf(db, appId));
     for (;;) {
@@ -133,6 +133,10 @@ function createCommitter(deps: StoreDeps) {
   async function drain() {
     running = true;
     while (queue.length > 0) {
+      // One turn of the event loop, no timer: uploads whose work before the transaction is done
+      // (their I/O callbacks pending) join. PGlite runs a whole transaction without giving the
+      // loop a turn, so without this nothing could arrive during one there.
+      await new Promise((resolve) => setImmediate(resolve));
       const group = queue.slice(0, commitGroupMax);
       queue = queue.slice(commitGroupMax);
       const stopTimer = deps.metrics?.commitSeconds.startTimer();
@@ -144,7 +148,7 @@ function createCommitter(deps: StoreDeps) {
             group.map((entry) => entry.pending),
           ),
         );
-        group.forEach((entry, index) => entry.resolve(outcomes[index] as Committed));
+        for (const [index, entry] of group.entries()) entry.resolve(outcomes[index] as Committed);
       } catch (error) {
         if (group.length === 1) group[0]?.reject(error);
         else {
@@ -267,7 +271,7 @@ async function replicaOf(
   batch: Batch,
   placement: Placement,
   receivedAt: number,
-  stored: StoredSeal & { format: 3; meta: BatchMeta },
+  stored: StoredSeal & { format: 4; meta: BatchMeta },
 ): Promise<SealedBatch> {
   const keys = await keystore.carriedKeys(appId, stored.keyId);
   return {
