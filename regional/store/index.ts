@@ -38,7 +38,7 @@ import { advanceMark, backlog, startMarks } from "./marks.ts";
 import { claimOutbox, completeOutbox, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
-import { applyReplica, loadSealed } from "./replica.ts";
+import { applyReplica, applyReplicas, loadSealed } from "./replica.ts";
 import { appSettings, changeAppSettings } from "./settings.ts";
 import { tail } from "./tail.ts";
 import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
@@ -80,6 +80,7 @@ export function createReplicaStore(deps: StoreDeps): ReplicaStore {
   return {
     loadSealed: loadSealed(deps),
     apply: applyReplica(deps),
+    applyMany: applyReplicas(deps),
     claim: claimOutbox(deps),
     complete: completeOutbox(deps),
     retry: retryOutbox(deps),

@@ -155,6 +155,8 @@ export interface ReplicaStore {
   loadSealed(keys: BatchKey[]): Promise<SealedBatch[]>;
   /** Stores a peer's batch by the convergence rule (replica.ts), or says why it does not open. */
   apply(batch: SealedBatch): Promise<Result<ReplicaOutcome, IntegrityFailure>>;
+  /** `apply` for a replicate call's batches, those new here in one transaction; results in order. */
+  applyMany(batches: SealedBatch[]): Promise<Result<ReplicaOutcome, IntegrityFailure>[]>;
   /** Leases up to `limit` due entries of one peer for `leaseMs`. */
   claim(peer: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
   /** The peer holds these: they leave its outbox. */
