@@ -72,12 +72,14 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     throw error;
   });
   const codec = createBatchCodec(keyring, keystore);
-  const storeDeps = { db: database.db, codec, keystore, clock };
+  const storeDeps = { db: database.db, codec, keystore, clock, metrics };
   // Every erasure known here is applied again (it is idempotent): a batch data folder restored from
   // before one is cleaned before the region serves anything.
   for (const erasure of await keystore.list()) await applyErasure(storeDeps)(erasure);
   const store = createBatchStore(storeDeps);
   const replicas = createReplicaStore(storeDeps);
+  // Before any upload is tracked by origin sequence for a peer, the peer has a mark to start from.
+  await replicas.startMarks(config.replication.peers.map((peer) => peer.name));
   const replicator = createReplicator({
     region: config.region,
     peerSecret: config.secrets.peer,

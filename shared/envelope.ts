@@ -193,7 +193,7 @@ export function boundFields(tag: string, fields: readonly (string | number)[]): 
   );
 }
 
-function additionalData(context: SealContext, keyId: string, format?: "v3") {
+export function additionalData(context: SealContext, keyId: string, format?: "v3" | "v4") {
   // Length-prefixed fields: no choice of ids or metadata can make two different contexts
   // serialize alike.
   const version = format ?? (context.metadata === undefined ? "v1" : "v2");

@@ -70,13 +70,13 @@ export const sealedBatchSchema = z
     /** Epoch milliseconds at the origin. */
     receivedAt: epochMsSchema,
     /** The seal format (regional/store/codec.ts); a sender from before formats sends none, meaning 1. */
-    format: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1),
+    format: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1),
     /** Required from format 2, whose seal binds it: the receiver checks it by opening the seal. */
     meta: batchMetaSchema.optional(),
     keyId: storableString().min(1).max(limits.shortFieldLengthMax),
     wrappedKey: z.base64(),
     ciphertext: z.base64(),
-    /** Format 3: the device and app keys it is sealed under (a sender whose keys were erased sends none). */
+    /** Format 3 and 4: the device and app keys it is sealed under (a sender whose keys were erased sends none). */
     keys: carriedKeysSchema.optional(),
   })
   .refine((batch) => batch.format === 1 || batch.meta !== undefined, {

@@ -91,6 +91,8 @@ describe.each(drivers)("migration 0004 on %s", (kind) => {
       "batches_app_last_ts_idx",
       "batches_app_received_at_idx",
       "batches_app_txid_idx",
+      // From a later migration (replication marks), applied with the rest.
+      "batches_origin_seq_idx",
     ]);
   });
 });

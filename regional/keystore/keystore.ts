@@ -16,6 +16,7 @@ import { and, desc, eq, gt, isNull, ne, or, sql } from "drizzle-orm";
 import { randomBytes, toHex } from "../../shared/encoding.ts";
 import { aesOpen, aesSeal, boundFields, importAesKey, type Keyring } from "../../shared/envelope.ts";
 import type { CryptoKey } from "../../shared/hmac.ts";
+import type { CarriedKeys } from "../../shared/replication.ts";
 import { type DatabaseHandle, type DatabaseOptions, openMigrated } from "../db/client.ts";
 import * as schema from "./schema.ts";
 import { appKeys, deviceKeys, erasures } from "./schema.ts";
@@ -84,6 +85,8 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   const { db } = handle;
   const cache = new ExpiringMap<CryptoKey>();
   const sealing = new ExpiringMap<DeviceKey>();
+  // The keys every replica of a device carries (the upload path sends each new batch with them).
+  const carried = new ExpiringMap<CarriedKeys>();
 
   /** Unwrapped keys: the key, null when not held, or why it does not unwrap. */
   type Unwrapped = CryptoKey | null | { unopenable: string };
@@ -213,6 +216,8 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     },
 
     async carriedKeys(appId, keyId) {
+      const cached = carried.get(`${appId}/${keyId}`);
+      if (cached) return cached;
       const [device] = await db
         .select()
         .from(deviceKeys)
@@ -223,7 +228,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
         .from(appKeys)
         .where(and(eq(appKeys.appId, appId), eq(appKeys.keyId, device.appKeyId)));
       if (!app) return null;
-      return {
+      const keys: CarriedKeys = {
         appKey: {
           keyId: app.keyId,
           kekId: app.kekId,
@@ -238,6 +243,8 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
           createdAt: device.createdAt.getTime(),
         },
       };
+      carried.set(`${appId}/${keyId}`, keys);
+      return keys;
     },
 
     async importKeys(appId, { appKey, deviceKey }) {
@@ -310,6 +317,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       });
       cache.clear();
       sealing.clear();
+      carried.clear();
       return destroyed;
     },
 

@@ -42,7 +42,7 @@ describe.each(drivers)("outbox on %s", (kind) => {
       .set({ nextAttemptAt: new Date(0) })
       .where(eq(outbox.batchId, batch.batchId));
     expect(await a.region.replicator.runOutboxOnce()).toBe(1);
-    expect((await a.region.replicas.backlog()).size).toBe(0);
+    expect((await a.region.replicator.backlog()).size).toBe(0);
     expect(cluster.node("b").replicated.map((entry) => entry.batchId)).toEqual([batch.batchId]);
   });
 });
@@ -81,6 +81,6 @@ describe.each(drivers.filter((kind) => kind === "postgres"))("outbox worked by t
     const received = cluster.node("b").replicated.map((entry) => entry.batchId);
     expect(received).toHaveLength(300);
     expect(new Set(received).size).toBe(300);
-    expect((await first.replicas.backlog()).size).toBe(0);
+    expect((await first.replicator.backlog()).size).toBe(0);
   });
 });

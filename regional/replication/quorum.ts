@@ -2,29 +2,26 @@
  * The acknowledgement rule: a batch committed here is sent to every peer at once, and the upload
  * is answered as soon as `ackQuorum` regions (this one included) hold it, or as failed when the
  * quorum cannot be reached within `quorumTimeoutMs`. Sends still in flight carry on after the
- * answer; what none of them confirms stays in the outbox.
+ * answer; what none of them confirms is the outbox worker's after the lease (store/marks.ts).
  */
-import type { BatchKey } from "../../shared/batch.ts";
-import type { PeerClient } from "./peers.ts";
-import type { Shipper } from "./ship.ts";
+import type { Region } from "../../shared/regions.ts";
 
 export type QuorumOutcome = { reached: boolean; regions: string[] };
 
 export function awaitQuorum(options: {
   region: string;
-  key: BatchKey;
-  peers: PeerClient;
-  shipper: Shipper;
+  peers: readonly Region[];
+  /** Sends the batch to one peer: whether the peer confirmed it holds it. */
+  send: (peer: Region) => Promise<boolean>;
   ackQuorum: number;
   quorumTimeoutMs: number;
-  requestId?: string;
   onError: (error: unknown) => void;
 }): Promise<QuorumOutcome> {
-  const { region, key, peers, shipper, ackQuorum, quorumTimeoutMs, requestId, onError } = options;
+  const { region, peers, send, ackQuorum, quorumTimeoutMs, onError } = options;
   const holders = [region];
   if (holders.length >= ackQuorum) return Promise.resolve({ reached: true, regions: holders });
   return new Promise((resolve) => {
-    let pending = peers.peers.length;
+    let pending = peers.length;
     let settled = false;
     const finish = (reached: boolean) => {
       if (settled) return;
@@ -33,11 +30,10 @@ export function awaitQuorum(options: {
       resolve({ reached, regions: [...holders] });
     };
     const timer = setTimeout(() => finish(false), quorumTimeoutMs);
-    for (const peer of peers.peers) {
-      shipper
-        .ship(peer, [key], requestId)
+    for (const peer of peers) {
+      send(peer)
         .then((confirmed) => {
-          if (confirmed.length > 0) holders.push(peer.name);
+          if (confirmed) holders.push(peer.name);
         })
         .catch(onError)
         .finally(() => {

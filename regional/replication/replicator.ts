@@ -1,6 +1,12 @@
 /**
  * Replication for one region, built once by createRegion: the quorum wait of the upload path,
- * the outbox worker, anti-entropy and peer probes, plus what health reports about peers. The
+ * the outbox worker, anti-entropy and peer probes, plus what health reports about peers.
+ *
+ * The upload path sends each new batch as sealed in memory (store/put-batch.ts `replica`) through
+ * one queue per peer: while a call to the peer is in flight, batches arriving wait and go together
+ * in the next one, so a committed group travels in one call. What a peer confirms is kept in memory
+ * until the outbox worker moves the peer's mark past it (store/marks.ts): no row is written or
+ * deleted per batch acknowledged on time. The
  * background loops run only after `start()` (server.ts); tests drive the `run…Once` steps
  * themselves so every step is deterministic.
  */
@@ -8,8 +14,11 @@ import type { Logger } from "pino";
 import type { BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { PeerHealth } from "../../shared/health.ts";
+import type { Region } from "../../shared/regions.ts";
+import type { SealedBatch } from "../../shared/replication.ts";
+import { replicateBatchesMax } from "../../shared/replication.ts";
 import type { ReplicationConfig } from "../config.ts";
-import type { ReplicaStore } from "../store/types.ts";
+import type { PeerBacklog, ReplicaStore } from "../store/types.ts";
 import { antiEntropy, type RepairReport } from "./anti-entropy.ts";
 import { createPeerClient, type PeerClient } from "./peers.ts";
 import { awaitQuorum, type QuorumOutcome } from "./quorum.ts";
@@ -20,14 +29,19 @@ export type { PeerHealth };
 export type Replicator = {
   peerNames: string[];
   ackQuorum: number;
-  /** How long the upload path holds a new outbox entry before the worker may take it. */
+  /** How long the upload path has to get a new batch confirmed before the worker takes it over. */
   leaseMs: number;
-  /** Sends a batch held here to every peer; resolves once the quorum holds it, or cannot in time. */
-  awaitQuorum(key: BatchKey, requestId?: string): Promise<QuorumOutcome>;
+  /**
+   * Sends a batch held here to every peer (`replica`: as just sealed, else read back); resolves
+   * once the quorum holds it, or cannot in time.
+   */
+  awaitQuorum(key: BatchKey, requestId?: string, replica?: SealedBatch): Promise<QuorumOutcome>;
   runOutboxOnce(): Promise<number>;
   runAntiEntropyOnce(): Promise<RepairReport[]>;
   probePeers(): Promise<void>;
   peerHealth(): Promise<PeerHealth[]>;
+  /** What each peer is still owed (store/marks.ts), counting what it confirmed to this process as held. */
+  backlog(): Promise<Map<string, PeerBacklog>>;
   /** True when too few peers answer for the quorum to be reached. */
   degraded(): boolean;
   start(): void;
@@ -63,21 +77,29 @@ export function createReplicator(options: {
     peerNames: config.peers.map((peer) => peer.name),
     ackQuorum: config.ackQuorum,
     leaseMs,
-    awaitQuorum: (key, requestId) =>
+    awaitQuorum: (key, requestId, replica) =>
       awaitQuorum({
         region,
-        key,
-        peers,
-        shipper,
+        peers: config.peers,
+        send: replica
+          ? (peer) => queueFor(peer).send(replica, requestId)
+          : async (peer) => {
+              const held = (await shipper.ship(peer, [key], requestId)).length > 0;
+              if (held) confirmations(peer.name).set(keyOf(key), clock.now());
+              return held;
+            },
         ackQuorum: config.ackQuorum,
         quorumTimeoutMs: config.quorumTimeoutMs,
-        requestId,
         onError,
       }),
 
     async runOutboxOnce() {
       const results = await Promise.all(
         config.peers.map(async (peer) => {
+          const held = confirmations(peer.name);
+          const passed = await replicas.advanceMark(peer.name, (key) => held.has(keyOf(key)), leaseMs);
+          for (const key of passed) held.delete(keyOf(key));
+          forgetStale(held);
           let sent = 0;
           for (let round = 0; round < outboxRoundsMax; round += 1) {
             const claimed = await replicas.claim(peer.name, outboxClaimMax, leaseMs);
@@ -109,7 +131,7 @@ export function createReplicator(options: {
     },
 
     async peerHealth() {
-      const backlog = await replicas.backlog();
+      const backlog = await replicator.backlog();
       return peers.states().map((state) => ({
         name: state.name,
         backlog: backlog.get(state.name) ?? { entries: 0, oldestAgeMs: null },
@@ -117,6 +139,8 @@ export function createReplicator(options: {
         reachable: state.reachable,
       }));
     },
+
+    backlog: () => replicas.backlog((peer, key) => confirmations(peer).has(keyOf(key))),
 
     degraded() {
       const reachable = peers.states().filter((state) => state.reachable).length;
@@ -135,6 +159,73 @@ export function createReplicator(options: {
       await Promise.all(loops.splice(0).map((loop) => loop.stop()));
     },
   };
+
+  /** Per peer: batches it confirmed to the upload path, by key, with when, until its mark passes them. */
+  const confirmed = new Map<string, Map<string, number>>();
+  function confirmations(peer: string): Map<string, number> {
+    let held = confirmed.get(peer);
+    if (!held) {
+      held = new Map();
+      confirmed.set(peer, held);
+    }
+    return held;
+  }
+  // A confirmation the mark never passes (its batch erased or replaced meanwhile) is let go after a
+  // while; at worst its batch is sent once more.
+  function forgetStale(held: Map<string, number>) {
+    const before = clock.now() - 10 * leaseMs;
+    for (const [key, atMs] of held) if (atMs < before) held.delete(key);
+  }
+
+  const queues = new Map<string, ReturnType<typeof createPeerQueue>>();
+  function queueFor(peer: Region) {
+    let queue = queues.get(peer.name);
+    if (!queue) {
+      queue = createPeerQueue(peer);
+      queues.set(peer.name, queue);
+    }
+    return queue;
+  }
+  /** One call to the peer at a time; what arrives meanwhile goes in the next, together. */
+  function createPeerQueue(peer: Region) {
+    type Waiting = { replica: SealedBatch; requestId?: string; resolve: (confirmed: boolean) => void };
+    let waiting: Waiting[] = [];
+    let running = false;
+    async function drain() {
+      running = true;
+      while (waiting.length > 0) {
+        const group = waiting.slice(0, replicateBatchesMax);
+        waiting = waiting.slice(replicateBatchesMax);
+        let held = new Set<string>();
+        try {
+          const keys = await shipper.send(
+            peer,
+            group.map((entry) => entry.replica),
+            group[0]?.requestId,
+          );
+          held = new Set(keys.map(keyOf));
+        } catch (error) {
+          onError(error);
+        }
+        const at = clock.now();
+        const record = confirmations(peer.name);
+        for (const entry of group) {
+          const key = keyOf(entry.replica);
+          if (held.has(key)) record.set(key, at);
+          entry.resolve(held.has(key));
+        }
+      }
+      running = false;
+    }
+    return {
+      send(replica: SealedBatch, requestId?: string): Promise<boolean> {
+        return new Promise((resolve) => {
+          waiting.push({ replica, requestId, resolve });
+          if (!running) void drain();
+        });
+      },
+    };
+  }
 
   const loops: { stop(): Promise<void> }[] = [];
   function every(intervalMs: number, step: () => Promise<unknown>) {
@@ -159,4 +250,8 @@ export function createReplicator(options: {
   }
 
   return replicator;
+}
+
+function keyOf(key: BatchKey): string {
+  return `${key.appId}/${key.batchId}`;
 }

@@ -27,7 +27,7 @@ describe.each(drivers)("replication write path on %s", (kind) => {
   const c = () => cluster.node("c");
   const holds = async (name: string, batchId: string) =>
     (await cluster.node(name).region.replicas.loadSealed([{ appId, batchId }])).length === 1;
-  const backlog = async (name: string) => cluster.node(name).region.replicas.backlog();
+  const backlog = async (name: string) => cluster.node(name).region.replicator.backlog();
 
   beforeAll(async () => {
     cluster = await startTestCluster(kind);

@@ -1,10 +1,11 @@
 /**
  * `POST /internal/v1/apps/:appId/batches`: stores one normalized batch as the edge forwards it
- * and answers a receipt once the ack quorum holds it. The batch is committed here with an outbox
- * entry per peer, then sent to the peers at once (regional/replication/quorum.ts); the receipt
- * lists the regions that hold it. Short of the quorum in time, the answer is 503
- * QUORUM_UNAVAILABLE: the batch stays here and in the outbox, and the caller retries later. A
- * region at capacity refuses an upload before reading or storing it (503 OVERLOADED, admission.ts).
+ * and answers a receipt once the ack quorum holds it. The batch is committed here (in a group with
+ * the uploads arriving with it, store/put-batch.ts), then sent to the peers at once as sealed in
+ * memory (regional/replication/quorum.ts); the receipt lists the regions that hold it. Short of the
+ * quorum in time, the answer is 503 QUORUM_UNAVAILABLE: the batch stays here, owed to the peers
+ * (store/marks.ts), and the caller retries later. A region at capacity refuses an upload before
+ * reading or storing it (503 OVERLOADED, admission.ts).
  * The batch id makes the call idempotent: the same content again is a duplicate, which checks the
  * quorum again rather than trusting that an earlier attempt reached it; other content under a
  * stored id is a conflict (409).
@@ -51,7 +52,11 @@ export function batchesRoute({
         const code = { conflict: "BATCH_CONFLICT", integrity: "INTEGRITY", erased: "ERASED" } as const;
         throw new ApiError(code[stored.error.kind], stored.error.message);
       }
-      const quorum = await replicator.awaitQuorum({ appId, batchId: batch.batchId }, c.get("requestId"));
+      const quorum = await replicator.awaitQuorum(
+        { appId, batchId: batch.batchId },
+        c.get("requestId"),
+        stored.value.replica,
+      );
       if (!quorum.reached) {
         stopTimer({ outcome: "quorum_unavailable" });
         throw new ApiError(

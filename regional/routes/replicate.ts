@@ -17,16 +17,19 @@ export function replicateRoute({
   region,
   replicas,
   logger,
+  metrics,
   guard,
-}: Pick<RegionDeps, "region" | "replicas" | "logger"> & Guarded) {
+}: Pick<RegionDeps, "region" | "replicas" | "logger" | "metrics"> & Guarded) {
   return new Hono<RegionEnv>().post("/replicate", guard, async (c) => {
     const raw = await readSignedBody(c.req.raw, replicateBodyBytesMax);
     const body = parseWith(replicateRequestSchema, parseJsonBody(c.req.header("content-type"), raw));
     if (body.from === region)
       throw new ApiError("BAD_REQUEST", `from: ${region} is this region (a peer list names itself)`);
     const results: ReplicateResponse["results"] = [];
-    for (const batch of body.batches) {
-      const applied = await replicas.apply(batch);
+    const outcomes = await replicas.applyMany(body.batches);
+    for (const [index, batch] of body.batches.entries()) {
+      const applied = outcomes[index] as (typeof outcomes)[number];
+      metrics.replicasReceived.inc({ outcome: applied.ok ? applied.value : "refused" });
       if (applied.ok) results.push({ appId: batch.appId, batchId: batch.batchId, outcome: applied.value });
       else logger.error({ from: body.from, batchId: batch.batchId, reason: applied.error.message }, "replica refused");
     }

@@ -7,7 +7,7 @@ import { zstdCompressSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
 import { utf8 } from "../../shared/encoding.ts";
-import { generateKeyMaterial, Keyring, type KeyringConfig } from "../../shared/envelope.ts";
+import { generateKeyMaterial, Keyring, type KeyringConfig, sealUnderKey } from "../../shared/envelope.ts";
 import { openKeystore } from "../keystore/keystore.ts";
 import type { Keystore } from "../keystore/types.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
@@ -40,10 +40,10 @@ async function codecFor(config: KeyringConfig, dir?: string) {
 const ciphertextOf = (keyId: string) => `ciphertext does not authenticate under device key "${keyId}"`;
 
 describe("batch codec", () => {
-  it("round-trips a batch under its device key (format 3) and never stores its text in clear", async () => {
+  it("round-trips a batch under its device key (format 4) and never stores its text in clear", async () => {
     const { codec } = await codecFor({ active: "k1", keys: { k1 } });
     const sealed = await codec.seal(appId, batch);
-    expect(sealed.format).toBe(3);
+    expect(sealed.format).toBe(4);
     expect(sealed.keyId).toMatch(/^dk_[0-9a-f]{32}$/);
     expect(Buffer.from(sealed.ciphertext).includes("secret-marker-codec")).toBe(false);
     expect(await codec.open(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batch });
@@ -75,8 +75,56 @@ describe("batch codec", () => {
       tampered[field][20] = (tampered[field][20] as number) ^ 1;
       expect((await codec.open(appId, batch.batchId, tampered)).ok, field).toBe(false);
     }
-    // Nor does a format 3 seal open as format 2 (under the keyring).
+    // Nor does a format 4 seal open as format 2 (under the keyring) or 3 (without its header).
     expect((await codec.open(appId, batch.batchId, { ...sealed, format: 2 })).ok).toBe(false);
+    expect((await codec.open(appId, batch.batchId, { ...sealed, format: 3 })).ok).toBe(false);
+  });
+
+  it("checks a format 4 batch without issues by decrypting it only, and refuses one that does not authenticate", async () => {
+    const { codec } = await codecFor({ active: "k1", keys: { k1 } });
+    const sealed = await codec.seal(appId, batch);
+    expect(await codec.check(appId, batch.batchId, sealed)).toEqual({
+      ok: true,
+      value: { device: batch.device, batch: null },
+    });
+    const tampered = { ...sealed, ciphertext: sealed.ciphertext.slice() };
+    tampered.ciphertext[20] = (tampered.ciphertext[20] as number) ^ 1;
+    expect((await codec.check(appId, batch.batchId, tampered)).ok).toBe(false);
+    expect((await codec.check(appId, batch.batchId, { ...sealed, meta: { ...sealed.meta, lastTs: 1 } })).ok).toBe(
+      false,
+    );
+    // A batch with an issue occurrence is parsed, for the issues its receiver groups.
+    const crash = parseBatch(
+      makeBatch({
+        lines: [
+          { ts: baseTs, tag: "stormlog.crash", level: "fatal", text: "boom", attrs: { "stormlog.body": "at x" } },
+        ],
+      }),
+    );
+    const sealedCrash = await codec.seal(appId, crash);
+    expect(await codec.check(appId, crash.batchId, sealedCrash)).toEqual({
+      ok: true,
+      value: { device: crash.device, batch: crash },
+    });
+  });
+
+  it("still opens format 3, sealed with WebCrypto and no header, as every seal was before format 4", async () => {
+    const { codec, keystore } = await codecFor({ active: "k1", keys: { k1 } });
+    const meta = metaOf(batch);
+    const deviceKey = await keystore.sealingKey(appId, meta.deviceId);
+    const context = {
+      appId,
+      batchId: batch.batchId,
+      metadata: [meta.deviceId, meta.firstTs, meta.lastTs, ...Object.values(meta.counts)],
+    };
+    const packed = zstdCompressSync(utf8(batchJson(batch)));
+    const sealed = await sealUnderKey(deviceKey.key, deviceKey.keyId, new Uint8Array(packed), context);
+    const stored = { ...sealed, format: 3 as const, meta };
+    expect(await codec.open(appId, batch.batchId, stored)).toEqual({ ok: true, value: batch });
+    expect(await codec.check(appId, batch.batchId, stored)).toEqual({
+      ok: true,
+      value: { device: batch.device, batch },
+    });
   });
 
   it("reports a batch whose device key an erasure destroyed as erased, a key merely missing as integrity", async () => {

@@ -95,23 +95,66 @@ export async function upsertDevice(
   meta: BatchMeta,
   expiresAtMs: number,
 ): Promise<void> {
-  const info = deviceInfo(device);
+  await upsertDevices(tx, [{ appId, device, meta, expiresAtMs, batchSpanMs: meta.lastTs - meta.firstTs }]);
+}
+
+/**
+ * What several batches of one device add to its row (`deviceChanges` sums them), or one batch's:
+ * its info the one sent with its latest lines, `batchSpanMs` the widest span of one batch.
+ */
+export type DeviceChange = { appId: string; device: Device; meta: BatchMeta; expiresAtMs: number; batchSpanMs: number };
+
+/** One row per device written by a group of batches (put-batch.ts), in one statement. */
+export function deviceChanges(
+  batches: readonly { appId: string; device: Device; meta: BatchMeta; expiresAtMs: number }[],
+): DeviceChange[] {
+  const byDevice = new Map<string, DeviceChange>();
+  for (const { appId, device, meta, expiresAtMs } of batches) {
+    const key = `${appId}/${device.id}`;
+    const spanMs = meta.lastTs - meta.firstTs;
+    const held = byDevice.get(key);
+    if (!held) {
+      byDevice.set(key, {
+        appId,
+        device,
+        meta: { ...meta, counts: { ...meta.counts } },
+        expiresAtMs,
+        batchSpanMs: spanMs,
+      });
+      continue;
+    }
+    // As the upsert would have it batch by batch: the info of the latest lines (a tie goes to the later batch).
+    if (meta.lastTs >= held.meta.lastTs) held.device = device;
+    held.meta.firstTs = Math.min(held.meta.firstTs, meta.firstTs);
+    held.meta.lastTs = Math.max(held.meta.lastTs, meta.lastTs);
+    for (const column of countColumns) held.meta.counts[column] += meta.counts[column];
+    held.expiresAtMs = Math.max(held.expiresAtMs, expiresAtMs);
+    held.batchSpanMs = Math.max(held.batchSpanMs, spanMs);
+  }
+  // Rows in key order, so two groups touching the same devices lock them alike.
+  return [...byDevice.entries()].sort(([left], [right]) => (left < right ? -1 : 1)).map(([, change]) => change);
+}
+
+export async function upsertDevices(tx: Transaction, changes: readonly DeviceChange[]): Promise<void> {
+  if (changes.length === 0) return;
   const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
-  const latest = (column: (typeof devices)[keyof typeof info]) =>
+  const latest = (column: (typeof devices)[keyof ReturnType<typeof deviceInfo>]) =>
     sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
   const added = (column: CountColumn) => sql`${devices[column]} + excluded.${sql.identifier(devices[column].name)}`;
   await tx
     .insert(devices)
-    .values({
-      appId,
-      deviceId: device.id,
-      ...info,
-      firstSeen: new Date(meta.firstTs),
-      lastSeen: new Date(meta.lastTs),
-      ...meta.counts,
-      batchSpanMsMax: meta.lastTs - meta.firstTs,
-      expiresAt: new Date(expiresAtMs),
-    })
+    .values(
+      changes.map(({ appId, device, meta, expiresAtMs, batchSpanMs }) => ({
+        appId,
+        deviceId: device.id,
+        ...deviceInfo(device),
+        firstSeen: new Date(meta.firstTs),
+        lastSeen: new Date(meta.lastTs),
+        ...meta.counts,
+        batchSpanMsMax: batchSpanMs,
+        expiresAt: new Date(expiresAtMs),
+      })),
+    )
     .onConflictDoUpdate({
       target: [devices.appId, devices.deviceId],
       set: {

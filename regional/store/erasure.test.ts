@@ -72,7 +72,7 @@ describe.each(drivers)("erasure across regions on %s", (kind) => {
     expect((await node(origin).store.put(app, batch, noOutbox(origin))).ok).toBe(true);
     const [sealed] = await node(origin).replicas.loadSealed([{ appId: app, batchId: batch.batchId }]);
     if (!sealed) throw new Error("not stored");
-    expect(sealed.format).toBe(3);
+    expect(sealed.format).toBe(4);
     expect(sealed.keys?.deviceKey.deviceId).toBe(batch.device.id);
     for (const other of ["a", "b", "c"].filter((name) => name !== origin)) {
       expect(await node(other).replicas.apply(sealed)).toEqual({ ok: true, value: "stored" });

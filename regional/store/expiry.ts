@@ -15,7 +15,7 @@
  * holds the old value. Advisory locks live in memory; a row lock on the app (`FOR SHARE`) would
  * write the app's row on every batch stored.
  */
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { retentionDaysDefault } from "../../shared/lifecycle.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { apps, batches } from "../db/schema/index.ts";
@@ -85,11 +85,7 @@ export async function withRetention<T>(
   appId: string,
   write: (retentionDays: number) => Promise<T>,
 ): Promise<T> {
-  let known = lastRetention.get(db);
-  if (!known) {
-    known = new Map();
-    lastRetention.set(db, known);
-  }
+  const known = knownRetention(db);
   for (;;) {
     const retentionDays = known.get(appId) ?? (await retentionDaysOf(db, appId));
     known.set(appId, retentionDays);
@@ -100,4 +96,37 @@ export async function withRetention<T>(
       known.set(appId, error.retentionDays);
     }
   }
+}
+
+/** The retentions this process last read, per app (`withRetention`; the group commit, put-batch.ts). */
+export function knownRetention(db: Database): Map<string, number> {
+  let known = lastRetention.get(db);
+  if (!known) {
+    known = new Map();
+    lastRetention.set(db, known);
+  }
+  return known;
+}
+
+/**
+ * Takes the locks of several batch ids (in one order, so two groups cannot deadlock) and each of
+ * their apps' shared locks, as `lockBatchId` does for one, then answers the apps' retentions.
+ */
+export async function lockBatchIds(
+  tx: Transaction,
+  keys: readonly { appId: string; batchId: string }[],
+): Promise<Map<string, number>> {
+  const ids = [...new Set(keys.map((key) => `${key.appId}/${key.batchId}`))].sort();
+  const appIds = [...new Set(keys.map((key) => key.appId))].sort();
+  // The subqueries sort first, so the locks are taken in that order.
+  await tx.execute(sql`select
+    (select count(pg_advisory_xact_lock(h)) from (select hashtextextended(k, 0) h from unnest(${sql.param(ids)}::text[]) k order by 1) ids),
+    (select count(pg_advisory_xact_lock_shared(h)) from (select hashtextextended(k, 1) h from unnest(${sql.param(appIds)}::text[]) k order by 1) apps)`);
+  const rows = await tx
+    .select({ id: apps.id, retentionDays: apps.retentionDays })
+    .from(apps)
+    .where(inArray(apps.id, appIds));
+  const retention = new Map(appIds.map((appId) => [appId, retentionDaysDefault]));
+  for (const row of rows) retention.set(row.id, row.retentionDays);
+  return retention;
 }

@@ -3,7 +3,7 @@
  * function that implements it, given the store's dependencies; nothing here forwards or adapts,
  * so this file is also the map from a method to the file that holds its SQL.
  *
- *   put              put-batch.ts   seal, then insert the batch, its device and its outbox rows
+ *   put              put-batch.ts   seal, then insert batches in groups with their devices
  *   readLogs         read-logs.ts   a page of lines either way, or around one (log-scan.ts merges)
  *   devices          devices.ts     the device list (device rows are upserted with each batch)
  *   volume           volume.ts      lines per level per time bucket, from clear metadata
@@ -14,7 +14,8 @@
  *   expire           expire.ts      the lifecycle run: partitions ahead created, expired ones dropped
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
- *   claim …          outbox.ts      what each peer is still owed
+ *   claim …          outbox.ts      what each peer is still owed, late (with backoff)
+ *   …Mark, backlog   marks.ts       what each peer confirmed, by origin sequence
  *   digests/entries  digests.ts     per app-hour summaries for anti-entropy (appDigest: one app's)
  *   …Control         control.ts     apps, keys and erasures as anti-entropy exchanges them
  *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
@@ -33,10 +34,11 @@ import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
 import { applyErasure } from "./erasure.ts";
 import { expire } from "./expire.ts";
 import { changeIssueStatus, getIssue, listIssues } from "./issue-reads.ts";
-import { claimOutbox, completeOutbox, outboxBacklog, retryOutbox } from "./outbox.ts";
+import { advanceMark, backlog, startMarks } from "./marks.ts";
+import { claimOutbox, completeOutbox, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
-import { applyReplica, loadSealed } from "./replica.ts";
+import { applyReplica, applyReplicas, loadSealed } from "./replica.ts";
 import { appSettings, changeAppSettings } from "./settings.ts";
 import { tail } from "./tail.ts";
 import type { BatchStore, ReplicaStore, StoreDeps } from "./types.ts";
@@ -78,10 +80,13 @@ export function createReplicaStore(deps: StoreDeps): ReplicaStore {
   return {
     loadSealed: loadSealed(deps),
     apply: applyReplica(deps),
+    applyMany: applyReplicas(deps),
     claim: claimOutbox(deps),
     complete: completeOutbox(deps),
     retry: retryOutbox(deps),
-    backlog: outboxBacklog(deps),
+    startMarks: startMarks(deps),
+    advanceMark: advanceMark(deps),
+    backlog: backlog(deps),
     digests: bucketDigests(deps),
     entries: bucketEntries(deps),
     exportControl: exportControl(deps),

@@ -59,7 +59,7 @@ export async function scanLines(
     clock,
     batchesScannedMax,
     storedBytesOpenedMax,
-  }: Required<Omit<StoreDeps, "clock">> & Pick<StoreDeps, "clock">,
+  }: Required<Omit<StoreDeps, "clock" | "metrics">> & Pick<StoreDeps, "clock">,
   appId: string,
   scan: Scan,
 ): Promise<ScanResult> {

@@ -1,10 +1,11 @@
 /**
- * The outbox, as the replication worker uses it. `claim` leases due entries of one peer with
+ * The outbox, as the replication worker uses it: batches owed to a peer and late (unconfirmed past
+ * their sender's lease, handed over by marks.ts), or queued by a caller that did not send them. `claim` leases due entries of one peer with
  * `FOR UPDATE SKIP LOCKED`, so processes sharing one PostgreSQL database each take different
  * entries and a crashed sender's lease simply runs out. A failed send backs off exponentially
  * with jitter, capped, forever: an entry leaves only when the peer confirms it.
  */
-import { and, asc, count, eq, inArray, lte, min, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { BatchKey } from "../../shared/batch.ts";
 import { outbox } from "../db/schema/index.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
@@ -56,23 +57,6 @@ export function retryOutbox({ db, clock }: StoreDeps): ReplicaStore["retry"] {
         })
         .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
     }
-  };
-}
-
-/** `ReplicaStore.backlog`: entries owed to each peer, and the age of its oldest. */
-export function outboxBacklog({ db, clock }: StoreDeps): ReplicaStore["backlog"] {
-  return async () => {
-    const rows = await db
-      .select({ peer: outbox.peer, entries: count(), oldest: min(outbox.createdAt) })
-      .from(outbox)
-      .groupBy(outbox.peer);
-    const now = clock.now();
-    return new Map(
-      rows.map((row) => [
-        row.peer,
-        { entries: row.entries, oldestAgeMs: row.oldest ? Math.max(0, now - new Date(row.oldest).getTime()) : null },
-      ]),
-    );
   };
 }
 

@@ -131,7 +131,7 @@ describe.each(drivers)("retention on %s", (kind) => {
     // The outbox drops what expired instead of sending it.
     await node("a").replicator.runOutboxOnce();
     expect(cluster.node("b").replicated.filter((sent) => sent.batchId === owed.batchId)).toEqual([]);
-    expect((await node("a").replicas.backlog()).get("b")?.entries ?? 0).toBe(0);
+    expect((await node("a").replicator.backlog()).get("b")?.entries ?? 0).toBe(0);
     // A peer refuses it, and says so: the sender counts it done.
     const applied = await node("b").replicas.apply(sealed as never);
     expect(applied.ok && applied.value).toBe("expired");

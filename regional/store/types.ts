@@ -44,14 +44,21 @@ import type { Result } from "../../shared/result.ts";
 import { storableString } from "../../shared/storable.ts";
 import type { Database } from "../db/client.ts";
 import type { Keystore } from "../keystore/types.ts";
+import type { RegionMetrics } from "../metrics.ts";
 import type { BatchCodec, IntegrityFailure } from "./codec.ts";
 
 // ---- Batches, as the routes store and read them ----
 
-export type PutResult = { duplicate: boolean };
+/**
+ * `replica`: a batch newly stored under a placement whose caller sends it now (`leaseMs` > 0), as
+ * its peers receive it, built from the bytes just sealed, so the sender need not read it back.
+ */
+export type PutResult = { duplicate: boolean; replica?: SealedBatch };
 /**
  * Where a batch accepted from the edge comes from and goes: this region as its origin, and the
- * peers owed a copy (an outbox row each, leased for `leaseMs` to the caller that sends it now).
+ * peers owed a copy. With `leaseMs` > 0 the caller sends it now, and the replication worker takes
+ * over what is unconfirmed after `leaseMs` (tracked by origin sequence, marks.ts); with 0 nobody
+ * sends it now, and it gets an outbox row per peer, due at once.
  */
 export type Placement = { origin: string; outboxPeers: string[]; leaseMs: number };
 /** Expected refusals: the id is taken by other content, or the stored copy cannot be read back. */
@@ -148,13 +155,23 @@ export interface ReplicaStore {
   loadSealed(keys: BatchKey[]): Promise<SealedBatch[]>;
   /** Stores a peer's batch by the convergence rule (replica.ts), or says why it does not open. */
   apply(batch: SealedBatch): Promise<Result<ReplicaOutcome, IntegrityFailure>>;
+  /** `apply` for a replicate call's batches, those new here in one transaction; results in order. */
+  applyMany(batches: SealedBatch[]): Promise<Result<ReplicaOutcome, IntegrityFailure>[]>;
   /** Leases up to `limit` due entries of one peer for `leaseMs`. */
   claim(peer: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
   /** The peer holds these: they leave its outbox. */
   complete(peer: string, keys: BatchKey[]): Promise<void>;
   /** The send failed: these wait for the backoff. */
   retry(peer: string, keys: BatchKey[], backoff: Backoff): Promise<void>;
-  backlog(): Promise<Map<string, PeerBacklog>>;
+  /** Gives each of these peers a mark (marks.ts) if it has none, before any batch is tracked for it. */
+  startMarks(peers: string[]): Promise<void>;
+  /**
+   * Moves the peer's mark past the batches it confirmed (`confirmed`: this process's record of
+   * it), handing those still unconfirmed `leaseMs` after arrival to the outbox; the keys passed.
+   */
+  advanceMark(peer: string, confirmed: (key: BatchKey) => boolean, leaseMs: number): Promise<BatchKey[]>;
+  /** What each peer is owed: outbox entries and unconfirmed batches above its mark (`confirmed`: as above). */
+  backlog(confirmed?: (peer: string, key: BatchKey) => boolean): Promise<Map<string, PeerBacklog>>;
   digests(): Promise<BucketDigest[]>;
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
@@ -198,5 +215,7 @@ export type StoreDeps = {
   clock: Clock;
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
+  /** Group commit's series (regional/metrics.ts); tests may leave them out. */
+  metrics?: Pick<RegionMetrics, "groupBatches" | "commitSeconds">;
   storedBytesOpenedMax?: number;
 };

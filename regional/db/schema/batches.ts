@@ -48,6 +48,12 @@ export const batches = pgTable(
      * still appear below it: none under the oldest transaction still running (pg_snapshot_xmin).
      */
     txid: bigint("txid", { mode: "bigint" }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
+    /**
+     * Set (to the storing transaction's id) on a batch this region accepted and its peers are owed
+     * by sequence: replication's high-water marks (replication-marks.ts) run over it. Null on
+     * replicas, and on a batch queued in the outbox at once instead.
+     */
+    originSeq: bigint("origin_seq", { mode: "bigint" }),
     keyId: text("key_id").notNull(),
     wrappedKey: bytea("wrapped_key").notNull(),
     ciphertext: bytea("ciphertext").notNull(),
@@ -68,6 +74,7 @@ export const batches = pgTable(
     index("batches_app_last_ts_idx").on(table.appId, table.lastTs, table.batchId),
     index("batches_app_device_last_ts_idx").on(table.appId, table.deviceId, table.lastTs, table.batchId),
     index("batches_app_txid_idx").on(table.appId, table.txid, table.batchId),
+    index("batches_origin_seq_idx").on(table.originSeq).where(sql`${table.originSeq} is not null`),
     check("batches_span_check", sql`${table.firstTs} <= ${table.lastTs}`),
   ],
 );

@@ -6,3 +6,4 @@ export { deviceSettings } from "./device-settings.ts";
 export { devices } from "./devices.ts";
 export { issueDevices, issueGroups, issueOccurrences, webhookConfigs, webhookQueue } from "./issues.ts";
 export { outbox } from "./outbox.ts";
+export { replicationMarks } from "./replication-marks.ts";

@@ -1,6 +1,8 @@
 /**
- * Batches this region accepted from the edge and still owes a peer: one row per (peer, batch),
- * written in the same transaction as the batch, deleted once the peer confirms it holds it.
+ * Batches this region accepted from the edge and still owes a peer, late: one row per (peer,
+ * batch), handed over by the peer's mark (store/marks.ts) when unconfirmed after its sender's
+ * lease, or written with the batch by a caller that does not send it; deleted once the peer
+ * confirms it holds it.
  * Rows never expire; `nextAttemptAt` carries both the backoff after a failure and the lease a
  * sender takes while a call is in flight, so several processes on one database share the work.
  */

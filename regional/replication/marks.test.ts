@@ -1,0 +1,97 @@
+// Replication's per-peer marks: the upload path writes nothing per batch for replication, the
+// worker moves a peer's mark past what it confirmed, a batch nobody confirmed (its sender gone, a
+// crash) is sent once its sender's lease runs out, and one a peer cannot take waits in the outbox
+// without holding the mark back.
+import { and, eq, inArray } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
+import { uploadTo } from "../testing/calls.ts";
+import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
+import { baseTs, makeBatch } from "../testing/fixtures.ts";
+import { drivers, testAppId } from "../testing/harness.ts";
+
+// A sender's lease is two peer timeouts: 600 ms here.
+const peerTimeoutMs = 300;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(drivers)("replication marks on %s", (kind) => {
+  let cluster: TestCluster;
+  const appId = testAppId();
+  const a = () => cluster.node("a");
+  const db = () => a().region.database.db;
+  const markOf = async (peer: string) =>
+    (await db().select().from(replicationMarks).where(eq(replicationMarks.peer, peer)))[0]?.seq;
+  const seqsOf = async (ids: string[]) =>
+    (await db().select({ seq: batches.originSeq }).from(batches).where(inArray(batches.batchId, ids))).map(
+      (row) => row.seq as bigint,
+    );
+  const tracked = { origin: "a", outboxPeers: ["b"], leaseMs: 2 * peerTimeoutMs };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(kind, ["a", "b"], { peerTimeoutMs, quorumTimeoutMs: 5000, ackQuorum: 2 });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("acknowledges uploads without an outbox row, then moves the mark past them without sending again", async () => {
+    const sent = Array.from({ length: 6 }, (_, index) => makeBatch({ lines: [{ ts: baseTs + index }] }));
+    const responses = await Promise.all(sent.map((batch) => uploadTo(a(), appId, batch)));
+    expect(responses.map((response) => response.status)).toEqual(sent.map(() => 202));
+    const ids = sent.map((batch) => batch.batchId);
+    expect(await db().select().from(outbox).where(inArray(outbox.batchId, ids))).toEqual([]);
+    expect((await a().region.replicator.backlog()).size).toBe(0);
+
+    expect(await a().region.replicator.runOutboxOnce()).toBe(0);
+    const mark = (await markOf("b")) as bigint;
+    for (const seq of await seqsOf(ids)) expect(seq < mark).toBe(true);
+    expect((await a().region.replicator.backlog()).size).toBe(0);
+    // Each went to b once: confirmed on the upload path, not sent again by the worker.
+    const received = cluster.node("b").replicated.filter((entry) => ids.includes(entry.batchId));
+    expect(received.map((entry) => entry.batchId).sort()).toEqual([...ids].sort());
+  });
+
+  it("sends a committed batch nobody confirmed once its sender's lease has run out, and reports it owed until then", async () => {
+    // Stored as an upload stores it, but its sender never sends it: the process died after the commit.
+    const batch = makeBatch({ lines: [{ ts: baseTs + 100, text: "orphaned by a crash" }] });
+    expect((await a().region.store.put(appId, batch, tracked)).ok).toBe(true);
+    expect(await a().region.replicator.runOutboxOnce()).toBe(0);
+    const owed = (await a().region.replicator.backlog()).get("b");
+    expect(owed?.entries).toBe(1);
+    expect(owed?.oldestAgeMs).toBeGreaterThanOrEqual(0);
+    const [seq] = await seqsOf([batch.batchId]);
+    expect((await markOf("b")) as bigint).toBeLessThanOrEqual(seq as bigint);
+
+    await pause(3 * peerTimeoutMs);
+    expect(await a().region.replicator.runOutboxOnce()).toBe(1);
+    expect(cluster.node("b").replicated.filter((entry) => entry.batchId === batch.batchId)).toHaveLength(1);
+    expect((await markOf("b")) as bigint).toBeGreaterThan(seq as bigint);
+    expect((await a().region.replicator.backlog()).size).toBe(0);
+  });
+
+  it("leaves a batch the peer does not take to the outbox, and moves the mark on past it", async () => {
+    const stuck = makeBatch({ lines: [{ ts: baseTs + 200, text: "b is away" }] });
+    await cluster.node("b").down();
+    try {
+      expect((await a().region.store.put(appId, stuck, tracked)).ok).toBe(true);
+      await pause(3 * peerTimeoutMs);
+      expect(await a().region.replicator.runOutboxOnce()).toBe(0);
+    } finally {
+      await cluster.node("b").up();
+    }
+    const [entry] = await db()
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.peer, "b"), eq(outbox.batchId, stuck.batchId)));
+    expect(entry?.attempts).toBe(1);
+    const [stuckSeq] = await seqsOf([stuck.batchId]);
+    expect((await markOf("b")) as bigint).toBeGreaterThan(stuckSeq as bigint);
+    // Still owed, and health says so, while later uploads are confirmed and passed as usual.
+    const later = makeBatch({ lines: [{ ts: baseTs + 300 }] });
+    expect((await uploadTo(a(), appId, later)).status).toBe(202);
+    await a().region.replicator.runOutboxOnce();
+    const [laterSeq] = await seqsOf([later.batchId]);
+    expect((await markOf("b")) as bigint).toBeGreaterThan(laterSeq as bigint);
+    expect((await a().region.replicator.backlog()).get("b")?.entries).toBe(1);
+  });
+});
