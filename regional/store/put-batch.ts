@@ -24,6 +24,7 @@ import { upsertDevice } from "./devices.ts";
 import { expiresAtMs, lockBatchId, RetentionChanged, storedBatch, withRetention } from "./expiry.ts";
 import { prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
+import { searchFilter } from "./search-filter.ts";
 import type { BatchStore, Placement, PutFailure, PutResult, StoreDeps } from "./types.ts";
 
 /** A batch stored with no placement (tests, tools) has no origin and is owed to no peer. */
@@ -40,12 +41,13 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
       return err({ kind: "erased", message: `${what} (${erasure.id})` });
     }
     const stored = await codec.seal(appId, batch);
+    const filter = await searchFilter(codec, appId, batch);
     const issues = await prepareIssues(deps, appId, batch);
     const inserted = await withRetention(db, appId, async (retentionDays) => {
       const expiresAt = expiresAtMs(nowMs, retentionDays);
       await ensurePartitions(db, [dayOf(expiresAt)]);
       const version = { appId, batchId: batch.batchId, origin: placement.origin, receivedAt: nowMs };
-      const row = batchRow(version, stored, expiresAt);
+      const row = batchRow(version, stored, expiresAt, filter);
       return db.transaction(async (tx) => {
         const current = await lockBatchId(tx, appId, batch.batchId);
         if (current !== retentionDays) throw new RetentionChanged(current);

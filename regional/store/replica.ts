@@ -35,7 +35,7 @@ export function loadSealed({ db, keystore, clock }: StoreDeps): ReplicaStore["lo
   return async (keys) => {
     if (keys.length === 0) return [];
     const rows = await db
-      .select({ ...versionColumns, ...storedColumns })
+      .select({ ...versionColumns, ...storedColumns, searchFilter: batches.searchFilter })
       .from(batches)
       .where(
         and(
@@ -60,6 +60,7 @@ export function loadSealed({ db, keystore, clock }: StoreDeps): ReplicaStore["lo
         wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
         ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
         ...(keys ? { keys } : {}),
+        ...(row.searchFilter ? { searchFilter: Buffer.from(row.searchFilter).toString("base64") } : {}),
       });
     }
     return sealed;
@@ -96,7 +97,9 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
       const expiresAt = expiresAtMs(sealed.receivedAt, retentionDays);
       const expired = expiresAt <= nowMs;
       if (!expired) await ensurePartitions(db, [dayOf(expiresAt)]);
-      const row = batchRow(sealed, { ...stored, meta }, expiresAt);
+      const filter =
+        sealed.searchFilter === undefined ? null : new Uint8Array(Buffer.from(sealed.searchFilter, "base64"));
+      const row = batchRow(sealed, { ...stored, meta }, expiresAt, filter);
       return db.transaction(async (tx): Promise<ReplicaOutcome> => {
         const current = await lockBatchId(tx, sealed.appId, sealed.batchId);
         if (current !== retentionDays) throw new RetentionChanged(current);

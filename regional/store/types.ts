@@ -199,4 +199,6 @@ export type StoreDeps = {
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
   storedBytesOpenedMax?: number;
+  /** Batches one log read may pass over unopened, ruled out by their search filter. */
+  batchesFilteredMax?: number;
 };
