@@ -35,37 +35,94 @@ const hashesPerGram = 7;
 /** A batch with more distinct trigrams than fit gets more false positives, never a missed match. */
 export const searchFilterBytesMax = 64 * 1024;
 
-const wordRun = /[\p{L}\p{N}_]+/gu;
+const wordChar = /^[\p{L}\p{N}_]$/u;
+/** Letters, digits and `_` below 128, where nearly all log text is, without a regular expression. */
+const asciiWord = new Uint8Array(128).map((_, code) => (wordChar.test(String.fromCharCode(code)) ? 1 : 0));
 
-/** The trigrams of `text` as a search sees them: lowercased, inside word runs, as numbers. */
-export function addGrams(text: string, into: Set<number>): Set<number> {
-  for (const [run] of text.toLowerCase().matchAll(wordRun)) {
-    for (let i = 0; i + 3 <= run.length; i++) {
-      into.add(run.charCodeAt(i) * 2 ** 32 + run.charCodeAt(i + 1) * 2 ** 16 + run.charCodeAt(i + 2));
+/**
+ * A set of trigrams. Three code units below 1024 each (nearly every trigram) pack into a small
+ * integer, which a Set holds without boxing; the rest keep all 48 bits.
+ */
+export type Grams = { packed: Set<number>; wide: Set<number>; readonly size: number };
+
+export function newGrams(): Grams {
+  return {
+    packed: new Set(),
+    wide: new Set(),
+    get size() {
+      return this.packed.size + this.wide.size;
+    },
+  };
+}
+
+/**
+ * Adds the trigrams of `text` as a search sees them: of the lowercased text, inside runs of word
+ * characters (letters, digits, `_`, decided per code point, so a run of a query lies inside a run
+ * of any text that contains the query), in UTF-16 code units.
+ */
+export function addGrams(text: string, into: Grams): Grams {
+  const lower = text.toLowerCase();
+  let a = -1;
+  let b = -1;
+  for (let i = 0; i < lower.length; i++) {
+    const unit = lower.charCodeAt(i);
+    let units = 1;
+    let word: boolean;
+    if (unit < 128) word = asciiWord[unit] === 1;
+    else {
+      const point = lower.codePointAt(i) as number;
+      units = point > 0xffff ? 2 : 1;
+      word = wordChar.test(String.fromCodePoint(point));
     }
+    if (!word) {
+      a = -1;
+      b = -1;
+      i += units - 1;
+      continue;
+    }
+    for (let k = 0; k < units; k++) {
+      const c = lower.charCodeAt(i + k);
+      if (a >= 0) {
+        if (a < 1024 && b < 1024 && c < 1024) into.packed.add((a << 20) | (b << 10) | c);
+        else into.wide.add(a * 2 ** 32 + b * 2 ** 16 + c);
+      }
+      a = b;
+      b = c;
+    }
+    i += units - 1;
   }
   return into;
 }
 
-/** One 16-byte block per trigram: the filter's nonce, then the trigram's 48 bits. */
-function hashGrams(key: Uint8Array, nonce: Uint8Array, grams: Iterable<number>, count: number): Buffer {
-  const blocks = Buffer.alloc(count * 16);
+/** The trigrams as three code units each. */
+function* unitsOf(grams: Grams): Generator<[number, number, number]> {
+  for (const gram of grams.packed) yield [gram >>> 20, (gram >>> 10) & 1023, gram & 1023];
+  for (const gram of grams.wide)
+    yield [Math.floor(gram / 2 ** 32), Math.floor(gram / 2 ** 16) % 2 ** 16, gram % 2 ** 16];
+}
+
+/** One 16-byte block per trigram of each nonce: the nonce, the trigram's three code units, zeros. */
+function hashBlocks(
+  key: Uint8Array,
+  nonces: readonly Uint8Array[],
+  grams: readonly [number, number, number][],
+): Buffer {
+  const blocks = Buffer.alloc(nonces.length * grams.length * 16);
   let offset = 0;
-  for (const gram of grams) {
-    blocks.set(nonce, offset);
-    blocks.writeUIntBE(gram, offset + nonceBytes, 6);
-    offset += 16;
+  for (const nonce of nonces) {
+    for (const [a, b, c] of grams) {
+      blocks.set(nonce, offset);
+      blocks[offset + 8] = a >>> 8;
+      blocks[offset + 9] = a & 255;
+      blocks[offset + 10] = b >>> 8;
+      blocks[offset + 11] = b & 255;
+      blocks[offset + 12] = c >>> 8;
+      blocks[offset + 13] = c & 255;
+      offset += 16;
+    }
   }
   const cipher = createCipheriv("aes-256-ecb", key, null).setAutoPadding(false);
   return Buffer.concat([cipher.update(blocks), cipher.final()]);
-}
-
-/** Double hashing: the k bit positions of the trigram whose block is at `offset` of `hashed`. */
-function positions(hashed: Buffer, offset: number, k: number, m: number, each: (bit: number) => boolean): boolean {
-  const h1 = hashed.readUInt32LE(offset);
-  const h2 = hashed.readUInt32LE(offset + 4) | 1;
-  for (let i = 0; i < k; i++) if (!each((h1 + i * (h2 >>> 0)) % m)) return false;
-  return true;
 }
 
 /** The batch's search filter, sized for its distinct trigrams. */
@@ -74,7 +131,7 @@ export async function searchFilter(
   appId: string,
   batch: Batch,
 ): Promise<Uint8Array> {
-  const grams = new Set<number>();
+  const grams = newGrams();
   for (const line of batch.logs) addGrams(line.text, grams);
   const bytes = Math.min(Math.max(8, Math.ceil((grams.size * bitsPerGram) / 8)), searchFilterBytesMax - headerBytes);
   const filter = new Uint8Array(headerBytes + bytes);
@@ -82,14 +139,16 @@ export async function searchFilter(
   filter[0] = filterVersion;
   filter[1] = hashesPerGram;
   filter.set(nonce, 2);
-  const bits = filter.subarray(headerBytes);
   const m = bytes * 8;
-  const hashed = hashGrams(await codec.searchFilterKey(appId), nonce, grams, grams.size);
+  const hashed = hashBlocks(await codec.searchFilterKey(appId), [nonce], [...unitsOf(grams)]);
   for (let offset = 0; offset < hashed.length; offset += 16) {
-    positions(hashed, offset, hashesPerGram, m, (bit) => {
-      bits[bit >> 3] = (bits[bit >> 3] as number) | (1 << (bit & 7));
-      return true;
-    });
+    const h1 = hashed.readUInt32LE(offset);
+    const h2 = (hashed.readUInt32LE(offset + 4) | 1) >>> 0;
+    for (let i = 0; i < hashesPerGram; i++) {
+      const bit = (h1 + i * h2) % m;
+      const at = headerBytes + (bit >>> 3);
+      filter[at] = (filter[at] as number) | (1 << (bit & 7));
+    }
   }
   return filter;
 }
@@ -109,53 +168,44 @@ export async function searchProbe(
   appId: string,
   q: string,
 ): Promise<SearchProbe | null> {
-  const grams = [...addGrams(q, new Set())];
+  const grams = [...unitsOf(addGrams(q, newGrams()))];
   if (grams.length === 0) return null;
   const key = await codec.searchFilterKey(appId);
+  const readable = (filter: Uint8Array | null): filter is Uint8Array =>
+    filter !== null &&
+    filter.byteLength > headerBytes &&
+    filter[0] === filterVersion &&
+    (filter[1] as number) > 0 &&
+    (filter[1] as number) <= 32;
   return {
     rulesOut(filters) {
-      const readable = filters.map((filter) =>
-        filter &&
-        filter.byteLength > headerBytes &&
-        filter[0] === filterVersion &&
-        (filter[1] as number) > 0 &&
-        (filter[1] as number) <= 32
-          ? filter
-          : null,
+      const known = filters.filter(readable);
+      if (known.length === 0) return filters.map(() => false);
+      // One call for every filter of the step: each trigram under each filter's nonce.
+      const hashed = hashBlocks(
+        key,
+        known.map((filter) => filter.subarray(2, headerBytes)),
+        grams,
       );
-      const count = readable.filter((filter) => filter !== null).length;
-      if (count === 0) return filters.map(() => false);
-      // One call for every filter of the page: each trigram under each filter's nonce.
-      const blocks = Buffer.alloc(count * grams.length * 16);
       let offset = 0;
-      for (const filter of readable) {
-        if (!filter) continue;
-        for (const gram of grams) {
-          blocks.set(filter.subarray(2, headerBytes), offset);
-          blocks.writeUIntBE(gram, offset + nonceBytes, 6);
-          offset += 16;
-        }
-      }
-      const cipher = createCipheriv("aes-256-ecb", key, null).setAutoPadding(false);
-      const hashed = Buffer.concat([cipher.update(blocks), cipher.final()]);
-      offset = 0;
-      return readable.map((filter) => {
-        if (!filter) return false;
+      return filters.map((filter) => {
+        if (!readable(filter)) return false;
         const k = filter[1] as number;
         const m = (filter.byteLength - headerBytes) * 8;
-        let out = false;
+        let absent = false;
         for (let gram = 0; gram < grams.length; gram++, offset += 16) {
-          if (out) continue;
-          const present = positions(
-            hashed,
-            offset,
-            k,
-            m,
-            (bit) => ((filter[headerBytes + (bit >> 3)] as number) & (1 << (bit & 7))) !== 0,
-          );
-          if (!present) out = true;
+          if (absent) continue;
+          const h1 = hashed.readUInt32LE(offset);
+          const h2 = (hashed.readUInt32LE(offset + 4) | 1) >>> 0;
+          for (let i = 0; i < k; i++) {
+            const bit = (h1 + i * h2) % m;
+            if (((filter[headerBytes + (bit >>> 3)] as number) & (1 << (bit & 7))) === 0) {
+              absent = true;
+              break;
+            }
+          }
         }
-        return out;
+        return absent;
       });
     },
   };

@@ -143,10 +143,11 @@ describe.each(drivers)("search on %s", (kind) => {
   });
 
   it("keeps no word of the text in clear: a dump of the rows holds neither the word nor its hex", async () => {
-    const dump = await t.region.database.db.execute<{ row: string }>(
+    const dump: unknown = await t.region.database.db.execute(
       sql`select ${batches}::text as row from ${batches} where ${batches.appId} = ${appId}`,
     );
-    const text = (Array.isArray(dump) ? dump : dump.rows)
+    const rows = (Array.isArray(dump) ? dump : (dump as { rows: unknown[] }).rows) as { row: string }[];
+    const text = rows
       .map((row) => row.row)
       .join("\n")
       .toLowerCase();
