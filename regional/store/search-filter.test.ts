@@ -70,13 +70,20 @@ describe("search filters", () => {
     expect(probe?.rulesOut([null, unknown, new Uint8Array(3)])).toEqual([false, false, false]);
   });
 
-  it("keys each batch's filter apart: the same text sets other bits, another app's key rules nothing", async () => {
+  it("keys each batch's filter apart: the same text sets other bits", async () => {
     const batch = batchOf(["payment failed for card 4242", "retry scheduled"]);
     const [one, two] = [await searchFilter(codec, "app", batch), await searchFilter(codec, "app", batch)];
-    expect(Buffer.from(one.subarray(10)).equals(Buffer.from(two.subarray(10)))).toBe(false);
+    expect(Buffer.from(one.subarray(14)).equals(Buffer.from(two.subarray(14)))).toBe(false);
+  });
+
+  it("opens, rather than trusts, a filter made under another key (the keyring's lowest key retired)", async () => {
+    const batch = batchOf(["payment failed for card 4242", "retry scheduled"]);
+    const filter = await searchFilter(codec, "app", batch);
     const otherKey = { searchFilterKey: async () => randomBytes(32) };
-    const probe = await searchProbe(otherKey, "app", "payment");
-    // Under the wrong key the bits are noise: almost every probe of a present word fails.
-    expect(probe?.rulesOut([one])).toEqual([true]);
+    // Under the wrong key the bits are noise, which would rule out a batch holding the word.
+    for (const q of ["payment", "zyzzyva"]) {
+      expect((await searchProbe(otherKey, "app", q))?.rulesOut([filter])).toEqual([false]);
+    }
+    expect((await searchProbe(codec, "app", "zyzzyva"))?.rulesOut([filter, null, filter])).toEqual([true, false, true]);
   });
 });

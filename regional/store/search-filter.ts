@@ -19,7 +19,10 @@
  * and trigram), not a cipher for data: thousands of blocks in one call cost microseconds, where
  * an HMAC each would cost milliseconds per batch.
  *
- * Layout: version (1), hashes per trigram (k), nonce (8 bytes), then the bits (m = 8 × the rest).
+ * Layout: version (1), hashes per trigram (k), nonce (8 bytes), key check (4 bytes), then the bits
+ * (m = 8 × the rest). The key check is the keyed function of the nonce alone: a filter made under
+ * another key (the keyring's lowest key retired since) would rule out batches at random, so a
+ * reader whose check differs opens the batch instead.
  * It is computed once where the batch is sealed (its origin) and travels with the batch to peers.
  */
 import { createCipheriv, randomBytes } from "node:crypto";
@@ -28,7 +31,8 @@ import type { BatchCodec } from "./codec.ts";
 
 const filterVersion = 1;
 const nonceBytes = 8;
-const headerBytes = 2 + nonceBytes;
+const checkBytes = 4;
+const headerBytes = 2 + nonceBytes + checkBytes;
 /** 10 bits and 7 hashes per trigram: about 1% false positives per trigram. */
 const bitsPerGram = 10;
 const hashesPerGram = 7;
@@ -101,15 +105,22 @@ function* unitsOf(grams: Grams): Generator<[number, number, number]> {
     yield [Math.floor(gram / 2 ** 32), Math.floor(gram / 2 ** 16) % 2 ** 16, gram % 2 ** 16];
 }
 
-/** One 16-byte block per trigram of each nonce: the nonce, the trigram's three code units, zeros. */
+/**
+ * Per nonce, the keyed function of one 16-byte block each: first the key check's (the nonce, then
+ * 0xff bytes, which no trigram's block ends with), then each trigram's (the nonce, the trigram's
+ * three code units, two zero bytes).
+ */
 function hashBlocks(
   key: Uint8Array,
   nonces: readonly Uint8Array[],
   grams: readonly [number, number, number][],
 ): Buffer {
-  const blocks = Buffer.alloc(nonces.length * grams.length * 16);
+  const blocks = Buffer.alloc(nonces.length * (1 + grams.length) * 16);
   let offset = 0;
   for (const nonce of nonces) {
+    blocks.set(nonce, offset);
+    blocks.fill(0xff, offset + nonceBytes, offset + 16);
+    offset += 16;
     for (const [a, b, c] of grams) {
       blocks.set(nonce, offset);
       blocks[offset + 8] = a >>> 8;
@@ -141,7 +152,8 @@ export async function searchFilter(
   filter.set(nonce, 2);
   const m = bytes * 8;
   const hashed = hashBlocks(await codec.searchFilterKey(appId), [nonce], [...unitsOf(grams)]);
-  for (let offset = 0; offset < hashed.length; offset += 16) {
+  filter.set(hashed.subarray(0, checkBytes), 2 + nonceBytes);
+  for (let offset = 16; offset < hashed.length; offset += 16) {
     const h1 = hashed.readUInt32LE(offset);
     const h2 = (hashed.readUInt32LE(offset + 4) | 1) >>> 0;
     for (let i = 0; i < hashesPerGram; i++) {
@@ -184,7 +196,7 @@ export async function searchProbe(
       // One call for every filter of the step: each trigram under each filter's nonce.
       const hashed = hashBlocks(
         key,
-        known.map((filter) => filter.subarray(2, headerBytes)),
+        known.map((filter) => filter.subarray(2, 2 + nonceBytes)),
         grams,
       );
       let offset = 0;
@@ -192,6 +204,12 @@ export async function searchProbe(
         if (!readable(filter)) return false;
         const k = filter[1] as number;
         const m = (filter.byteLength - headerBytes) * 8;
+        const checked = hashed.subarray(offset, offset + checkBytes);
+        offset += 16;
+        if (!checked.equals(filter.subarray(2 + nonceBytes, headerBytes))) {
+          offset += grams.length * 16;
+          return false;
+        }
         let absent = false;
         for (let gram = 0; gram < grams.length; gram++, offset += 16) {
           if (absent) continue;
