@@ -11,7 +11,8 @@
  * - the timeline's first page and a deep page (page 50, its cursor reached by following cursors).
  *
  * Rows are sealed here by the region's codec (filters included, as the upload path computes them)
- * and bulk-inserted, with each device's row as the upload path leaves it. `--no-filter` stores
+ * and bulk-inserted, with each device's row as the upload path leaves it; `load.filterCpuMsPerBatch`
+ * is what computing one batch's filter costs (once, where it is sealed). `--no-filter` stores
  * them without filters, as batches stored before filters were: every search opens every batch.
  * `--db postgres` uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) to
  * create a database of its own, dropped at the end. Prints JSON.
@@ -181,6 +182,13 @@ try {
   await db.execute(sql`analyze batches`);
   const loadSeconds = (performance.now() - loadStartedMs) / 1000;
 
+  // What a filter costs where it is computed (the batch's origin, once): CPU per batch, sequential.
+  const sample = Array.from({ length: 200 }, (_, b) => benchBatch(b));
+  const filterCpu = process.cpuUsage();
+  for (const batch of sample) await searchFilter(codec, appId, batch);
+  const filterUsed = process.cpuUsage(filterCpu);
+  const filterCpuMsPerBatch = Math.round(((filterUsed.user + filterUsed.system) / 1000 / sample.length) * 1000) / 1000;
+
   // Reads, through the store as the route calls it, counting the batches the codec opens.
   let opened = 0;
   const counting: BatchCodec = {
@@ -255,6 +263,7 @@ try {
           seconds: Math.round(loadSeconds),
           storedMiB: Math.round(storedBytes / 2 ** 20),
           filterMiB: Math.round((filterBytes / 2 ** 20) * 10) / 10,
+          filterCpuMsPerBatch,
         },
         runs,
         pageLines,

@@ -208,6 +208,8 @@ async function* candidateBatches(
   const direction = ascending ? asc : desc;
   let afterKey: { ts: Date; batchId: string } | undefined;
   let perQuery = batchesPerQuery;
+  // A run starts by reading whole rows: a first page of a common word ends within a few batches.
+  let wholeRows = true;
   for (;;) {
     // The row comparison, not an OR of its cases, is what PostgreSQL turns into an index bound: with
     // the OR, every step walked the index again from the run's start, and a long run grew quadratic.
@@ -220,38 +222,40 @@ async function* candidateBatches(
     );
     const order = [direction(key), direction(batches.batchId)];
     const requested = perQuery;
+    // As base64 text: PGlite decodes a bytea value byte by byte in JavaScript, ten times slower
+    // than the text, and a rare word reads thousands of filters.
+    const searchFilter = sql<string | null>`encode(${batches.searchFilter}, 'base64')`;
+    const filterBytes = (text: string | null) => (text === null ? null : Buffer.from(text, "base64"));
     let step: Candidate[];
-    if (!probe) {
+    if (!probe || wholeRows) {
       const rows = await db
-        .select({ batchId: batches.batchId, ...storedColumns })
+        .select({ batchId: batches.batchId, ...storedColumns, ...(probe ? { searchFilter } : {}) })
         .from(batches)
         .where(where)
         .orderBy(...order)
         .limit(perQuery);
-      step = rows.map((row) => ({ boundary: row, row }));
+      const ruledOut = probe?.rulesOut(rows.map((row) => filterBytes(row.searchFilter ?? null)));
+      step = rows.map(({ searchFilter: _, ...row }, at) => ({ boundary: row, row: ruledOut?.[at] ? null : row }));
     } else {
       const spans = await db
-        .select({
-          batchId: batches.batchId,
-          firstTs: batches.firstTs,
-          lastTs: batches.lastTs,
-          // As base64 text: PGlite decodes a bytea value byte by byte in JavaScript, ten times slower
-          // than the text, and a rare word reads thousands of filters.
-          searchFilter: sql<string | null>`encode(${batches.searchFilter}, 'base64')`,
-        })
+        .select({ batchId: batches.batchId, firstTs: batches.firstTs, lastTs: batches.lastTs, searchFilter })
         .from(batches)
         .where(where)
         .orderBy(...order)
         .limit(perQuery);
-      const ruledOut = probe.rulesOut(
-        spans.map((span) => (span.searchFilter === null ? null : Buffer.from(span.searchFilter, "base64"))),
-      );
+      const ruledOut = probe.rulesOut(spans.map((span) => filterBytes(span.searchFilter)));
       const openIds = spans.filter((_, at) => !ruledOut[at]).map((span) => span.batchId);
       const stored = openIds.length === 0 ? [] : await storedRows(db, appId, openIds, nowMs);
       const byId = new Map(stored.map((row) => [row.batchId, row]));
       // A batch gone since the spans were read (expired, erased) is passed over like a ruled-out one.
       step = spans.map((span) => ({ boundary: span, row: byId.get(span.batchId) ?? null }));
-      perQuery = openIds.length === 0 ? Math.min(perQuery * 4, filtersPerQueryMax) : batchesPerQuery;
+    }
+    if (probe) {
+      // Most batches match (a common word): read whole rows, as without a filter. Few match: read
+      // filters alone, more at a time while none does.
+      const opened = step.filter((candidate) => candidate.row).length;
+      wholeRows = opened * 4 >= step.length && step.length > 0;
+      perQuery = opened === 0 ? Math.min(perQuery * 4, filtersPerQueryMax) : batchesPerQuery;
     }
     yield* step;
     const last = step.at(-1);
