@@ -15,9 +15,10 @@
  * (`devices.batch_span_ms_max`, kept at write time), so the candidates are one index range
  * `first_ts >= start - span` (descending: `last_ts <= end + span`), not every batch before.
  *
- * A text search (`q`) first reads only the candidates' search filters (search-filter.ts), many at
- * a time, and opens only the batches no filter rules out; the lines it opens are still matched
- * against the text itself. Passing over a ruled-out batch is bounded too (`batchesFilteredMax`).
+ * A text search (`q`) opens only the batches whose search filter (search-filter.ts) does not rule
+ * the query out; the lines it opens are still matched against the text itself. While filters rule
+ * out most batches it reads them alone, many at a time, and the rows of the rest after. Passing
+ * over a ruled-out batch is bounded too (`batchesFilteredMax`).
  */
 import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
 import { type Level, type LogLine, levels } from "../../shared/batch.ts";
@@ -177,7 +178,9 @@ type Candidate = { boundary: { batchId: string; firstTs: Date; lastTs: Date }; r
 
 /**
  * Batches that may hold wanted lines, in run order, fetched a few at a time by keyset. With a
- * probe, each step reads ids, spans and filters only, then the stored rows of those not ruled out.
+ * probe, a step whose batches mostly matched is followed by one of whole rows (with their filters),
+ * one whose batches mostly did not by one of ids, spans and filters, then the stored rows of those
+ * not ruled out.
  */
 async function* candidateBatches(
   db: Database,
