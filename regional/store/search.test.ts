@@ -51,7 +51,7 @@ describe.each(drivers)("search on %s", (kind) => {
   const peer = useTestRegion(kind, { keyring });
 
   /** A store over the region's database whose codec counts the batches it opens. */
-  function countingStore(limits: { batchesScannedMax?: number } = {}) {
+  function countingStore(limits: { batchesScannedMax?: number; batchesFilteredMax?: number } = {}) {
     const opened: string[] = [];
     const codec: BatchCodec = {
       ...t.region.codec,
@@ -140,6 +140,15 @@ describe.each(drivers)("search on %s", (kind) => {
     const { keys, pages } = await allPages(store, { q: rare });
     expect(keys).toEqual(expected(stored, rare));
     expect(pages.length).toBeLessThanOrEqual(3);
+  });
+
+  it("stops a page at its bound on batches passed over, and the cursor goes on without losing a match", async () => {
+    const { store } = countingStore({ batchesFilteredMax: 3 });
+    for (const order of ["asc", "desc"] as const) {
+      const { keys, pages } = await allPages(store, { q: rare, order });
+      expect(keys).toEqual(expected(stored, rare, order));
+      expect(pages.length).toBeGreaterThan(5);
+    }
   });
 
   it("keeps no word of the text in clear: a dump of the rows holds neither the word nor its hex", async () => {
