@@ -59,11 +59,18 @@ export class Keyring {
   readonly activeKeyId: string;
   private readonly keys: ReadonlyMap<string, CryptoKey>;
   private readonly signatureKey: CryptoKey;
+  private readonly searchKey: CryptoKey;
 
-  private constructor(activeKeyId: string, keys: ReadonlyMap<string, CryptoKey>, signatureKey: CryptoKey) {
+  private constructor(
+    activeKeyId: string,
+    keys: ReadonlyMap<string, CryptoKey>,
+    signatureKey: CryptoKey,
+    searchKey: CryptoKey,
+  ) {
     this.activeKeyId = activeKeyId;
     this.keys = keys;
     this.signatureKey = signatureKey;
+    this.searchKey = searchKey;
   }
 
   static async fromConfig(config: KeyringConfig): Promise<Keyring> {
@@ -83,20 +90,33 @@ export class Keyring {
       false,
       ["deriveKey"],
     );
-    const signatureKey = await crypto.subtle.deriveKey(
-      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8("stormlog/issue-signature/v1") },
-      hkdf,
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      false,
-      ["sign"],
-    );
-    return new Keyring(config.active, keys, signatureKey);
+    const derive = (info: string) =>
+      crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8(info) },
+        hkdf,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+    // Search filters (regional/store/search-filter.ts) must be readable by every region that
+    // holds a copy of a batch, for as long as it is kept: the same lowest key, another purpose.
+    const signatureKey = await derive("stormlog/issue-signature/v1");
+    const searchKey = await derive("stormlog/search-filter/v1");
+    return new Keyring(config.active, keys, signatureKey, searchKey);
   }
 
   /** A keyed hash of `fields` (an app id and what identifies an issue), in lowercase hex. */
   async signature(fields: readonly string[]): Promise<string> {
     const mac = await crypto.subtle.sign("HMAC", this.signatureKey, boundFields("stormlog/issue/v1", fields));
     return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  /**
+   * The app's search filter key: 32 bytes, the same in every region, never stored. Raw bytes,
+   * since a filter hashes thousands of short inputs per batch, in one call where the runtime allows.
+   */
+  async searchFilterKey(appId: string): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(await crypto.subtle.sign("HMAC", this.searchKey, boundFields("stormlog/search/v1", [appId])));
   }
 
   get keyIds(): string[] {

@@ -43,6 +43,11 @@ export const limits = {
    */
   readBatchesOpenedMax: 200,
   readStoredBytesOpenedMax: 16 * 1024 * 1024,
+  /**
+   * Batches one read page may pass over unopened, their search filter having ruled them out (a few
+   * microseconds and about a kilobyte read each), before it stops early as above.
+   */
+  readBatchesFilteredMax: 50_000,
   /** Devices one page of `GET /v1/devices` may list. */
   devicesPageMax: 500,
   devicesPageDefault: 100,

@@ -19,6 +19,9 @@ const epochMsSchema = z.int().min(0).max(8.64e15);
 const hourMs = 3_600_000;
 const batchIdSchema = storableString().min(1).max(limits.idLengthMax);
 
+/** A search filter's base64 at most: 64 KiB of filter (regional/store/search-filter.ts). */
+const searchFilterBase64Max = Math.ceil((64 * 1024) / 3) * 4;
+
 const countSchema = z.int().min(0).max(limits.batchLinesMax);
 
 /** The clear metadata a batch is stored with, which seal format 2 binds into its envelope. */
@@ -78,6 +81,12 @@ export const sealedBatchSchema = z
     ciphertext: z.base64(),
     /** Format 3 and 4: the device and app keys it is sealed under (a sender whose keys were erased sends none). */
     keys: carriedKeysSchema.optional(),
+    /**
+     * The batch's search filter as its origin computed it (regional/store/search-filter.ts), so a
+     * peer stores it without computing it; none from a sender from before filters, or for a batch
+     * stored without one. Opaque here: keyed hashes, of no use without the keyring.
+     */
+    searchFilter: z.base64().max(searchFilterBase64Max).optional(),
   })
   .refine((batch) => batch.format === 1 || batch.meta !== undefined, {
     message: "format 2 and 3 batches carry their metadata",
@@ -92,9 +101,10 @@ export const replicateBatchesMax = 64;
  * The most one sealed batch weighs as JSON on the wire. Its canonical JSON is at most
  * `limits.inflatedBytesMax` (what an upload may inflate to), zstd grows incompressible input by
  * under 1/128 plus a frame, AES-GCM adds its tag, base64 takes 4/3, and the ids, key id and
- * wrapped key fit in the last few KiB.
+ * wrapped key fit in the last few KiB, beside the search filter.
  */
-export const sealedBatchBytesMax = Math.ceil((((limits.inflatedBytesMax * 129) / 128 + 1024) * 4) / 3) + 4096;
+export const sealedBatchBytesMax =
+  Math.ceil((((limits.inflatedBytesMax * 129) / 128 + 1024) * 4) / 3) + searchFilterBase64Max + 4096;
 
 /**
  * A replicate call's body cap, which the receiver enforces. Two of the largest batches fit, so

@@ -9,11 +9,15 @@ import type { BatchVersion } from "../../shared/replication.ts";
 import { batches } from "../db/schema/index.ts";
 import type { BatchMeta, SealFormat, StoredSeal } from "./codec.ts";
 
-/** `expiresAtMs`: the version's receivedAt plus the app's retention (expiry.ts). */
+/**
+ * `expiresAtMs`: the version's receivedAt plus the app's retention (expiry.ts); `searchFilter`:
+ * computed where the batch was sealed (search-filter.ts), null when the sender had none.
+ */
 export function batchRow(
   version: BatchVersion,
   stored: StoredSeal & { meta: BatchMeta },
   expiresAtMs: number,
+  searchFilter: Uint8Array | null = null,
 ): typeof batches.$inferInsert {
   const { meta } = stored;
   return {
@@ -30,6 +34,7 @@ export function batchRow(
     wrappedKey: stored.wrappedKey,
     ciphertext: stored.ciphertext,
     sealFormat: stored.format,
+    searchFilter,
     expiresAt: new Date(expiresAtMs),
     storedBytes: stored.wrappedKey.byteLength + stored.ciphertext.byteLength,
   };

@@ -77,6 +77,8 @@ export type BatchCodec = {
   openJson(appId: string, batchId: string, stored: StoredSeal): Promise<Result<string, IntegrityFailure>>;
   /** An issue group's signature (store/issues.ts): a keyed hash, the same in every region. */
   issueSignature(appId: string, signatureText: string): Promise<string>;
+  /** The app's search filter key (store/search-filter.ts): the same in every region, never stored. */
+  searchFilterKey(appId: string): Promise<Uint8Array<ArrayBuffer>>;
   /** Seals an issue group's title or sample under the device key its occurrence's batch is sealed under. */
   sealText(appId: string, deviceId: string, purpose: string, text: string): Promise<Sealed>;
   /** What `sealText` sealed; null when its key is gone (an erasure) or it does not authenticate. */
@@ -173,6 +175,8 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
     openJson,
 
     issueSignature: (appId, signatureText) => keyring.signature([appId, signatureText]),
+
+    searchFilterKey: (appId) => keyring.searchFilterKey(appId),
 
     async sealText(appId, deviceId, purpose, text) {
       const deviceKey = await keystore.sealingKey(appId, deviceId);

@@ -14,8 +14,13 @@
  * has its last line there, and its first line at most the device's widest batch span before it
  * (`devices.batch_span_ms_max`, kept at write time), so the candidates are one index range
  * `first_ts >= start - span` (descending: `last_ts <= end + span`), not every batch before.
+ *
+ * A text search (`q`) opens only the batches whose search filter (search-filter.ts) does not rule
+ * the query out; the lines it opens are still matched against the text itself. While filters rule
+ * out most batches it reads them alone, many at a time, and the rows of the rest after. Passing
+ * over a ruled-out batch is bounded too (`batchesFilteredMax`).
  */
-import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
 import { type Level, type LogLine, levels } from "../../shared/batch.ts";
 import { comparePositions, type LogPosition, type Order, positionBefore } from "../../shared/cursor.ts";
 import type { IntegrityError, LogRecord } from "../../shared/read.ts";
@@ -24,9 +29,12 @@ import { batches, devices } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
 import { unexpired } from "./expiry.ts";
 import { MinHeap } from "./line-heap.ts";
+import { type SearchProbe, searchProbe } from "./search-filter.ts";
 import type { StoreDeps } from "./types.ts";
 
 const batchesPerQuery = 16;
+/** Filters read per query grow from `batchesPerQuery` to this while none match: a rare word walks far. */
+const filtersPerQueryMax = 1024;
 
 /** Which lines a run wants; `after` is exclusive, in the run's order. */
 export type Scan = {
@@ -59,6 +67,7 @@ export async function scanLines(
     clock,
     batchesScannedMax,
     storedBytesOpenedMax,
+    batchesFilteredMax,
   }: Required<Omit<StoreDeps, "clock" | "metrics">> & Pick<StoreDeps, "clock">,
   appId: string,
   scan: Scan,
@@ -100,10 +109,13 @@ export async function scanLines(
 
   let scanned = 0;
   let openedBytes = 0;
+  let filteredOut = 0;
   let stoppedAt: number | undefined;
   let full = false;
-  for await (const row of candidateBatches(db, appId, { scan, lowTs, highTs, nowMs: clock.now() })) {
-    const boundaryTs = (asc ? row.firstTs : row.lastTs).getTime();
+  const probe = scan.q === undefined ? null : await searchProbe(codec, appId, scan.q);
+  const filter = { scan, lowTs, highTs, nowMs: clock.now() };
+  for await (const { boundary, row } of candidateBatches(db, appId, filter, probe)) {
+    const boundaryTs = (asc ? boundary.firstTs : boundary.lastTs).getTime();
     emitBefore(boundaryTs);
     if (logs.length === scan.limit) {
       full = true;
@@ -111,9 +123,15 @@ export async function scanLines(
     }
     // Batches that reach back over the start must all be read, or a page could make no progress.
     const reachesStart = asc ? boundaryTs <= lowTs : boundaryTs >= highTs;
-    if ((scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax) && !reachesStart) {
+    const spent =
+      scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax || filteredOut >= batchesFilteredMax;
+    if (spent && !reachesStart) {
       stoppedAt = boundaryTs;
       break;
+    }
+    if (!row) {
+      filteredOut += 1;
+      continue;
     }
     scanned += 1;
     openedBytes += row.ciphertext.byteLength + row.wrappedKey.byteLength;
@@ -152,8 +170,24 @@ function widestSpan(appId: string, device: string | undefined): SQL {
 
 type CandidateFilter = { scan: Scan; lowTs: number; highTs: number; nowMs: number };
 
-/** Batches that may hold wanted lines, in run order, fetched a few at a time by keyset. */
-async function* candidateBatches(db: Database, appId: string, { scan, lowTs, highTs, nowMs }: CandidateFilter) {
+type StoredRow = { batchId: string } & {
+  [K in keyof typeof storedColumns]: (typeof batches.$inferSelect)[K];
+};
+/** A batch in run order: its span, and its stored row unless its search filter ruled it out (null). */
+type Candidate = { boundary: { batchId: string; firstTs: Date; lastTs: Date }; row: StoredRow | null };
+
+/**
+ * Batches that may hold wanted lines, in run order, fetched a few at a time by keyset. With a
+ * probe, a step whose batches mostly matched is followed by one of whole rows (with their filters),
+ * one whose batches mostly did not by one of ids, spans and filters, then the stored rows of those
+ * not ruled out.
+ */
+async function* candidateBatches(
+  db: Database,
+  appId: string,
+  { scan, lowTs, highTs, nowMs }: CandidateFilter,
+  probe: SearchProbe | null,
+): AsyncGenerator<Candidate> {
   const ascending = scan.order === "asc";
   const date = (ms: number) => new Date(ms);
   const finite = Number.isFinite;
@@ -174,28 +208,72 @@ async function* candidateBatches(db: Database, appId: string, { scan, lowTs, hig
     levelCounts.length === levels.length ? undefined : sql`(${sql.join(levelCounts, sql` + `)}) > 0`,
   ];
   const key = ascending ? batches.firstTs : batches.lastTs;
-  const past = ascending ? gt : lt;
   const direction = ascending ? asc : desc;
   let afterKey: { ts: Date; batchId: string } | undefined;
+  let perQuery = batchesPerQuery;
+  // A run starts by reading whole rows: a first page of a common word ends within a few batches.
+  let wholeRows = true;
   for (;;) {
-    const rows = await db
-      .select({ batchId: batches.batchId, ...storedColumns })
-      .from(batches)
-      .where(
-        and(
-          ...conditions,
-          afterKey && or(past(key, afterKey.ts), and(eq(key, afterKey.ts), past(batches.batchId, afterKey.batchId))),
-        ),
-      )
-      .orderBy(direction(key), direction(batches.batchId))
-      .limit(batchesPerQuery);
-    yield* rows;
-    const last = rows.at(-1);
-    if (!last || rows.length < batchesPerQuery) return;
-    afterKey = { ts: ascending ? last.firstTs : last.lastTs, batchId: last.batchId };
+    // The row comparison, not an OR of its cases, is what PostgreSQL turns into an index bound: with
+    // the OR, every step walked the index again from the run's start, and a long run grew quadratic.
+    const where = and(
+      ...conditions,
+      afterKey &&
+        (ascending
+          ? sql`(${key}, ${batches.batchId}) > (${afterKey.ts.toISOString()}::timestamptz, ${afterKey.batchId})`
+          : sql`(${key}, ${batches.batchId}) < (${afterKey.ts.toISOString()}::timestamptz, ${afterKey.batchId})`),
+    );
+    const order = [direction(key), direction(batches.batchId)];
+    const requested = perQuery;
+    // As base64 text: PGlite decodes a bytea value byte by byte in JavaScript, ten times slower
+    // than the text, and a rare word reads thousands of filters.
+    const searchFilter = sql<string | null>`encode(${batches.searchFilter}, 'base64')`;
+    const filterBytes = (text: string | null) => (text === null ? null : Buffer.from(text, "base64"));
+    let step: Candidate[];
+    if (!probe || wholeRows) {
+      const rows = await db
+        .select({ batchId: batches.batchId, ...storedColumns, ...(probe ? { searchFilter } : {}) })
+        .from(batches)
+        .where(where)
+        .orderBy(...order)
+        .limit(perQuery);
+      const ruledOut = probe?.rulesOut(rows.map((row) => filterBytes(row.searchFilter ?? null)));
+      step = rows.map(({ searchFilter: _, ...row }, at) => ({ boundary: row, row: ruledOut?.[at] ? null : row }));
+    } else {
+      const spans = await db
+        .select({ batchId: batches.batchId, firstTs: batches.firstTs, lastTs: batches.lastTs, searchFilter })
+        .from(batches)
+        .where(where)
+        .orderBy(...order)
+        .limit(perQuery);
+      const ruledOut = probe.rulesOut(spans.map((span) => filterBytes(span.searchFilter)));
+      const openIds = spans.filter((_, at) => !ruledOut[at]).map((span) => span.batchId);
+      const stored = openIds.length === 0 ? [] : await storedRows(db, appId, openIds, nowMs);
+      const byId = new Map(stored.map((row) => [row.batchId, row]));
+      // A batch gone since the spans were read (expired, erased) is passed over like a ruled-out one.
+      step = spans.map((span) => ({ boundary: span, row: byId.get(span.batchId) ?? null }));
+    }
+    if (probe) {
+      // Most batches match (a common word): read whole rows, as without a filter. Few match: read
+      // filters alone, more at a time while none does.
+      const opened = step.filter((candidate) => candidate.row).length;
+      wholeRows = opened * 4 >= step.length && step.length > 0;
+      perQuery = opened === 0 ? Math.min(perQuery * 4, filtersPerQueryMax) : batchesPerQuery;
+    }
+    yield* step;
+    const last = step.at(-1);
+    if (!last || step.length < requested) return;
+    afterKey = { ts: ascending ? last.boundary.firstTs : last.boundary.lastTs, batchId: last.boundary.batchId };
   }
 }
 
+/** The stored rows of these batches, in no particular order. */
+function storedRows(db: Database, appId: string, batchIds: string[], nowMs: number): Promise<StoredRow[]> {
+  return db
+    .select({ batchId: batches.batchId, ...storedColumns })
+    .from(batches)
+    .where(and(eq(batches.appId, appId), inArray(batches.batchId, batchIds), unexpired(nowMs)));
+}
 export function toRecord(line: LogLine, deviceId: string, batchId: string, index: number): LogRecord {
   const { ts, ...rest } = line;
   return { ts: new Date(ts).toISOString(), deviceId, batchId, index, ...rest };

@@ -37,6 +37,7 @@ import { deviceChanges, upsertDevices } from "./devices.ts";
 import { expiresAtMs, knownRetention, lockBatchIds, retentionDaysOf, storedBatch, unexpired } from "./expiry.ts";
 import { type PreparedIssues, prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
+import { searchFilter } from "./search-filter.ts";
 import type { BatchStore, Placement, PutFailure, PutResult, StoreDeps } from "./types.ts";
 
 /** A batch stored with no placement (tests, tools) has no origin and is owed to no peer. */
@@ -52,6 +53,7 @@ type Pending = {
   placement: Placement;
   nowMs: number;
   stored: StoredSeal & { format: 4; meta: BatchMeta };
+  searchFilter: Uint8Array | null;
   issues: PreparedIssues;
   retentionDays: number;
   expiresAtMs: number;
@@ -73,6 +75,7 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
       return err({ kind: "erased", message: `${what} (${erasure.id})` });
     }
     const json = batchJson(batch);
+    const filter = await searchFilter(codec, appId, batch);
     const issues = await prepareIssues(deps, appId, batch);
     const stored = await codec.sealJson(appId, batch, json, issues.occurrences.length > 0);
     const known = knownRetention(db);
@@ -87,6 +90,7 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
         placement,
         nowMs,
         stored,
+        searchFilter: filter,
         issues,
         retentionDays,
         expiresAtMs: expiresAt,
@@ -99,7 +103,7 @@ export function putBatch(deps: StoreDeps): BatchStore["put"] {
         const tracked = placement.outboxPeers.length > 0 && placement.leaseMs > 0;
         return ok({
           duplicate: false,
-          ...(tracked ? { replica: await replicaOf(deps, appId, batch, placement, nowMs, stored) } : {}),
+          ...(tracked ? { replica: await replicaOf(deps, appId, batch, placement, nowMs, stored, filter) } : {}),
         });
       }
       break;
@@ -222,7 +226,7 @@ async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): 
       };
       const tracked = entry.placement.outboxPeers.length > 0 && entry.placement.leaseMs > 0;
       return {
-        ...batchRow(version, entry.stored, entry.expiresAtMs),
+        ...batchRow(version, entry.stored, entry.expiresAtMs, entry.searchFilter),
         ...(tracked ? { originSeq: sql`pg_current_xact_id()::text::bigint` } : {}),
       };
     }),
@@ -272,6 +276,7 @@ async function replicaOf(
   placement: Placement,
   receivedAt: number,
   stored: StoredSeal & { format: 4; meta: BatchMeta },
+  searchFilter: Uint8Array | null,
 ): Promise<SealedBatch> {
   const keys = await keystore.carriedKeys(appId, stored.keyId);
   return {
@@ -285,6 +290,7 @@ async function replicaOf(
     wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
     ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
     ...(keys ? { keys } : {}),
+    ...(searchFilter ? { searchFilter: Buffer.from(searchFilter).toString("base64") } : {}),
   };
 }
 

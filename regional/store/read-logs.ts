@@ -23,6 +23,7 @@ export function readLogs(deps: StoreDeps): BatchStore["readLogs"] {
     ...deps,
     batchesScannedMax: deps.batchesScannedMax ?? limits.readBatchesOpenedMax,
     storedBytesOpenedMax: deps.storedBytesOpenedMax ?? limits.readStoredBytesOpenedMax,
+    batchesFilteredMax: deps.batchesFilteredMax ?? limits.readBatchesFilteredMax,
   };
   return async (appId, query) => {
     const base = {

@@ -47,7 +47,7 @@ export function loadSealed({ db, keystore, clock }: StoreDeps): ReplicaStore["lo
   return async (keys) => {
     if (keys.length === 0) return [];
     const rows = await db
-      .select({ ...versionColumns, ...storedColumns })
+      .select({ ...versionColumns, ...storedColumns, searchFilter: batches.searchFilter })
       .from(batches)
       .where(
         and(
@@ -72,6 +72,7 @@ export function loadSealed({ db, keystore, clock }: StoreDeps): ReplicaStore["lo
         wrappedKey: Buffer.from(stored.wrappedKey).toString("base64"),
         ciphertext: Buffer.from(stored.ciphertext).toString("base64"),
         ...(keys ? { keys } : {}),
+        ...(row.searchFilter ? { searchFilter: Buffer.from(row.searchFilter).toString("base64") } : {}),
       });
     }
     return sealed;
@@ -109,7 +110,7 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
       const expiresAt = expiresAtMs(sealed.receivedAt, retentionDays);
       const expired = expiresAt <= nowMs;
       if (!expired) await ensurePartitions(db, [dayOf(expiresAt)]);
-      const row = batchRow(sealed, { ...stored, meta }, expiresAt);
+      const row = batchRow(sealed, { ...stored, meta }, expiresAt, filterOf(sealed));
       return db.transaction(async (tx): Promise<ReplicaOutcome> => {
         const current = await lockBatchId(tx, sealed.appId, sealed.batchId);
         if (current !== retentionDays) throw new RetentionChanged(current);
@@ -217,7 +218,7 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
       ready.push({
         index,
         sealed,
-        row: batchRow(sealed, { ...stored, meta }, expiresAt),
+        row: batchRow(sealed, { ...stored, meta }, expiresAt, filterOf(sealed)),
         meta,
         device,
         batch,
@@ -289,4 +290,9 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
     }
     return results as Result<ReplicaOutcome, IntegrityFailure>[];
   };
+}
+
+/** The search filter as the sender computed it (search-filter.ts), or none. */
+function filterOf(sealed: SealedBatch): Uint8Array | null {
+  return sealed.searchFilter === undefined ? null : new Uint8Array(Buffer.from(sealed.searchFilter, "base64"));
 }

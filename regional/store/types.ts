@@ -218,4 +218,6 @@ export type StoreDeps = {
   /** Group commit's series (regional/metrics.ts); tests may leave them out. */
   metrics?: Pick<RegionMetrics, "groupBatches" | "commitSeconds">;
   storedBytesOpenedMax?: number;
+  /** Batches one log read may pass over unopened, ruled out by their search filter. */
+  batchesFilteredMax?: number;
 };

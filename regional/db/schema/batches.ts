@@ -62,6 +62,12 @@ export const batches = pgTable(
      * the app's retention. Every read filters on it; the partition it falls in is dropped after.
      */
     expiresAt: timestampMs("expires_at").notNull(),
+    /**
+     * The batch's search filter (store/search-filter.ts): keyed hashes of its text's trigrams,
+     * which let a text search skip it unopened. Null for batches stored before filters existed,
+     * which every search opens.
+     */
+    searchFilter: bytea("search_filter"),
     /** The wrapped key and ciphertext length: what the batch takes on disk, for usage. */
     storedBytes: integer("stored_bytes").notNull(),
   },

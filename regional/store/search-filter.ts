@@ -1,0 +1,230 @@
+/**
+ * Search filters: what lets a text search (`q`, a case-insensitive substring of a line's text)
+ * skip a sealed batch without opening it.
+ *
+ * Each batch stores a Bloom filter of the trigrams (three UTF-16 code units) inside the word runs
+ * (letters, digits, `_`) of its lowercased line texts. A line whose lowercased text contains the
+ * lowercased query contains each of the query's word runs inside one of its own, so every trigram
+ * of the query is in the filter of every batch holding a match: a batch missing any of them is
+ * skipped, never a match hidden. Trigrams rather than words because `q` is a substring: `timeout`
+ * must find `readTimeout`. A query with no word run of three characters cannot be ruled out by a
+ * filter, and batches stored without one (before filters existed) are always opened.
+ *
+ * The filter tells a reader of the database nothing about the text without the key: a trigram's
+ * bit positions are AES-256 (a pseudo-random permutation, keyed per app from the keyring, never
+ * stored) of the trigram under a random nonce kept with the filter, so the same word sets other
+ * bits in every batch, and a batch an attacker uploads with known words says nothing about which
+ * other batches hold them. What shows is the filter's size, which follows the batch's number of
+ * distinct trigrams. AES in ECB mode here is a keyed function over distinct 16-byte blocks (nonce
+ * and trigram), not a cipher for data: thousands of blocks in one call cost microseconds, where
+ * an HMAC each would cost milliseconds per batch.
+ *
+ * Layout: version (1), hashes per trigram (k), nonce (8 bytes), key check (4 bytes), then the bits
+ * (m = 8 × the rest). The key check is the keyed function of the nonce alone: a filter made under
+ * another key (the keyring's lowest key retired since) would rule out batches at random, so a
+ * reader whose check differs opens the batch instead.
+ * It is computed once where the batch is sealed (its origin) and travels with the batch to peers.
+ */
+import { createCipheriv, randomBytes } from "node:crypto";
+import type { Batch } from "../../shared/batch.ts";
+import type { BatchCodec } from "./codec.ts";
+
+const filterVersion = 1;
+const nonceBytes = 8;
+const checkBytes = 4;
+const headerBytes = 2 + nonceBytes + checkBytes;
+/** 10 bits and 7 hashes per trigram: about 1% false positives per trigram. */
+const bitsPerGram = 10;
+const hashesPerGram = 7;
+/** A batch with more distinct trigrams than fit gets more false positives, never a missed match. */
+export const searchFilterBytesMax = 64 * 1024;
+
+const wordChar = /^[\p{L}\p{N}_]$/u;
+/** Letters, digits and `_` below 128, where nearly all log text is, without a regular expression. */
+const asciiWord = new Uint8Array(128).map((_, code) => (wordChar.test(String.fromCharCode(code)) ? 1 : 0));
+
+/**
+ * A set of trigrams. Three code units below 1024 each (nearly every trigram) pack into a small
+ * integer, which a Set holds without boxing; the rest keep all 48 bits.
+ */
+export type Grams = { packed: Set<number>; wide: Set<number>; readonly size: number };
+
+export function newGrams(): Grams {
+  return {
+    packed: new Set(),
+    wide: new Set(),
+    get size() {
+      return this.packed.size + this.wide.size;
+    },
+  };
+}
+
+/**
+ * Adds the trigrams of `text` as a search sees them: of the lowercased text, inside runs of word
+ * characters (letters, digits, `_`, decided per code point, so a run of a query lies inside a run
+ * of any text that contains the query), in UTF-16 code units.
+ */
+export function addGrams(text: string, into: Grams): Grams {
+  const lower = text.toLowerCase();
+  let a = -1;
+  let b = -1;
+  for (let i = 0; i < lower.length; i++) {
+    const unit = lower.charCodeAt(i);
+    let units = 1;
+    let word: boolean;
+    if (unit < 128) word = asciiWord[unit] === 1;
+    else {
+      const point = lower.codePointAt(i) as number;
+      units = point > 0xffff ? 2 : 1;
+      word = wordChar.test(String.fromCodePoint(point));
+    }
+    if (!word) {
+      a = -1;
+      b = -1;
+      i += units - 1;
+      continue;
+    }
+    for (let k = 0; k < units; k++) {
+      const c = lower.charCodeAt(i + k);
+      if (a >= 0) {
+        if (a < 1024 && b < 1024 && c < 1024) into.packed.add((a << 20) | (b << 10) | c);
+        else into.wide.add(a * 2 ** 32 + b * 2 ** 16 + c);
+      }
+      a = b;
+      b = c;
+    }
+    i += units - 1;
+  }
+  return into;
+}
+
+/** The trigrams as three code units each. */
+function* unitsOf(grams: Grams): Generator<[number, number, number]> {
+  for (const gram of grams.packed) yield [gram >>> 20, (gram >>> 10) & 1023, gram & 1023];
+  for (const gram of grams.wide)
+    yield [Math.floor(gram / 2 ** 32), Math.floor(gram / 2 ** 16) % 2 ** 16, gram % 2 ** 16];
+}
+
+/**
+ * Per nonce, the keyed function of one 16-byte block each: first the key check's (the nonce, then
+ * 0xff bytes, which no trigram's block ends with), then each trigram's (the nonce, the trigram's
+ * three code units, two zero bytes).
+ */
+function hashBlocks(
+  key: Uint8Array,
+  nonces: readonly Uint8Array[],
+  grams: readonly [number, number, number][],
+): Buffer {
+  const blocks = Buffer.alloc(nonces.length * (1 + grams.length) * 16);
+  let offset = 0;
+  for (const nonce of nonces) {
+    blocks.set(nonce, offset);
+    blocks.fill(0xff, offset + nonceBytes, offset + 16);
+    offset += 16;
+    for (const [a, b, c] of grams) {
+      blocks.set(nonce, offset);
+      blocks[offset + 8] = a >>> 8;
+      blocks[offset + 9] = a & 255;
+      blocks[offset + 10] = b >>> 8;
+      blocks[offset + 11] = b & 255;
+      blocks[offset + 12] = c >>> 8;
+      blocks[offset + 13] = c & 255;
+      offset += 16;
+    }
+  }
+  const cipher = createCipheriv("aes-256-ecb", key, null).setAutoPadding(false);
+  return Buffer.concat([cipher.update(blocks), cipher.final()]);
+}
+
+/** The batch's search filter, sized for its distinct trigrams. */
+export async function searchFilter(
+  codec: Pick<BatchCodec, "searchFilterKey">,
+  appId: string,
+  batch: Batch,
+): Promise<Uint8Array> {
+  const grams = newGrams();
+  for (const line of batch.logs) addGrams(line.text, grams);
+  const bytes = Math.min(Math.max(8, Math.ceil((grams.size * bitsPerGram) / 8)), searchFilterBytesMax - headerBytes);
+  const filter = new Uint8Array(headerBytes + bytes);
+  const nonce = randomBytes(nonceBytes);
+  filter[0] = filterVersion;
+  filter[1] = hashesPerGram;
+  filter.set(nonce, 2);
+  const m = bytes * 8;
+  const hashed = hashBlocks(await codec.searchFilterKey(appId), [nonce], [...unitsOf(grams)]);
+  filter.set(hashed.subarray(0, checkBytes), 2 + nonceBytes);
+  for (let offset = 16; offset < hashed.length; offset += 16) {
+    const h1 = hashed.readUInt32LE(offset);
+    const h2 = (hashed.readUInt32LE(offset + 4) | 1) >>> 0;
+    for (let i = 0; i < hashesPerGram; i++) {
+      const bit = (h1 + i * h2) % m;
+      const at = headerBytes + (bit >>> 3);
+      filter[at] = (filter[at] as number) | (1 << (bit & 7));
+    }
+  }
+  return filter;
+}
+
+/** What tells, from stored filters, which batches cannot hold a line matching one query. */
+export type SearchProbe = {
+  /** For each filter, whether its batch surely holds no match (false for a missing or unknown filter). */
+  rulesOut(filters: readonly (Uint8Array | null)[]): boolean[];
+};
+
+/**
+ * The probe for `q`, or null when no filter can rule anything out for it (no word run of three
+ * characters): then every batch is opened, as before filters.
+ */
+export async function searchProbe(
+  codec: Pick<BatchCodec, "searchFilterKey">,
+  appId: string,
+  q: string,
+): Promise<SearchProbe | null> {
+  const grams = [...unitsOf(addGrams(q, newGrams()))];
+  if (grams.length === 0) return null;
+  const key = await codec.searchFilterKey(appId);
+  const readable = (filter: Uint8Array | null): filter is Uint8Array =>
+    filter !== null &&
+    filter.byteLength > headerBytes &&
+    filter[0] === filterVersion &&
+    (filter[1] as number) > 0 &&
+    (filter[1] as number) <= 32;
+  return {
+    rulesOut(filters) {
+      const known = filters.filter(readable);
+      if (known.length === 0) return filters.map(() => false);
+      // One call for every filter of the step: each trigram under each filter's nonce.
+      const hashed = hashBlocks(
+        key,
+        known.map((filter) => filter.subarray(2, 2 + nonceBytes)),
+        grams,
+      );
+      let offset = 0;
+      return filters.map((filter) => {
+        if (!readable(filter)) return false;
+        const k = filter[1] as number;
+        const m = (filter.byteLength - headerBytes) * 8;
+        const checked = hashed.subarray(offset, offset + checkBytes);
+        offset += 16;
+        if (!checked.equals(filter.subarray(2 + nonceBytes, headerBytes))) {
+          offset += grams.length * 16;
+          return false;
+        }
+        let absent = false;
+        for (let gram = 0; gram < grams.length; gram++, offset += 16) {
+          if (absent) continue;
+          const h1 = hashed.readUInt32LE(offset);
+          const h2 = (hashed.readUInt32LE(offset + 4) | 1) >>> 0;
+          for (let i = 0; i < k; i++) {
+            const bit = (h1 + i * h2) % m;
+            if (((filter[headerBytes + (bit >>> 3)] as number) & (1 << (bit & 7))) === 0) {
+              absent = true;
+              break;
+            }
+          }
+        }
+        return absent;
+      });
+    },
+  };
+}
