@@ -155,7 +155,10 @@ export interface ReplicaStore {
   /** The send failed: these wait for the backoff. */
   retry(peer: string, keys: BatchKey[], backoff: Backoff): Promise<void>;
   backlog(): Promise<Map<string, PeerBacklog>>;
+  /** Format-1 digests of every unexpired batch, computed over the whole table (store/digests.ts). */
   digests(): Promise<BucketDigest[]>;
+  /** Format-2 digests, kept on write, of the hours before `beforeHour` (all when undefined). */
+  heldDigests(beforeHour?: number): Promise<BucketDigest[]>;
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
   mergeControl(state: ControlState): Promise<void>;
