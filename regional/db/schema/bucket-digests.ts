@@ -1,6 +1,6 @@
 /**
  * What this region holds, summarized per app, hour of receipt and day of expiry, kept up to date
- * by triggers on `batches` (migration 0007) in the transaction of every change, whatever writes
+ * by row triggers on `batches` (migration 0007) in the transaction of every change, whatever writes
  * it: each row is a count and two 64-bit halves of an XOR over MD5(`batchId:origin:receivedAt`) of
  * the batches it adds (count +1) or removes (count -1). XOR needs no order and undoes itself, so
  * a bucket's digest is the XOR and sum of its rows, however many: triggers only append (no row is
