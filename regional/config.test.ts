@@ -74,7 +74,9 @@ describe("loadConfig", () => {
       STORMLOG_KEYSTORE_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog_keys",
       STORMLOG_LOG_LEVEL: "warn",
       STORMLOG_SHUTDOWN_TIMEOUT_MS: "2500",
+      STORMLOG_ANTI_ENTROPY_SETTLE_MS: "300000",
     });
+    expect(config.replication.antiEntropySettleMs).toBe(300_000);
     expect(config).toMatchObject({
       host: "127.0.0.1",
       port: 8702,
