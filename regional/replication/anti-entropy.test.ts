@@ -3,8 +3,10 @@
 // revocations written while a region was away reach it too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyHash } from "../../shared/keys.ts";
+import { internalPaths } from "../../shared/regions.ts";
+import { type DigestsResponse, digestsPath } from "../../shared/replication.ts";
 import { verify } from "../admin/cluster.ts";
-import { digestsOf } from "../testing/calls.ts";
+import { callRegion, digestsOf } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, testAppId, testSecrets } from "../testing/harness.ts";
@@ -97,6 +99,23 @@ describe.each(drivers)("anti-entropy on %s", (kind) => {
     offsetMs = 0;
     const remote = await node("a").region.replicas.heldDigests(Math.floor((Date.now() + 2 * hourMs) / hourMs));
     expect(differingBuckets(local, remote)).toEqual([{ appId: app, hour: Math.floor(Date.now() / hourMs) }]);
+  });
+
+  it("answers a region of the previous version (no format asked) in format 1, and a bad query with 400", async () => {
+    const asPeer = (path: string) => callRegion(node("a"), "GET", path, undefined, { role: "peer" });
+    const previous = await asPeer(internalPaths.syncDigests);
+    expect(previous.status).toBe(200);
+    const answer = (await previous.json()) as DigestsResponse;
+    expect(answer.format).toBeUndefined();
+    expect(answer.buckets).toEqual(await node("a").region.replicas.digests());
+    const current = (await (await asPeer(digestsPath(internalPaths.syncDigests))).json()) as DigestsResponse;
+    expect(current.format).toBe(2);
+    expect(current.buckets.map(({ hour, count }) => [hour, count])).toEqual(
+      answer.buckets.map(({ hour, count }) => [hour, count]),
+    );
+    for (const query of ["?format=3", "?format=2&before=soon", "?format=2&before=-1", "?format=2&other=1"]) {
+      expect((await asPeer(`${internalPaths.syncDigests}${query}`)).status, query).toBe(400);
+    }
   });
 
   it("feeds the pass time and the repairs to the region's metrics", async () => {
