@@ -22,23 +22,21 @@ CREATE INDEX "bucket_digests_bucket_idx" ON "bucket_digests" USING btree ("app_i
 CREATE FUNCTION "batch_version_md5"("batch_id" text, "origin" text, "received_at" timestamptz) RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	RETURN md5("batch_id" || ':' || "origin" || ':' || floor(extract(epoch from "received_at") * 1000)::bigint);--> statement-breakpoint
-CREATE FUNCTION "batch_version_digest"("sign" integer, "app_id" text, "batch_id" text, "origin" text,
-	"received_at" timestamptz, "expires_at" timestamptz) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-	"md5" text := "batch_version_md5"("batch_id", "origin", "received_at");
-BEGIN
-	INSERT INTO "bucket_digests" ("app_id", "hour", "expires_day", "batches", "hash_high", "hash_low")
-	VALUES ("app_id", floor(extract(epoch from "received_at") / 3600)::int,
-		floor(extract(epoch from "expires_at") / 86400)::int, "sign",
-		('x' || left("md5", 16))::bit(64)::bigint, ('x' || right("md5", 16))::bit(64)::bigint);
-END $$;--> statement-breakpoint
 CREATE FUNCTION "batches_digest_changes"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	"md5" text;
 BEGIN
 	IF TG_OP <> 'INSERT' THEN
-		PERFORM "batch_version_digest"(-1, OLD."app_id", OLD."batch_id", OLD."origin", OLD."received_at", OLD."expires_at");
+		"md5" := md5(OLD."batch_id" || ':' || OLD."origin" || ':' || floor(extract(epoch from OLD."received_at") * 1000)::bigint);
+		INSERT INTO "bucket_digests" VALUES (OLD."app_id", floor(extract(epoch from OLD."received_at") / 3600)::int,
+			floor(extract(epoch from OLD."expires_at") / 86400)::int, -1,
+			('x' || left("md5", 16))::bit(64)::bigint, ('x' || right("md5", 16))::bit(64)::bigint);
 	END IF;
 	IF TG_OP <> 'DELETE' THEN
-		PERFORM "batch_version_digest"(1, NEW."app_id", NEW."batch_id", NEW."origin", NEW."received_at", NEW."expires_at");
+		"md5" := md5(NEW."batch_id" || ':' || NEW."origin" || ':' || floor(extract(epoch from NEW."received_at") * 1000)::bigint);
+		INSERT INTO "bucket_digests" VALUES (NEW."app_id", floor(extract(epoch from NEW."received_at") / 3600)::int,
+			floor(extract(epoch from NEW."expires_at") / 86400)::int, 1,
+			('x' || left("md5", 16))::bit(64)::bigint, ('x' || right("md5", 16))::bit(64)::bigint);
 	END IF;
 	RETURN NULL;
 END $$;--> statement-breakpoint
