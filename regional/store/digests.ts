@@ -7,7 +7,7 @@
  *   transaction of every change (schema/bucket-digests.ts), so a read costs what the buckets and
  *   the changes since the last read cost, not what the table holds. A bucket is answered only
  *   when none of its batches can have expired (all of them expire after today), so two regions
- *   agree whether or not a partition was dropped yet; the day or hour before expiry is left out.
+ *   agree whether or not a partition was dropped yet; on the day its batches expire it is left out.
  * - format 1 (`bucketDigests`), the previous version's: an MD5 over the sorted versions of every
  *   unexpired batch, computed from the whole table on every ask. Kept for peers of that version
  *   during a rolling upgrade (they ask without `format`), and for a region asking them.
