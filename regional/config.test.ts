@@ -78,7 +78,9 @@ describe("loadConfig", () => {
       STORMLOG_SHUTDOWN_TIMEOUT_MS: "2500",
       STORMLOG_UPLOADS_IN_FLIGHT_MAX: "32",
       STORMLOG_UPLOAD_WAIT_MS_MAX: "250",
+      STORMLOG_ANTI_ENTROPY_SETTLE_MS: "300000",
     });
+    expect(config.replication.antiEntropySettleMs).toBe(300_000);
     expect(config).toMatchObject({
       host: "127.0.0.1",
       port: 8702,

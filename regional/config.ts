@@ -64,6 +64,11 @@ export type ReplicationConfig = {
   outboxBackoffMaxMs: number;
   /** How often digests are compared with each peer. */
   antiEntropyIntervalMs: number;
+  /**
+   * How long after an hour ends anti-entropy first compares it: until then its batches may still be
+   * in flight (replication delivers them), and comparing would find divergence that is not there.
+   */
+  antiEntropySettleMs: number;
   /** How often peers are probed for health (what `status: degraded` is based on). */
   peerProbeIntervalMs: number;
 };
@@ -76,6 +81,7 @@ export const replicationDefaults: Omit<ReplicationConfig, "peers"> = {
   outboxBackoffBaseMs: 500,
   outboxBackoffMaxMs: 60_000,
   antiEntropyIntervalMs: 30_000,
+  antiEntropySettleMs: 120_000,
   peerProbeIntervalMs: 2000,
 };
 
@@ -120,6 +126,7 @@ const envSchema = z.object({
   STORMLOG_OUTBOX_INTERVAL_MS: msSchema(replicationDefaults.outboxIntervalMs),
   STORMLOG_OUTBOX_BACKOFF_MAX_MS: msSchema(replicationDefaults.outboxBackoffMaxMs),
   STORMLOG_ANTI_ENTROPY_INTERVAL_MS: msSchema(replicationDefaults.antiEntropyIntervalMs),
+  STORMLOG_ANTI_ENTROPY_SETTLE_MS: msSchema(replicationDefaults.antiEntropySettleMs),
   STORMLOG_LIFECYCLE_INTERVAL_MS: msSchema(lifecycleIntervalMsDefault),
   STORMLOG_UPLOADS_IN_FLIGHT_MAX: z.coerce
     .number()
@@ -198,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxIntervalMs: vars.STORMLOG_OUTBOX_INTERVAL_MS,
       outboxBackoffMaxMs: vars.STORMLOG_OUTBOX_BACKOFF_MAX_MS,
       antiEntropyIntervalMs: vars.STORMLOG_ANTI_ENTROPY_INTERVAL_MS,
+      antiEntropySettleMs: vars.STORMLOG_ANTI_ENTROPY_SETTLE_MS,
     },
     overload: {
       uploadsInFlightMax: vars.STORMLOG_UPLOADS_IN_FLIGHT_MAX,

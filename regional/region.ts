@@ -87,6 +87,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     replicas,
     logger,
     clock,
+    metrics,
   });
   const expiry = createExpiryLoop({ store, intervalMs: config.lifecycleIntervalMs, logger });
   const webhookStore = createWebhookStore(storeDeps);

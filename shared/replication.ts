@@ -163,7 +163,12 @@ export const replicateResponseSchema = z.object({
 export type ReplicateResponse = z.infer<typeof replicateResponseSchema>;
 
 export type Bucket = { appId: string; hour: number };
-/** One app-hour: how many batches and an MD5 of their sorted `batchId:origin:receivedAt`. */
+/**
+ * One app-hour: how many batches and a hash of their `batchId:origin:receivedAt`. Format 1 (the
+ * previous version's, computed over the whole table on every ask) is an MD5 of them sorted;
+ * format 2 (kept as batches are written) the XOR of their MD5s, as 32 hex digits. The two never
+ * compare equal, so a region compares digests of one format only.
+ */
 const bucketDigestSchema = z.object({
   appId: z.string(),
   hour: z.int().min(0),
@@ -171,9 +176,35 @@ const bucketDigestSchema = z.object({
   hash: z.string(),
 });
 export type BucketDigest = z.infer<typeof bucketDigestSchema>;
+
+/** The format a region asks for with `?format=2`; a region of the previous version ignores it. */
+export const digestsFormat = 2;
+/**
+ * `GET sync/digests?format=2[&before=<hour>]`: format-2 digests of the buckets before that hour
+ * (all of them without it), of buckets none of whose batches can have expired. Without
+ * `format`, the answer is format 1 over every unexpired batch, as the previous version asks.
+ */
+export const digestsQuerySchema = z.strictObject({
+  format: z.literal(String(digestsFormat)).optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,12}$/, "expected an hour since the epoch")
+    .transform(Number)
+    .optional(),
+});
+export type DigestsQuery = z.input<typeof digestsQuerySchema>;
 /** A region's answer to `sync/digests` (peers' anti-entropy, the admin CLI's `verify`). */
-export const digestsResponseSchema = z.object({ buckets: z.array(bucketDigestSchema) });
+export const digestsResponseSchema = z.object({
+  /** 2 when the region answered format 2; absent from a format-1 answer. */
+  format: z.literal(digestsFormat).optional(),
+  buckets: z.array(bucketDigestSchema),
+});
 export type DigestsResponse = z.infer<typeof digestsResponseSchema>;
+
+/** The path and query of a format-2 ask for the buckets before `beforeHour` (all when undefined). */
+export function digestsPath(path: string, beforeHour?: number): string {
+  return `${path}?format=${digestsFormat}${beforeHour === undefined ? "" : `&before=${beforeHour}`}`;
+}
 
 export const bucketSchema = z.strictObject({
   appId: appIdSchema,

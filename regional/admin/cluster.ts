@@ -34,7 +34,7 @@ import {
   regionErasureSchema,
 } from "../../shared/lifecycle.ts";
 import { adminPaths, type Region } from "../../shared/regions.ts";
-import { digestsResponseSchema } from "../../shared/replication.ts";
+import { digestsFormat, digestsPath, digestsResponseSchema } from "../../shared/replication.ts";
 import { signedJson } from "../../shared/signed-json.ts";
 
 /** The regions by name and admin URL, the secret keys are minted with, and the admin secret. */
@@ -214,10 +214,16 @@ export type Verification = { regions: Record<string, RegionDigest>; converged: b
 
 /**
  * Each region's batch count and one digest over all it holds (its per app-hour digests, hashed
- * together); converged when every region answered and all digests are equal.
+ * together); converged when every region answered and all digests are equal. The digests are
+ * those kept on write (format 2, store/digests.ts), which leave out buckets whose batches may
+ * expire today; when a region of the previous version answers format 1, every region is asked
+ * for format 1, so that one digest compares with another.
  */
 export async function verify(cluster: Cluster): Promise<Verification> {
-  const outcomes = await everyRegion(cluster, "GET", adminPaths.digests, digestsResponseSchema);
+  let outcomes = await everyRegion(cluster, "GET", digestsPath(adminPaths.digests), digestsResponseSchema);
+  if (outcomes.some((outcome) => outcome.body && outcome.body.format !== digestsFormat)) {
+    outcomes = await everyRegion(cluster, "GET", adminPaths.digests, digestsResponseSchema);
+  }
   const regions: Record<string, RegionDigest> = {};
   for (const outcome of outcomes) {
     if (!outcome.body) {

@@ -3,21 +3,37 @@
 // revocations written while a region was away reach it too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyHash } from "../../shared/keys.ts";
+import { internalPaths } from "../../shared/regions.ts";
+import { type DigestsResponse, digestsPath } from "../../shared/replication.ts";
 import { verify } from "../admin/cluster.ts";
-import { digestsOf } from "../testing/calls.ts";
+import { callRegion, digestsOf } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, testAppId, testSecrets } from "../testing/harness.ts";
 import { differingBuckets, plan } from "./anti-entropy.ts";
+
+const hourMs = 3_600_000;
 
 describe.each(drivers)("anti-entropy on %s", (kind) => {
   let cluster: TestCluster;
   const appId = testAppId();
   const node = (name: string) => cluster.node(name);
   const noOutbox = (origin: string) => ({ origin, outboxPeers: [], leaseMs: 0 });
+  // Batches are written hours ago (their hour has settled), and every call is made now: regions
+  // check signatures against their clock.
+  let offsetMs = 0;
+  const clock = { now: () => Date.now() - offsetMs };
+  const hoursAgo = async <T>(hours: number, write: () => Promise<T>): Promise<T> => {
+    offsetMs = hours * hourMs;
+    try {
+      return await write();
+    } finally {
+      offsetMs = 0;
+    }
+  };
 
   beforeAll(async () => {
-    cluster = await startTestCluster(kind);
+    cluster = await startTestCluster(kind, ["a", "b", "c"], {}, { clock });
   });
   afterAll(async () => {
     await cluster?.close();
@@ -27,13 +43,17 @@ describe.each(drivers)("anti-entropy on %s", (kind) => {
     const shared = Array.from({ length: 5 }, (_, index) =>
       makeBatch({ lines: [{ ts: baseTs + index, text: `held by a and b ${index}` }] }),
     );
-    for (const batch of shared) {
-      expect((await node("a").region.store.put(appId, batch, noOutbox("a"))).ok).toBe(true);
-      const [sealed] = await node("a").region.replicas.loadSealed([{ appId, batchId: batch.batchId }]);
-      expect((await node("b").region.replicas.apply(sealed as never)).ok).toBe(true);
+    for (const [index, batch] of shared.entries()) {
+      await hoursAgo(2 + index, async () => {
+        expect((await node("a").region.store.put(appId, batch, noOutbox("a"))).ok).toBe(true);
+        const [sealed] = await node("a").region.replicas.loadSealed([{ appId, batchId: batch.batchId }]);
+        expect((await node("b").region.replicas.apply(sealed as never)).ok).toBe(true);
+      });
     }
     const onlyC = makeBatch({ lines: [{ ts: baseTs, text: "only c has this" }] });
-    expect((await node("c").region.store.put(appId, onlyC, noOutbox("c"))).ok).toBe(true);
+    await hoursAgo(3, async () =>
+      expect((await node("c").region.store.put(appId, onlyC, noOutbox("c"))).ok).toBe(true),
+    );
     expect(await digestsOf(node("c"))).not.toEqual(await digestsOf(node("a")));
     const admin = {
       regions: cluster.nodes.map(({ name, adminUrl }) => ({ name, url: adminUrl })),
@@ -59,6 +79,54 @@ describe.each(drivers)("anti-entropy on %s", (kind) => {
     // Converged: another round finds nothing to do.
     const again = await node("a").region.replicator.runAntiEntropyOnce();
     expect(again.every((report) => report.bucketsDiffering === 0)).toBe(true);
+  });
+
+  it("leaves a bucket still in flight to replication, and compares it once it has settled", async () => {
+    const app = testAppId();
+    const recent = makeBatch({ lines: [{ ts: baseTs, text: "just arrived at a, on its way to b" }] });
+    expect((await node("a").region.store.put(app, recent, noOutbox("a"))).ok).toBe(true);
+    const ofApp = async (name: string) => (await digestsOf(node(name))).filter((bucket) => bucket.appId === app);
+    expect(await ofApp("a")).toHaveLength(1);
+    expect(await ofApp("b")).toEqual([]);
+
+    const [report] = await node("b").region.replicator.runAntiEntropyOnce();
+    expect(report).toMatchObject({ peer: "a", bucketsDiffering: 0, pushed: 0, pulled: 0 });
+    expect(await ofApp("b")).toEqual([]);
+
+    // Hours later, as the other regions see it, the hour has settled and still differs.
+    offsetMs = -2 * hourMs;
+    const local = await node("b").region.replicas.heldDigests(Math.floor(clock.now() / hourMs));
+    offsetMs = 0;
+    const remote = await node("a").region.replicas.heldDigests(Math.floor((Date.now() + 2 * hourMs) / hourMs));
+    expect(differingBuckets(local, remote)).toEqual([{ appId: app, hour: Math.floor(Date.now() / hourMs) }]);
+  });
+
+  it("answers a region of the previous version (no format asked) in format 1, and a bad query with 400", async () => {
+    const asPeer = (path: string) => callRegion(node("a"), "GET", path, undefined, { role: "peer" });
+    const previous = await asPeer(internalPaths.syncDigests);
+    expect(previous.status).toBe(200);
+    const answer = (await previous.json()) as DigestsResponse;
+    expect(answer.format).toBeUndefined();
+    expect(answer.buckets).toEqual(await node("a").region.replicas.digests());
+    const current = (await (await asPeer(digestsPath(internalPaths.syncDigests))).json()) as DigestsResponse;
+    expect(current.format).toBe(2);
+    expect(current.buckets.map(({ hour, count }) => [hour, count])).toEqual(
+      answer.buckets.map(({ hour, count }) => [hour, count]),
+    );
+    for (const query of ["?format=3", "?format=2&before=soon", "?format=2&before=-1", "?format=2&other=1"]) {
+      expect((await asPeer(`${internalPaths.syncDigests}${query}`)).status, query).toBe(400);
+    }
+  });
+
+  it("feeds the pass time and the repairs to the region's metrics", async () => {
+    const missing = makeBatch({ lines: [{ ts: baseTs, text: "only a has this, settled" }] });
+    await hoursAgo(5, async () =>
+      expect((await node("a").region.store.put(appId, missing, noOutbox("a"))).ok).toBe(true),
+    );
+    await node("b").region.replicator.runAntiEntropyOnce();
+    const text = await node("b").region.metrics.registry.metrics();
+    expect(text).toMatch(/stormlog_anti_entropy_repairs_total\{peer="a",direction="pull",region="b"\} 1\b/);
+    expect(text).toMatch(/stormlog_anti_entropy_pass_seconds_count\{region="b",peer="a"\} [1-9]/);
   });
 
   it("brings apps, keys and revocations to a region that was away when they were written", async () => {

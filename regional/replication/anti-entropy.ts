@@ -4,14 +4,24 @@
  * repair both ways: push what the peer lacks (or holds in a losing version) and fetch what this
  * region lacks. A region restored from an old backup, or one whose outbox was lost, converges by
  * this alone. Repairs are applied like replicas, never queued in the outbox, so nothing loops.
+ *
+ * Only settled hours are compared: those that ended `settleMs` ago. A batch in flight (sent to
+ * the quorum, in the outbox, waiting out a backoff) is replication's to deliver, and would
+ * otherwise make the current hour differ on every pass under load; it is compared on a later pass
+ * once its hour has settled. The digests compared are those kept on write (format 2), so a pass
+ * costs what the buckets cost, not what the table holds; a peer of the previous version answers
+ * format 1, and then this region computes its own the previous way to compare (a rolling upgrade).
  */
 import type { BatchKey } from "../../shared/batch.ts";
+import type { Clock } from "../../shared/clock.ts";
 import { internalPaths, type Region } from "../../shared/regions.ts";
 import {
   type BatchVersion,
   type Bucket,
   type BucketDigest,
   controlStateSchema,
+  digestsFormat,
+  digestsPath,
   digestsResponseSchema,
   entriesResponseSchema,
   fetchResponseSchema,
@@ -23,25 +33,47 @@ import {
 import type { ReplicaStore } from "../store/types.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 
-export type RepairReport = { peer: string; bucketsDiffering: number; pushed: number; pulled: number };
+export type RepairReport = {
+  peer: string;
+  /** Buckets whose digests were compared (on either side), and those that differed. */
+  bucketsCompared: number;
+  bucketsDiffering: number;
+  pushed: number;
+  pulled: number;
+};
 
 const bucketsPerCall = 500;
+const hourMs = 3_600_000;
 
 export async function antiEntropy(options: {
   region: string;
   peer: Region;
   peers: PeerClient;
   replicas: ReplicaStore;
+  clock: Clock;
+  settleMs: number;
 }): Promise<{ ok: true; report: RepairReport } | { ok: false; error: PeerFailure }> {
-  const { region, peer, peers, replicas } = options;
+  const { region, peer, peers, replicas, clock, settleMs } = options;
   const control = await peers.call(peer, "GET", internalPaths.syncControl, controlStateSchema);
   if (!control.ok) return control;
   await replicas.mergeControl(control.value);
 
-  const remote = await peers.call(peer, "GET", internalPaths.syncDigests, digestsResponseSchema);
+  // Hours that ended at least `settleMs` ago; both sides answer the same ones.
+  const beforeHour = Math.floor((clock.now() - settleMs) / hourMs);
+  const path = digestsPath(internalPaths.syncDigests, beforeHour);
+  const remote = await peers.call(peer, "GET", path, digestsResponseSchema);
   if (!remote.ok) return remote;
-  const differing = differingBuckets(await replicas.digests(), remote.value.buckets);
-  const report: RepairReport = { peer: peer.name, bucketsDiffering: differing.length, pushed: 0, pulled: 0 };
+  const local =
+    remote.value.format === digestsFormat ? await replicas.heldDigests(beforeHour) : await replicas.digests();
+  const differing = differingBuckets(local, remote.value.buckets);
+  const report: RepairReport = {
+    peer: peer.name,
+    bucketsCompared: new Set([...local, ...remote.value.buckets].map((bucket) => `${bucket.appId}:${bucket.hour}`))
+      .size,
+    bucketsDiffering: differing.length,
+    pushed: 0,
+    pulled: 0,
+  };
 
   for (let start = 0; start < differing.length; start += bucketsPerCall) {
     const buckets = differing.slice(start, start + bucketsPerCall);

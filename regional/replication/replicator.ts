@@ -18,6 +18,7 @@ import type { Region } from "../../shared/regions.ts";
 import type { SealedBatch } from "../../shared/replication.ts";
 import { replicateBatchesMax } from "../../shared/replication.ts";
 import type { ReplicationConfig } from "../config.ts";
+import type { RegionMetrics } from "../metrics.ts";
 import type { PeerBacklog, ReplicaStore } from "../store/types.ts";
 import { antiEntropy, type RepairReport } from "./anti-entropy.ts";
 import { createPeerClient, type PeerClient } from "./peers.ts";
@@ -59,8 +60,9 @@ export function createReplicator(options: {
   replicas: ReplicaStore;
   logger: Logger;
   clock: Clock;
+  metrics: RegionMetrics;
 }): Replicator {
-  const { region, config, replicas, logger, clock } = options;
+  const { region, config, replicas, logger, clock, metrics } = options;
   const peers: PeerClient = createPeerClient({
     peers: config.peers,
     peerSecret: options.peerSecret,
@@ -117,8 +119,19 @@ export function createReplicator(options: {
     async runAntiEntropyOnce() {
       const reports: RepairReport[] = [];
       for (const peer of config.peers) {
-        const result = await antiEntropy({ region, peer, peers, replicas });
+        const stopTimer = metrics.antiEntropySeconds.startTimer({ peer: peer.name });
+        const result = await antiEntropy({
+          region,
+          peer,
+          peers,
+          replicas,
+          clock,
+          settleMs: config.antiEntropySettleMs,
+        });
+        stopTimer();
         if (result.ok) {
+          metrics.antiEntropyRepairs.inc({ peer: peer.name, direction: "push" }, result.report.pushed);
+          metrics.antiEntropyRepairs.inc({ peer: peer.name, direction: "pull" }, result.report.pulled);
           reports.push(result.report);
           if (result.report.pushed + result.report.pulled > 0) logger.info(result.report, "anti-entropy repaired");
         } else logger.warn({ peer: peer.name, reason: result.error.message }, "anti-entropy skipped a peer");

@@ -16,7 +16,7 @@
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed, late (with backoff)
  *   …Mark, backlog   marks.ts       what each peer confirmed, by origin sequence
- *   digests/entries  digests.ts     per app-hour summaries for anti-entropy (appDigest: one app's)
+ *   digests/entries  digests.ts     per app-hour summaries for anti-entropy, kept on write (appDigest: one app's)
  *   …Control         control.ts     apps, keys and erasures as anti-entropy exchanges them
  *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
  *   issues …         issue-reads.ts issue groups (issues.ts groups them as put and apply store batches)
@@ -30,7 +30,7 @@ import { addKey, appKeys, keyByHash, listApps, revokedKeyHashes, revokeKey, upse
 import { exportControl, mergeControl } from "./control.ts";
 import { changeDeviceSetting, listDeviceSettings } from "./device-settings.ts";
 import { listDevices } from "./devices.ts";
-import { appDigest, bucketDigests, bucketEntries } from "./digests.ts";
+import { appDigest, bucketDigests, bucketEntries, heldDigests } from "./digests.ts";
 import { applyErasure } from "./erasure.ts";
 import { expire } from "./expire.ts";
 import { changeIssueStatus, getIssue, listIssues } from "./issue-reads.ts";
@@ -88,6 +88,7 @@ export function createReplicaStore(deps: StoreDeps): ReplicaStore {
     advanceMark: advanceMark(deps),
     backlog: backlog(deps),
     digests: bucketDigests(deps),
+    heldDigests: heldDigests(deps),
     entries: bucketEntries(deps),
     exportControl: exportControl(deps),
     mergeControl: mergeControl(deps),

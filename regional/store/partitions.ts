@@ -103,7 +103,8 @@ export async function listPartitions(db: Database): Promise<number[]> {
 /**
  * Drops every partition whose upper bound is at or before `nowMs`: all it holds has expired, and
  * reads stopped returning it when each row's expires_at passed. Answers the days dropped; a day
- * whose drop timed out on its lock is left for the next run.
+ * whose drop timed out on its lock is left for the next run. The day's digest rows go in the same
+ * transaction, so the digests stay those of what the table holds.
  */
 export async function dropExpiredPartitions(db: Database, nowMs: number): Promise<number[]> {
   const expired = (await listPartitions(db)).filter((day) => (day + 1) * dayMs <= nowMs);
@@ -113,6 +114,8 @@ export async function dropExpiredPartitions(db: Database, nowMs: number): Promis
       await db.transaction(async (tx) => {
         await tx.execute(sql.raw(`set local lock_timeout = ${lockTimeoutMs}`));
         await tx.execute(sql.raw(`drop table if exists "${partitionName(day)}"`));
+        // Dropping fires no trigger: the day's digest rows (store/digests.ts) go with it here.
+        await tx.execute(sql`delete from bucket_digests where expires_day = ${day}`);
       });
     } catch (error) {
       if (databaseFailure(error)?.sqlState === lockNotAvailable) continue;

@@ -172,7 +172,10 @@ export interface ReplicaStore {
   advanceMark(peer: string, confirmed: (key: BatchKey) => boolean, leaseMs: number): Promise<BatchKey[]>;
   /** What each peer is owed: outbox entries and unconfirmed batches above its mark (`confirmed`: as above). */
   backlog(confirmed?: (peer: string, key: BatchKey) => boolean): Promise<Map<string, PeerBacklog>>;
+  /** Format-1 digests of every unexpired batch, computed over the whole table (store/digests.ts). */
   digests(): Promise<BucketDigest[]>;
+  /** Format-2 digests, kept on write, of the hours before `beforeHour` (all when undefined). */
+  heldDigests(beforeHour?: number): Promise<BucketDigest[]>;
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
   mergeControl(state: ControlState): Promise<void>;

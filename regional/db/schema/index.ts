@@ -2,6 +2,7 @@
 export { apiKeys } from "./api-keys.ts";
 export { apps } from "./apps.ts";
 export { batches } from "./batches.ts";
+export { bucketDigests } from "./bucket-digests.ts";
 export { deviceSettings } from "./device-settings.ts";
 export { devices } from "./devices.ts";
 export { issueDevices, issueGroups, issueOccurrences, webhookConfigs, webhookQueue } from "./issues.ts";
