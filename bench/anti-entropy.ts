@@ -35,6 +35,7 @@ import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { pino } from "pino";
 import postgres from "postgres";
+import { overloadDefaults } from "../regional/admission.ts";
 import { replicationDefaults } from "../regional/config.ts";
 import { batches } from "../regional/db/schema/index.ts";
 import { createRegion, type Region } from "../regional/region.ts";
@@ -114,6 +115,7 @@ async function startNode(name: string, index: number): Promise<Node> {
       logLevel: "silent",
       shutdownTimeoutMs: 1000,
       lifecycleIntervalMs: 600_000,
+      overload: overloadDefaults,
       replication: {
         ...replicationDefaults,
         peerTimeoutMs: 120_000,
