@@ -34,7 +34,6 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { pino } from "pino";
-import postgres from "postgres";
 import { overloadDefaults } from "../regional/admission.ts";
 import { replicationDefaults } from "../regional/config.ts";
 import { batches } from "../regional/db/schema/index.ts";
@@ -48,6 +47,7 @@ import { generateKeyMaterial } from "../shared/envelope.ts";
 import { retentionDaysDefault } from "../shared/lifecycle.ts";
 import { internalPaths } from "../shared/regions.ts";
 import { deviceBatch } from "./device-lines.ts";
+import { createScratchDatabase, dropScratchDatabases, scratchName } from "./scratch-databases.ts";
 
 const { values } = parseArgs({
   options: {
@@ -77,8 +77,7 @@ const secrets = {
 };
 const keyring = { active: "k1", keys: { k1: generateKeyMaterial() } };
 const dir = await mkdtemp(path.join(tmpdir(), "stormlog-bench-antientropy-"));
-const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const databaseNames = ["a", "b"].map((name) => `stormlog_bench_ae_${name}_${toHex(randomBytes(4))}`);
+const databaseNames = ["a", "b"].map((name) => scratchName(`stormlog_bench_ae_${name}`));
 
 /** Every write and read of the regions happens `offsetMs` ago: uploads into settled hours. */
 let offsetMs = 0;
@@ -89,15 +88,8 @@ let wireBytes = 0;
 type Node = { name: string; region: Region; close(): Promise<void> };
 
 async function startNode(name: string, index: number): Promise<Node> {
-  let databaseUrl: string | undefined;
-  if (values.db === "postgres") {
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-    await admin.unsafe(`create database ${databaseNames[index]}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${databaseNames[index]}`;
-    databaseUrl = url.toString();
-  }
+  const databaseUrl =
+    values.db === "postgres" ? await createScratchDatabase(databaseNames[index] as string) : undefined;
   const other = name === "a" ? "b" : "a";
   const region = await createRegion(
     {
@@ -403,10 +395,6 @@ try {
   );
 } finally {
   for (const node of nodes) await node.close();
-  if (values.db === "postgres") {
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-    for (const name of databaseNames) await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
+  if (values.db === "postgres") await dropScratchDatabases(databaseNames);
   await rm(dir, { recursive: true, force: true });
 }

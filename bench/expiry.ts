@@ -19,7 +19,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
-import postgres from "postgres";
 import { openDatabase } from "../regional/db/client.ts";
 import { batches } from "../regional/db/schema/index.ts";
 import { openKeystore } from "../regional/keystore/keystore.ts";
@@ -29,6 +28,7 @@ import { dayMs, dropExpiredPartitions, ensurePartitions, partitionName } from ".
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { generateKeyMaterial, Keyring } from "../shared/envelope.ts";
 import { deviceBatch, linesPerBatch } from "./device-lines.ts";
+import { createScratchDatabase, dropScratchDatabases, scratchName } from "./scratch-databases.ts";
 
 const { values } = parseArgs({
   options: { db: { type: "string", default: "pglite" }, runs: { type: "string", default: "5" } },
@@ -42,17 +42,8 @@ type Size = keyof typeof sizes;
 const insertRowsPerStatement = 250;
 
 const dir = await mkdtemp(path.join(tmpdir(), "stormlog-bench-expiry-"));
-const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const databaseName = `stormlog_bench_expiry_${toHex(randomBytes(4))}`;
-let databaseUrl: string | undefined;
-if (values.db === "postgres") {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${databaseName}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${databaseName}`;
-  databaseUrl = url.toString();
-}
+const databaseName = scratchName("stormlog_bench_expiry");
+const databaseUrl = values.db === "postgres" ? await createScratchDatabase(databaseName) : undefined;
 const database = await openDatabase({ databaseUrl, dataDir: path.join(dir, "db") });
 const { db } = database;
 
@@ -161,11 +152,7 @@ try {
   await keystore.close();
 } finally {
   await database.close();
-  if (values.db === "postgres") {
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-    await admin.unsafe(`drop database if exists ${databaseName} with (force)`);
-    await admin.end();
-  }
+  if (values.db === "postgres") await dropScratchDatabases([databaseName]);
   await rm(dir, { recursive: true, force: true });
 }
 
