@@ -137,11 +137,20 @@ describe("a restart of the whole system on the same folder", () => {
 
     t.system = await LocalSystem.start(t.options);
     expect(t.system.info.app).toEqual(info.app);
-    const read = await fetch(`${t.system.info.edgeUrl}/v1/logs?q=${marker}`, {
-      headers: { authorization: `Bearer ${info.app.readKey}` },
-    });
-    const page = (await read.json()) as LogPage;
-    expect(page.logs).toHaveLength(2);
+    // The batch is in two regions at least (the ack quorum); the region that answers this read may
+    // be the third, which the origin brings up to date after the restart.
+    const logs = await waitFor(
+      "the restarted system serves the batch",
+      async () => {
+        const read = await fetch(`${t.system.info.edgeUrl}/v1/logs?q=${marker}`, {
+          headers: { authorization: `Bearer ${info.app.readKey}` },
+        });
+        const page = (await read.json()) as LogPage;
+        return page.logs.length === 2 ? page.logs : null;
+      },
+      30_000,
+    );
+    expect(logs).toHaveLength(2);
   });
 });
 
