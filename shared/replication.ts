@@ -162,7 +162,8 @@ export const replicateResponseSchema = z.object({
 });
 export type ReplicateResponse = z.infer<typeof replicateResponseSchema>;
 
-export type Bucket = { appId: string; hour: number };
+/** An app-hour, or one minute (0-59) of it. */
+export type Bucket = { appId: string; hour: number; minute?: number };
 /**
  * One app-hour: how many batches and a hash of their `batchId:origin:receivedAt`. Format 1 (the
  * previous version's, computed over the whole table on every ask) is an MD5 of them sorted;
@@ -172,6 +173,7 @@ export type Bucket = { appId: string; hour: number };
 const bucketDigestSchema = z.object({
   appId: z.string(),
   hour: z.int().min(0),
+  minute: z.int().min(0).max(59).optional(),
   count: z.int().min(0),
   hash: z.string(),
 });
@@ -180,30 +182,49 @@ export type BucketDigest = z.infer<typeof bucketDigestSchema>;
 /** The format a region asks for with `?format=2`; a region of the previous version ignores it. */
 export const digestsFormat = 2;
 /**
- * `GET sync/digests?format=2[&before=<hour>]`: format-2 digests of the buckets before that hour
- * (all of them without it), of buckets none of whose batches can have expired. Without
+ * `GET sync/digests?format=2[&before=<hour>[&beforeMinute=<minute>]]`: format-2 digests of the
+ * buckets before that hour (all of them without it), of buckets none of whose batches can have
+ * expired; with `beforeMinute` (minutes since the epoch, within hour `before`), also that hour's
+ * minutes before it, one bucket each, so the hour still running is compared too. Without
  * `format`, the answer is format 1 over every unexpired batch, as the previous version asks.
  */
-export const digestsQuerySchema = z.strictObject({
-  format: z.literal(String(digestsFormat)).optional(),
-  before: z
-    .string()
-    .regex(/^\d{1,12}$/, "expected an hour since the epoch")
-    .transform(Number)
-    .optional(),
-});
+export const digestsQuerySchema = z
+  .strictObject({
+    format: z.literal(String(digestsFormat)).optional(),
+    before: z
+      .string()
+      .regex(/^\d{1,12}$/, "expected an hour since the epoch")
+      .transform(Number)
+      .optional(),
+    beforeMinute: z
+      .string()
+      .regex(/^\d{1,14}$/, "expected a minute since the epoch")
+      .transform(Number)
+      .optional(),
+  })
+  .refine((query) => query.beforeMinute === undefined || Math.floor(query.beforeMinute / 60) === query.before, {
+    message: "beforeMinute must fall within the hour `before`",
+    path: ["beforeMinute"],
+  });
 export type DigestsQuery = z.input<typeof digestsQuerySchema>;
 /** A region's answer to `sync/digests` (peers' anti-entropy, the admin CLI's `verify`). */
 export const digestsResponseSchema = z.object({
   /** 2 when the region answered format 2; absent from a format-1 answer. */
   format: z.literal(digestsFormat).optional(),
+  /** The `beforeMinute` asked, when the answer holds those minutes (a previous version's does not). */
+  beforeMinute: z.int().optional(),
   buckets: z.array(bucketDigestSchema),
 });
 export type DigestsResponse = z.infer<typeof digestsResponseSchema>;
 
-/** The path and query of a format-2 ask for the buckets before `beforeHour` (all when undefined). */
-export function digestsPath(path: string, beforeHour?: number): string {
-  return `${path}?format=${digestsFormat}${beforeHour === undefined ? "" : `&before=${beforeHour}`}`;
+/**
+ * The path and query of a format-2 ask: the buckets before `before.hour` (all when undefined) and,
+ * with `before.minute`, that hour's minutes before it.
+ */
+export function digestsPath(path: string, before?: { hour: number; minute?: number }): string {
+  if (!before) return `${path}?format=${digestsFormat}`;
+  const minute = before.minute === undefined ? "" : `&beforeMinute=${before.minute}`;
+  return `${path}?format=${digestsFormat}&before=${before.hour}${minute}`;
 }
 
 export const bucketSchema = z.strictObject({
@@ -212,6 +233,7 @@ export const bucketSchema = z.strictObject({
     .int()
     .min(0)
     .max(Math.floor(8.64e15 / hourMs) - 1),
+  minute: z.int().min(0).max(59).optional(),
 });
 export const entriesRequestSchema = z.strictObject({ buckets: z.array(bucketSchema).min(1).max(1000) });
 /** A stored version, without its bytes. */

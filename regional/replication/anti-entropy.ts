@@ -5,12 +5,16 @@
  * region lacks. A region restored from an old backup, or one whose outbox was lost, converges by
  * this alone. Repairs are applied like replicas, never queued in the outbox, so nothing loops.
  *
- * Only settled hours are compared: those that ended `settleMs` ago. A batch in flight (sent to
- * the quorum, in the outbox, waiting out a backoff) is replication's to deliver, and would
- * otherwise make the current hour differ on every pass under load; it is compared on a later pass
- * once its hour has settled. The digests compared are those kept on write (format 2), so a pass
- * costs what the buckets cost, not what the table holds; a peer of the previous version answers
- * format 1, and then this region computes its own the previous way to compare (a rolling upgrade).
+ * Only what settled `settleMs` ago is compared: the hours that ended before then, and of the hour
+ * it falls in, the minutes that did. A batch in flight (sent to the quorum, in the outbox, waiting
+ * out a backoff) is replication's to deliver, and would otherwise make the current bucket differ
+ * on every pass under load; it is compared on a later pass once its minute has settled. Minutes,
+ * not just hours, because an origin that goes down can leave a batch with two regions and not the
+ * third; only anti-entropy brings it there, and a reader sent to the third should not wait for the
+ * hour to end. The digests compared are those kept on write (format 2), so a pass costs what the
+ * buckets cost, not what the table holds. A peer of the previous version answers the hours only
+ * (this region then compares hours only), or format 1, and then this region computes its own the
+ * previous way to compare (a rolling upgrade).
  */
 import type { BatchKey } from "../../shared/batch.ts";
 import type { Clock } from "../../shared/clock.ts";
@@ -44,6 +48,7 @@ export type RepairReport = {
 
 const bucketsPerCall = 500;
 const hourMs = 3_600_000;
+const minuteMs = 60_000;
 
 export async function antiEntropy(options: {
   region: string;
@@ -58,18 +63,28 @@ export async function antiEntropy(options: {
   if (!control.ok) return control;
   await replicas.mergeControl(control.value);
 
-  // Hours that ended at least `settleMs` ago; both sides answer the same ones.
-  const beforeHour = Math.floor((clock.now() - settleMs) / hourMs);
-  const path = digestsPath(internalPaths.syncDigests, beforeHour);
-  const remote = await peers.call(peer, "GET", path, digestsResponseSchema);
+  // What settled at least `settleMs` ago; both sides answer the same buckets.
+  const settled = clock.now() - settleMs;
+  const before = { hour: Math.floor(settled / hourMs), minute: Math.floor(settled / minuteMs) };
+  let remote = await peers.call(peer, "GET", digestsPath(internalPaths.syncDigests, before), digestsResponseSchema);
+  if (!remote.ok && remote.error.kind === "refused" && remote.error.status === 400) {
+    // A peer of the previous version knows no `beforeMinute`: the hours alone.
+    remote = await peers.call(
+      peer,
+      "GET",
+      digestsPath(internalPaths.syncDigests, { hour: before.hour }),
+      digestsResponseSchema,
+    );
+  }
   if (!remote.ok) return remote;
   const local =
-    remote.value.format === digestsFormat ? await replicas.heldDigests(beforeHour) : await replicas.digests();
+    remote.value.format !== digestsFormat
+      ? await replicas.digests()
+      : await replicas.heldDigests(remote.value.beforeMinute === before.minute ? before : { hour: before.hour });
   const differing = differingBuckets(local, remote.value.buckets);
   const report: RepairReport = {
     peer: peer.name,
-    bucketsCompared: new Set([...local, ...remote.value.buckets].map((bucket) => `${bucket.appId}:${bucket.hour}`))
-      .size,
+    bucketsCompared: new Set([...local, ...remote.value.buckets].map(bucketId)).size,
     bucketsDiffering: differing.length,
     pushed: 0,
     pulled: 0,
@@ -105,14 +120,17 @@ export async function antiEntropy(options: {
   return { ok: true, report };
 }
 
+function bucketId(bucket: Bucket): string {
+  return `${bucket.appId}:${bucket.hour}:${bucket.minute ?? ""}`;
+}
+
 export function differingBuckets(local: BucketDigest[], remote: BucketDigest[]): Bucket[] {
-  const key = (bucket: Bucket) => `${bucket.appId}:${bucket.hour}`;
-  const mine = new Map(local.map((bucket) => [key(bucket), bucket]));
-  const theirs = new Map(remote.map((bucket) => [key(bucket), bucket]));
+  const mine = new Map(local.map((bucket) => [bucketId(bucket), bucket]));
+  const theirs = new Map(remote.map((bucket) => [bucketId(bucket), bucket]));
   const differing: Bucket[] = [];
   for (const [id, bucket] of mine) if (theirs.get(id)?.hash !== bucket.hash) differing.push(bucket);
   for (const [id, bucket] of theirs) if (!mine.has(id)) differing.push(bucket);
-  return differing.map(({ appId, hour }) => ({ appId, hour }));
+  return differing.map(({ appId, hour, minute }) => (minute === undefined ? { appId, hour } : { appId, hour, minute }));
 }
 
 /** Which versions each side should send the other: the missing ones, and the winning ones. */

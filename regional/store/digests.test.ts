@@ -87,11 +87,9 @@ describe.each(drivers)("digests kept on write on %s", (kind) => {
       uploaded.map(({ hour, count }) => [hour, count]),
     );
     // Only the hours asked for.
-    expect((await region.replicas.heldDigests(Math.floor(t0 / hourMs) - 3)).map((bucket) => bucket.hour)).toEqual([
-      Math.floor(t0 / hourMs) - 30,
-      Math.floor(t0 / hourMs) - 20,
-      Math.floor(t0 / hourMs) - 5,
-    ]);
+    expect(
+      (await region.replicas.heldDigests({ hour: Math.floor(t0 / hourMs) - 3 })).map((bucket) => bucket.hour),
+    ).toEqual([Math.floor(t0 / hourMs) - 30, Math.floor(t0 / hourMs) - 20, Math.floor(t0 / hourMs) - 5]);
 
     // A replica received earlier elsewhere replaces the version held: another hour, another day.
     const later = await putAt(t0 - hourMs, "phone-2", "contested");
@@ -135,5 +133,54 @@ describe.each(drivers)("digests kept on write on %s", (kind) => {
     await putAt(nowMs - 2 * hourMs, "phone-2", "after expiry");
     nowMs = t0 + 2 * dayMs;
     expect((await expectDigestsRight()).map((bucket) => bucket.count)).toEqual([1]);
+  });
+
+  it("answer the hour still running minute by minute, and fold older hours into a row each", async () => {
+    const app = testAppId();
+    await region.store.upsertApp({ id: app, name: "by the minute", keys: [] });
+    const t1 = t0 + 5 * dayMs; // 15:20
+    const put = async (atMs: number) => {
+      nowMs = atMs;
+      const batch = makeBatch({ lines: [{ ts: atMs, text: "minute" }] });
+      expect((await region.store.put(app, batch, { origin: "a", outboxPeers: [], leaseMs: 0 })).ok).toBe(true);
+      return { batchId: batch.batchId, atMs };
+    };
+    const twoHoursAgo = await put(t1 - 2 * hourMs);
+    const minute10 = [await put(t1 - 10 * 60_000), await put(t1 - 10 * 60_000 + 5_000)];
+    const minute17 = await put(t1 - 3 * 60_000);
+    await put(t1 - 30_000); // 15:19:30, after the horizon
+    nowMs = t1;
+    const hour = Math.floor(t1 / hourMs);
+    const digest = (held: { batchId: string; atMs: number }[]) => {
+      let hash = 0n;
+      for (const { batchId, atMs } of held) {
+        hash ^= BigInt(`0x${createHash("md5").update(`${batchId}:a:${atMs}`).digest("hex")}`);
+      }
+      return { count: held.length, hash: hash.toString(16).padStart(32, "0") };
+    };
+
+    const settled = t1 - 120_000; // 15:18
+    const ofApp = (await region.replicas.heldDigests({ hour, minute: Math.floor(settled / 60_000) })).filter(
+      (bucket) => bucket.appId === app,
+    );
+    expect(ofApp).toEqual([
+      { appId: app, hour: hour - 2, ...digest([twoHoursAgo]) },
+      { appId: app, hour, minute: 10, ...digest(minute10) },
+      { appId: app, hour, minute: 17, ...digest([minute17]) },
+    ]);
+    // Asked without minutes (a previous version's ask), the same hours as before.
+    expect((await region.replicas.heldDigests({ hour })).filter((bucket) => bucket.appId === app)).toEqual([
+      { appId: app, hour: hour - 2, ...digest([twoHoursAgo]) },
+    ]);
+
+    // Hours later the running hour's minute rows are folded into one, and it still adds up.
+    nowMs = t1 + 3 * hourMs;
+    await expectDigestsRight();
+    const detail = rowsOf<{ rows: number | string }>(
+      await region.database.db.execute(
+        sql`select count(*) as rows from bucket_digests where app_id = ${app} and minute <> -1`,
+      ),
+    );
+    expect(Number(detail[0]?.rows)).toBe(0);
   });
 });

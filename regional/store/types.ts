@@ -174,8 +174,11 @@ export interface ReplicaStore {
   backlog(confirmed?: (peer: string, key: BatchKey) => boolean): Promise<Map<string, PeerBacklog>>;
   /** Format-1 digests of every unexpired batch, computed over the whole table (store/digests.ts). */
   digests(): Promise<BucketDigest[]>;
-  /** Format-2 digests, kept on write, of the hours before `beforeHour` (all when undefined). */
-  heldDigests(beforeHour?: number): Promise<BucketDigest[]>;
+  /**
+   * Format-2 digests, kept on write, of the hours before `before.hour` (all when undefined) and,
+   * with `before.minute` (minutes since the epoch, within that hour), that hour's minutes before it.
+   */
+  heldDigests(before?: { hour: number; minute?: number }): Promise<BucketDigest[]>;
   entries(buckets: Bucket[]): Promise<BatchVersion[]>;
   exportControl(): Promise<ControlState>;
   mergeControl(state: ControlState): Promise<void>;

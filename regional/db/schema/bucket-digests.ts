@@ -8,7 +8,7 @@
  * rows of a bucket into one (store/digests.ts). The day of expiry is the `batches` partition the
  * rows are in, so dropping a partition drops its digest rows with it (store/partitions.ts).
  */
-import { bigint, index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgTable, smallint, text } from "drizzle-orm/pg-core";
 
 export const bucketDigests = pgTable(
   "bucket_digests",
@@ -16,6 +16,11 @@ export const bucketDigests = pgTable(
     appId: text("app_id").notNull(),
     /** Hours since the epoch of receivedAt (the origin's), as anti-entropy's buckets count them. */
     hour: integer("hour").notNull(),
+    /**
+     * The minute of that hour (0-59) for rows of the last two hours, so anti-entropy can compare
+     * the hour still running minute by minute; -1 once a read folded an older hour's rows into one.
+     */
+    minute: smallint("minute").notNull().default(-1),
     /** Days since the epoch of expires_at: the partition (store/partitions.ts `dayOf`). */
     expiresDay: integer("expires_day").notNull(),
     batches: integer("batches").notNull(),
