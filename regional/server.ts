@@ -73,6 +73,10 @@ async function shutdown(signal: string): Promise<void> {
   while (lifecycle.inFlight > 0 && Date.now() < deadline) await delay(20);
   if (lifecycle.inFlight > 0)
     logger.warn({ inFlight: lifecycle.inFlight }, "shutdown timeout: cutting calls in flight");
+  // An upload is answered once the quorum holds it; its copy to the last peer may still be on its
+  // way. Let it arrive (within the bound): a region that stops for good leaves no batch in two
+  // regions only. What does not arrive is above the peer's mark and goes out at the next start.
+  await Promise.race([region.replicator.idle(), delay(Math.max(0, deadline - Date.now()))]);
   // Keep-alive connections would hold the listeners open; nothing more is served on them.
   for (const listener of servers) listener.closeAllConnections();
   await closed;

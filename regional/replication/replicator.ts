@@ -43,6 +43,8 @@ export type Replicator = {
   peerHealth(): Promise<PeerHealth[]>;
   /** What each peer is still owed (store/marks.ts), counting what it confirmed to this process as held. */
   backlog(): Promise<Map<string, PeerBacklog>>;
+  /** Resolves once no batch waits in, or is being sent from, a peer queue (a graceful stop waits for it). */
+  idle(): Promise<void>;
   /** True when too few peers answer for the quorum to be reached. */
   degraded(): boolean;
   start(): void;
@@ -96,10 +98,15 @@ export function createReplicator(options: {
       }),
 
     async runOutboxOnce() {
+      // The first pass after start waits out no lease: no send of this process can be in flight,
+      // and what its previous run left unconfirmed (a peer stopping beside it, a crash) goes out at
+      // once; a send of another process on the same database costs at most a second copy ("held").
+      const lease = startingUp ? 0 : leaseMs;
+      startingUp = false;
       const results = await Promise.all(
         config.peers.map(async (peer) => {
           const held = confirmations(peer.name);
-          const passed = await replicas.advanceMark(peer.name, (key) => held.has(keyOf(key)), leaseMs);
+          const passed = await replicas.advanceMark(peer.name, (key) => held.has(keyOf(key)), lease);
           for (const key of passed) held.delete(keyOf(key));
           forgetStale(held);
           let sent = 0;
@@ -155,12 +162,17 @@ export function createReplicator(options: {
 
     backlog: () => replicas.backlog((peer, key) => confirmations(peer).has(keyOf(key))),
 
+    async idle() {
+      await Promise.all([...queues.values()].map((queue) => queue.idle()));
+    },
+
     degraded() {
       const reachable = peers.states().filter((state) => state.reachable).length;
       return reachable + 1 < config.ackQuorum;
     },
 
     start() {
+      startingUp = true;
       loops.push(
         every(config.peerProbeIntervalMs, () => replicator.probePeers()),
         every(config.outboxIntervalMs, () => replicator.runOutboxOnce()),
@@ -173,6 +185,7 @@ export function createReplicator(options: {
     },
   };
 
+  let startingUp = false;
   /** Per peer: batches it confirmed to the upload path, by key, with when, until its mark passes them. */
   const confirmed = new Map<string, Map<string, number>>();
   function confirmations(peer: string): Map<string, number> {
@@ -203,9 +216,8 @@ export function createReplicator(options: {
   function createPeerQueue(peer: Region) {
     type Waiting = { replica: SealedBatch; requestId?: string; resolve: (confirmed: boolean) => void };
     let waiting: Waiting[] = [];
-    let running = false;
+    let running: Promise<void> | null = null;
     async function drain() {
-      running = true;
       while (waiting.length > 0) {
         const group = waiting.slice(0, replicateBatchesMax);
         waiting = waiting.slice(replicateBatchesMax);
@@ -228,14 +240,17 @@ export function createReplicator(options: {
           entry.resolve(held.has(key));
         }
       }
-      running = false;
+      running = null;
     }
     return {
       send(replica: SealedBatch, requestId?: string): Promise<boolean> {
         return new Promise((resolve) => {
           waiting.push({ replica, requestId, resolve });
-          if (!running) void drain();
+          running ??= drain();
         });
+      },
+      idle: async () => {
+        await running;
       },
     };
   }
