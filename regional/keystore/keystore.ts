@@ -8,8 +8,10 @@
  *
  * Unwrapped keys are cached in memory (a device uploads many batches, a read opens many), and the
  * whole cache is dropped whenever an erasure destroys keys here, so a destroyed key is never used
- * again by this process. Entries also expire after `cachedKeyMs`: another process of the same
- * region (PostgreSQL mode) may apply an erasure this one does not hear of.
+ * again by this process; so is which erasure covers an app or device (every upload and replica
+ * asks), dropped whenever an erasure is recorded here. Entries also expire after `cachedKeyMs`:
+ * another process of the same region (PostgreSQL mode) may apply an erasure this one does not
+ * hear of.
  */
 import { fileURLToPath } from "node:url";
 import { and, desc, eq, gt, isNull, ne, or, sql } from "drizzle-orm";
@@ -87,6 +89,12 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   const sealing = new ExpiringMap<DeviceKey>();
   // The keys every replica of a device carries (the upload path sends each new batch with them).
   const carried = new ExpiringMap<CarriedKeys>();
+  /**
+   * The erasure covering an app or device, or that none does: asked for every upload and replica,
+   * changed only by an erasure. Dropped whenever this process records or applies one; another
+   * process's is seen within `cachedKeyMs`, as with the keys.
+   */
+  const coverings = new ExpiringMap<{ erasure: ErasureRecord | null }>();
 
   /** Unwrapped keys: the key, null when not held, or why it does not unwrap. */
   type Unwrapped = CryptoKey | null | { unopenable: string };
@@ -146,6 +154,15 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   }
 
   async function covering(appId: string, deviceId: string | null): Promise<ErasureRecord | null> {
+    const id = `${appId}/${deviceId ?? ""}`;
+    const cached = coverings.get(id);
+    if (cached) return cached.erasure;
+    const erasure = await coveringNow(appId, deviceId);
+    coverings.set(id, { erasure });
+    return erasure;
+  }
+
+  async function coveringNow(appId: string, deviceId: string | null): Promise<ErasureRecord | null> {
     const [row] = await db
       .select()
       .from(erasures)
@@ -298,6 +315,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
           requestedAt: new Date(erasure.requestedAt),
         })
         .onConflictDoNothing();
+      coverings.clear();
       const [row] = await db.select().from(erasures).where(eq(erasures.id, erasure.id));
       if (!row) throw new Error(`erasure ${erasure.id} was recorded but is not in the key store`);
       return toRecord(row);
@@ -318,6 +336,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       cache.clear();
       sealing.clear();
       carried.clear();
+      coverings.clear();
       return destroyed;
     },
 
@@ -326,6 +345,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
         .update(erasures)
         .set({ completedAt: new Date(completedAtMs) })
         .where(and(eq(erasures.id, erasureId), isNull(erasures.completedAt)));
+      coverings.clear();
     },
 
     async find(appId, erasureId) {
