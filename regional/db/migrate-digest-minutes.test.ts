@@ -1,33 +1,12 @@
 // Migration 0010 on a database that already holds batches (PGlite and PostgreSQL): the digest rows
 // of the last two hours are redone minute by minute, older ones stay one per hour, and the totals
 // are unchanged.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { partitionName, rowsOf } from "../store/partitions.ts";
 import { createTestDatabase, drivers, type TestDatabase } from "../testing/harness.ts";
+import { seedBefore } from "../testing/migrations.ts";
 import { openDatabase } from "./client.ts";
-
-const migrations = fileURLToPath(new URL("./migrations", import.meta.url));
-
-function migrationsBefore0010(): string {
-  const folder = mkdtempSync(path.join(tmpdir(), "stormlog-migrations-"));
-  cpSync(migrations, folder, { recursive: true });
-  const journalPath = path.join(folder, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.filter((entry) => entry.tag < "0010");
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return folder;
-}
 
 const minuteNow = Math.floor(Date.now() / 60_000);
 // Minutes since the epoch at which each batch was received: ten minutes, three and five hours ago.
@@ -57,20 +36,11 @@ describe.each(drivers)("migration 0010 on %s", (kind) => {
   it("redoes the last two hours' digest rows minute by minute", async () => {
     const database: TestDatabase = await createTestDatabase(kind);
     cleanup.push(() => database.drop());
-    const before = migrationsBefore0010();
-    cleanup.push(() => rmSync(before, { recursive: true, force: true }));
-    const setup = `insert into apps (id, name) values ('0123456789abcdef', 'old');\n${partition}\n${oldRows}`;
-    if (kind === "pglite") {
-      const client = new PGlite(database.dataDir);
-      await migratePglite(drizzlePglite({ client }), { migrationsFolder: before });
-      await client.exec(setup);
-      await client.close();
-    } else {
-      const client = postgres(database.databaseUrl as string, { max: 1, onnotice: () => undefined });
-      await migratePostgres(drizzlePostgres({ client }), { migrationsFolder: before });
-      await client.unsafe(setup);
-      await client.end();
-    }
+    await seedBefore(
+      database,
+      "0010",
+      `insert into apps (id, name) values ('0123456789abcdef', 'old');\n${partition}\n${oldRows}`,
+    );
     const opened = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
     cleanup.push(() => opened.close());
     const rows = rowsOf<{ hour: number; minute: number; batches: number }>(

@@ -1,35 +1,14 @@
 // Migration 0004 on a database that already holds batches (PGlite and PostgreSQL): every row moves
 // into the partition of the day it expires on under the default retention, with its stored bytes,
 // its device gets an expiry, and `batches` keeps every index it had.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { listPartitions, rowsOf } from "../store/partitions.ts";
 import { createTestDatabase, drivers, type TestDatabase } from "../testing/harness.ts";
+import { seedBefore } from "../testing/migrations.ts";
 import { openDatabase } from "./client.ts";
 
-const migrations = fileURLToPath(new URL("./migrations", import.meta.url));
 const at = "'2026-11-20T08:30:00.000Z'";
-
-/** The migrations up to 0003, as a database was before retention. */
-function migrationsBefore0004(): string {
-  const folder = mkdtempSync(path.join(tmpdir(), "stormlog-migrations-"));
-  cpSync(migrations, folder, { recursive: true });
-  const journalPath = path.join(folder, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.filter((entry) => entry.tag < "0004");
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return folder;
-}
 
 const oldRows = `
   insert into apps (id, name) values ('0123456789abcdef', 'old');
@@ -51,20 +30,7 @@ describe.each(drivers)("migration 0004 on %s", (kind) => {
   it("moves existing batches into day partitions and keeps every index", async () => {
     const database: TestDatabase = await createTestDatabase(kind);
     cleanup.push(() => database.drop());
-    const before = migrationsBefore0004();
-    cleanup.push(() => rmSync(before, { recursive: true, force: true }));
-    if (kind === "pglite") {
-      const client = new PGlite(database.dataDir);
-      const db = drizzlePglite({ client });
-      await migratePglite(db, { migrationsFolder: before });
-      await client.exec(oldRows);
-      await client.close();
-    } else {
-      const client = postgres(database.databaseUrl as string, { max: 1, onnotice: () => undefined });
-      await migratePostgres(drizzlePostgres({ client }), { migrationsFolder: before });
-      await client.unsafe(oldRows);
-      await client.end();
-    }
+    await seedBefore(database, "0004", oldRows);
     const opened = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
     cleanup.push(() => opened.close());
     const rows = rowsOf<{ batch_id: string; expires_at: Date | string; stored_bytes: number; partition: string }>(
