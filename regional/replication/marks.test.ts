@@ -1,9 +1,9 @@
 // Replication's per-peer marks: the upload path writes nothing per batch for replication, the
 // worker moves a peer's mark past what it confirmed, a batch nobody confirmed (its sender gone, a
 // crash) is sent once its sender's lease runs out, and one a peer cannot take waits in the outbox
-// without holding the mark back.
+// without holding the mark back; a pass with nothing owed costs one query.
 import { and, eq, inArray } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
 import { uploadTo } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
@@ -67,6 +67,42 @@ describe.each(drivers)("replication marks on %s", (kind) => {
     expect(cluster.node("b").replicated.filter((entry) => entry.batchId === batch.batchId)).toHaveLength(1);
     expect((await markOf("b")) as bigint).toBeGreaterThan(seq as bigint);
     expect((await a().region.replicator.backlog()).size).toBe(0);
+  });
+
+  it("spends an idle pass on one query, and looks at a peer again once a batch is above its mark or an entry is due", async () => {
+    const { replicas, replicator } = a().region;
+    const advance = vi.spyOn(replicas, "advanceMark");
+    const claim = vi.spyOn(replicas, "claim");
+    try {
+      expect(await replicas.owed()).toEqual(new Map([["b", { due: false, aboveMark: false }]]));
+      expect(await replicator.runOutboxOnce()).toBe(0);
+      expect(advance).not.toHaveBeenCalled();
+      expect(claim).not.toHaveBeenCalled();
+
+      const uploaded = makeBatch({ lines: [{ ts: baseTs + 150 }] });
+      expect((await uploadTo(a(), appId, uploaded)).status).toBe(202);
+      expect((await replicas.owed()).get("b")).toEqual({ due: false, aboveMark: true });
+      await replicator.runOutboxOnce();
+      expect(advance).toHaveBeenCalledTimes(1);
+      expect((await replicas.owed()).get("b")).toEqual({ due: false, aboveMark: false });
+
+      // Stored by a tool: an outbox entry, due at once, and no sequence; owed to b, not to another peer.
+      await db()
+        .insert(replicationMarks)
+        .values({ peer: "z", seq: (await markOf("b")) as bigint });
+      const queued = makeBatch({ lines: [{ ts: baseTs + 160 }] });
+      expect((await a().region.store.put(appId, queued, { ...tracked, leaseMs: 0 })).ok).toBe(true);
+      expect((await replicas.owed()).get("b")).toEqual({ due: true, aboveMark: false });
+      expect((await replicas.owed()).get("z")).toEqual({ due: false, aboveMark: false });
+      await db().delete(replicationMarks).where(eq(replicationMarks.peer, "z"));
+      expect(await replicator.runOutboxOnce()).toBe(1);
+      expect(advance).toHaveBeenCalledTimes(1);
+      expect(cluster.node("b").replicated.filter((entry) => entry.batchId === queued.batchId)).toHaveLength(1);
+      expect((await replicas.owed()).get("b")).toEqual({ due: false, aboveMark: false });
+    } finally {
+      advance.mockRestore();
+      claim.mockRestore();
+    }
   });
 
   it("leaves a batch the peer does not take to the outbox, and moves the mark on past it", async () => {

@@ -15,7 +15,7 @@
  *   upsertApp …      apps.ts        apps, key hashes, revocations
  *   loadSealed/apply replica.ts     batches between regions, applied by the convergence rule
  *   claim …          outbox.ts      what each peer is still owed, late (with backoff)
- *   …Mark, backlog   marks.ts       what each peer confirmed, by origin sequence
+ *   …Mark, owed …    marks.ts       what each peer confirmed, by origin sequence; what a pass must look at
  *   digests/entries  digests.ts     per app-hour summaries for anti-entropy, kept on write (appDigest: one app's)
  *   …Control         control.ts     apps, keys and erasures as anti-entropy exchanges them
  *   erase/erasure    erasure.ts     erasing a device or an app: keys destroyed, rows deleted
@@ -34,7 +34,7 @@ import { appDigest, bucketDigests, bucketEntries, heldDigests } from "./digests.
 import { applyErasure } from "./erasure.ts";
 import { expire } from "./expire.ts";
 import { changeIssueStatus, getIssue, listIssues } from "./issue-reads.ts";
-import { advanceMark, backlog, startMarks } from "./marks.ts";
+import { advanceMark, backlog, owed, startMarks } from "./marks.ts";
 import { claimOutbox, completeOutbox, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
@@ -86,6 +86,7 @@ export function createReplicaStore(deps: StoreDeps): ReplicaStore {
     retry: retryOutbox(deps),
     startMarks: startMarks(deps),
     advanceMark: advanceMark(deps),
+    owed: owed(deps),
     backlog: backlog(deps),
     digests: bucketDigests(deps),
     heldDigests: heldDigests(deps),

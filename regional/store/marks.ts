@@ -47,7 +47,7 @@ export function advanceMark({ db, clock }: StoreDeps): ReplicaStore["advanceMark
         .from(replicationMarks)
         .where(eq(replicationMarks.peer, peer))
         .for("update", { skipLocked: true });
-      if (!mark) return [];
+      if (!mark) return { passed: [], late: 0 };
       const [snapshot] = rowsOf<{ xmin: string }>(await tx.execute(sql`select ${xminSql}::text as xmin`));
       const xmin = BigInt(snapshot?.xmin ?? "0");
       const rows = await tx
@@ -103,8 +103,24 @@ export function advanceMark({ db, clock }: StoreDeps): ReplicaStore["advanceMark
       if (next > mark.seq) {
         await tx.update(replicationMarks).set({ seq: next }).where(eq(replicationMarks.peer, peer));
       }
-      return passed;
+      return { passed, late: late.length };
     });
+}
+
+/** `ReplicaStore.owed`. */
+export function owed({ db, clock }: StoreDeps): ReplicaStore["owed"] {
+  return async () => {
+    const now = new Date(clock.now()).toISOString();
+    const rows = await db
+      .select({
+        peer: replicationMarks.peer,
+        // Spelled out: drizzle leaves a column in a select's own fields unqualified ("peer" = "peer").
+        due: sql<boolean>`exists (select 1 from outbox where outbox.peer = replication_marks.peer and outbox.next_attempt_at <= ${now}::timestamptz)`,
+        aboveMark: sql<boolean>`exists (select 1 from batches where batches.origin_seq >= replication_marks.seq)`,
+      })
+      .from(replicationMarks);
+    return new Map(rows.map((row) => [row.peer, { due: row.due, aboveMark: row.aboveMark }]));
+  };
 }
 
 /**

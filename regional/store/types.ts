@@ -167,9 +167,19 @@ export interface ReplicaStore {
   startMarks(peers: string[]): Promise<void>;
   /**
    * Moves the peer's mark past the batches it confirmed (`confirmed`: this process's record of
-   * it), handing those still unconfirmed `leaseMs` after arrival to the outbox; the keys passed.
+   * it), handing those still unconfirmed `leaseMs` after arrival to the outbox; the keys passed,
+   * and how many went to the outbox.
    */
-  advanceMark(peer: string, confirmed: (key: BatchKey) => boolean, leaseMs: number): Promise<BatchKey[]>;
+  advanceMark(
+    peer: string,
+    confirmed: (key: BatchKey) => boolean,
+    leaseMs: number,
+  ): Promise<{ passed: BatchKey[]; late: number }>;
+  /**
+   * Per peer with a mark, what the outbox worker's pass has to look at: whether an outbox entry is
+   * due, whether any batch lies at or above the mark. One cheap query, so an idle pass costs little.
+   */
+  owed(): Promise<Map<string, { due: boolean; aboveMark: boolean }>>;
   /** What each peer is owed: outbox entries and unconfirmed batches above its mark (`confirmed`: as above). */
   backlog(confirmed?: (peer: string, key: BatchKey) => boolean): Promise<Map<string, PeerBacklog>>;
   /** Format-1 digests of every unexpired batch, computed over the whole table (store/digests.ts). */
