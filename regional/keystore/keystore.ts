@@ -6,12 +6,19 @@
  * them. Destroying keys is the erasure's point of no return: what was sealed under them opens
  * nowhere afterwards.
  *
- * Unwrapped keys are cached in memory (a device uploads many batches, a read opens many), and the
- * whole cache is dropped whenever an erasure destroys keys here, so a destroyed key is never used
- * again by this process; so is which erasure covers an app or device (every upload and replica
- * asks), dropped whenever an erasure is recorded here. Entries also expire after `cachedKeyMs`:
- * another process of the same region (PostgreSQL mode) may apply an erasure this one does not
- * hear of.
+ * Which erasure covers a device is asked by every upload and replica: it is answered from the
+ * app's erasures, read at once (one query per app, not one per device: an app's devices far
+ * outnumber its erasures) and kept `erasuresCachedMs`, since another process of the same region
+ * (PostgreSQL mode) may record one this one does not hear of; dropped whenever an erasure is
+ * recorded here.
+ *
+ * Unwrapped keys are cached in memory far longer (`keysCachedMs`, bounded in number): a device
+ * uploads every few seconds to minutes, and a key looked up again for each upload costs every
+ * region several queries per batch. That is safe because what decides whether a key may still be
+ * used is the erasure check, not the cache: a device's cached sealing key is used only while no
+ * erasure known here is newer than the key, and uploads and replicas of an erased device are
+ * refused before any key is used. The whole cache is dropped whenever an erasure destroys keys
+ * here, so a destroyed key is never used again by this process.
  */
 import { fileURLToPath } from "node:url";
 import { and, desc, eq, gt, isNull, ne, or, sql } from "drizzle-orm";
@@ -27,11 +34,26 @@ import type { DeviceKey, ErasureRecord, Keystore } from "./types.ts";
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 const keyBytes = 32;
 /** How long an unwrapped key is used from memory before the key store is asked again. */
-const cachedKeyMs = 10_000;
+const keysCachedMs = 10 * 60_000;
+/** Keys of at most this many devices (and app keys) held per cache; the least recently stored go first. */
+const keysCachedMax = 50_000;
+/** How long an app's erasures are answered from memory: how soon another process's erasure is seen. */
+const erasuresCachedMs = 10_000;
 
-/** A map whose entries expire: the key caches. */
+/** Erasures of one app held in memory, more than which `covering` asks the database device by device. */
+const appErasuresMax = 1000;
+/** An app's erasures as `covering` needs them, or "many" (more than `appErasuresMax`). */
+type AppErasures = { app: ErasureRecord | null; devices: Map<string, ErasureRecord> } | "many";
+
+/** A map whose entries expire, holding at most `maxEntries` (the oldest stored are let go first): the caches. */
 class ExpiringMap<V> {
   private readonly entries = new Map<string, { value: V; expiresAtMs: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  constructor(ttlMs: number, maxEntries = keysCachedMax) {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
   get(id: string): V | undefined {
     const entry = this.entries.get(id);
     if (entry && entry.expiresAtMs > Date.now()) return entry.value;
@@ -39,7 +61,12 @@ class ExpiringMap<V> {
     return undefined;
   }
   set(id: string, value: V): void {
-    this.entries.set(id, { value, expiresAtMs: Date.now() + cachedKeyMs });
+    this.entries.delete(id);
+    this.entries.set(id, { value, expiresAtMs: Date.now() + this.ttlMs });
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
   }
   clear(): void {
     this.entries.clear();
@@ -85,16 +112,18 @@ const deviceKeyAad = (appId: string, deviceId: string, keyId: string) =>
 
 function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring): Keystore {
   const { db } = handle;
-  const cache = new ExpiringMap<CryptoKey>();
-  const sealing = new ExpiringMap<DeviceKey>();
+  const cache = new ExpiringMap<CryptoKey>(keysCachedMs);
+  // With when the key was created: it seals only while no erasure known here is newer.
+  const sealing = new ExpiringMap<DeviceKey & { createdAtMs: number }>(keysCachedMs);
   // The keys every replica of a device carries (the upload path sends each new batch with them).
-  const carried = new ExpiringMap<CarriedKeys>();
+  const carried = new ExpiringMap<CarriedKeys>(keysCachedMs);
   /**
-   * The erasure covering an app or device, or that none does: asked for every upload and replica,
-   * changed only by an erasure. Dropped whenever this process records or applies one; another
-   * process's is seen within `cachedKeyMs`, as with the keys.
+   * Each app's erasures, as `covering` answers from them: changed only by an erasure. Dropped
+   * whenever this process records or applies one; another process's is seen within
+   * `erasuresCachedMs`. An app with more than `appErasuresMax` is asked device by device instead.
    */
-  const coverings = new ExpiringMap<{ erasure: ErasureRecord | null }>();
+  const appErasures = new ExpiringMap<AppErasures>(erasuresCachedMs);
+  const coverings = new ExpiringMap<{ erasure: ErasureRecord | null }>(erasuresCachedMs);
 
   /** Unwrapped keys: the key, null when not held, or why it does not unwrap. */
   type Unwrapped = CryptoKey | null | { unopenable: string };
@@ -154,12 +183,35 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   }
 
   async function covering(appId: string, deviceId: string | null): Promise<ErasureRecord | null> {
+    let known = appErasures.get(appId);
+    if (!known) {
+      known = await erasuresOf(appId);
+      appErasures.set(appId, known);
+    }
+    if (known !== "many") return known.app ?? (deviceId === null ? null : (known.devices.get(deviceId) ?? null));
     const id = `${appId}/${deviceId ?? ""}`;
     const cached = coverings.get(id);
     if (cached) return cached.erasure;
     const erasure = await coveringNow(appId, deviceId);
     coverings.set(id, { erasure });
     return erasure;
+  }
+
+  /** An app's erasures: the latest of the whole app, and each device's latest. */
+  async function erasuresOf(appId: string): Promise<AppErasures> {
+    const rows = await db
+      .select()
+      .from(erasures)
+      .where(eq(erasures.appId, appId))
+      .orderBy(erasures.requestedAt)
+      .limit(appErasuresMax + 1);
+    if (rows.length > appErasuresMax) return "many";
+    const known: AppErasures = { app: null, devices: new Map() };
+    for (const row of rows) {
+      if (row.deviceId === null) known.app = toRecord(row);
+      else known.devices.set(row.deviceId, toRecord(row));
+    }
+    return known;
   }
 
   async function coveringNow(appId: string, deviceId: string | null): Promise<ErasureRecord | null> {
@@ -183,12 +235,14 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   return {
     async sealingKey(appId, deviceId) {
       const id = `${appId}/${deviceId}`;
-      const cached = sealing.get(id);
-      if (cached) return cached;
-      // Never a key from before the device's latest erasure: one imported from a region that had
-      // not learned of it yet is refused anyway, this makes sure.
+      // Never a key from before the device's latest erasure (also one this process still holds):
+      // one imported from a region that had not learned of it yet is refused anyway, this makes sure.
       const erased = await covering(appId, deviceId);
       const notBefore = erased ? new Date(erased.requestedAt) : null;
+      const cached = sealing.get(id);
+      if (cached && (notBefore === null || cached.createdAtMs > notBefore.getTime())) {
+        return { keyId: cached.keyId, key: cached.key };
+      }
       const [row] = await db
         .select()
         .from(deviceKeys)
@@ -204,21 +258,22 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       const existing = row && (await unwrapDeviceKey(row));
       if (row && isKey(existing)) {
         const found = { keyId: row.keyId, key: existing };
-        sealing.set(id, found);
+        sealing.set(id, { ...found, createdAtMs: row.createdAt.getTime() });
         return found;
       }
       const appKey = await appKeyForSealing(appId, notBefore);
       const keyId = `dk_${toHex(randomBytes(16))}`;
       const raw = randomBytes(keyBytes);
       const wrapped = await aesSeal(appKey.key, raw, deviceKeyAad(appId, deviceId, keyId));
+      const createdAt = new Date();
       await db
         .insert(deviceKeys)
-        .values({ appId, deviceId, keyId, appKeyId: appKey.keyId, wrappedKey: wrapped, createdAt: new Date() });
+        .values({ appId, deviceId, keyId, appKeyId: appKey.keyId, wrappedKey: wrapped, createdAt });
       const key = await importAesKey(raw);
       raw.fill(0);
       cache.set(`${appId}/${keyId}`, key);
       const created = { keyId, key };
-      sealing.set(id, created);
+      sealing.set(id, { ...created, createdAtMs: createdAt.getTime() });
       return created;
     },
 
@@ -315,6 +370,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
           requestedAt: new Date(erasure.requestedAt),
         })
         .onConflictDoNothing();
+      appErasures.clear();
       coverings.clear();
       const [row] = await db.select().from(erasures).where(eq(erasures.id, erasure.id));
       if (!row) throw new Error(`erasure ${erasure.id} was recorded but is not in the key store`);
@@ -336,6 +392,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       cache.clear();
       sealing.clear();
       carried.clear();
+      appErasures.clear();
       coverings.clear();
       return destroyed;
     },
@@ -345,6 +402,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
         .update(erasures)
         .set({ completedAt: new Date(completedAtMs) })
         .where(and(eq(erasures.id, erasureId), isNull(erasures.completedAt)));
+      appErasures.clear();
       coverings.clear();
     },
 
