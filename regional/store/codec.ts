@@ -88,7 +88,11 @@ export type BatchCodec = {
   openSecret(appId: string, purpose: string, sealed: string): Promise<string | null>;
 };
 
+/** Apps whose search filter key is held in memory; past it the cache starts over. */
+const searchFilterKeysMax = 10_000;
+
 export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCodec {
+  const searchFilterKeys = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
   const integrity = (batchId: string, message: string): IntegrityFailure => ({ batchId, message, cause: "integrity" });
 
   async function openSealed(
@@ -176,7 +180,16 @@ export function createBatchCodec(keyring: Keyring, keystore: Keystore): BatchCod
 
     issueSignature: (appId, signatureText) => keyring.signature([appId, signatureText]),
 
-    searchFilterKey: (appId) => keyring.searchFilterKey(appId),
+    searchFilterKey(appId) {
+      // Derived (an HMAC) for every batch stored otherwise; apps are few.
+      let key = searchFilterKeys.get(appId);
+      if (!key) {
+        if (searchFilterKeys.size >= searchFilterKeysMax) searchFilterKeys.clear();
+        key = keyring.searchFilterKey(appId);
+        searchFilterKeys.set(appId, key);
+      }
+      return key;
+    },
 
     async sealText(appId, deviceId, purpose, text) {
       const deviceKey = await keystore.sealingKey(appId, deviceId);
