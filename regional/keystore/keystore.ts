@@ -45,9 +45,14 @@ const appErasuresMax = 1000;
 /** An app's erasures as `covering` needs them, or "many" (more than `appErasuresMax`). */
 type AppErasures = { app: ErasureRecord | null; devices: Map<string, ErasureRecord> } | "many";
 
-/** A map whose entries expire, holding at most `maxEntries` (the oldest stored are let go first): the caches. */
+/**
+ * A map whose entries expire, holding at most `maxEntries` (the oldest stored are let go first):
+ * the caches. A value read from the database before a `clear` (an erasure applied meanwhile) is
+ * not stored after it: pass `set` the `generation` seen before the read.
+ */
 class ExpiringMap<V> {
   private readonly entries = new Map<string, { value: V; expiresAtMs: number }>();
+  generation = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   constructor(ttlMs: number, maxEntries = keysCachedMax) {
@@ -60,7 +65,8 @@ class ExpiringMap<V> {
     this.entries.delete(id);
     return undefined;
   }
-  set(id: string, value: V): void {
+  set(id: string, value: V, readAt = this.generation): void {
+    if (readAt !== this.generation) return;
     this.entries.delete(id);
     this.entries.set(id, { value, expiresAtMs: Date.now() + this.ttlMs });
     if (this.entries.size > this.maxEntries) {
@@ -69,6 +75,7 @@ class ExpiringMap<V> {
     }
   }
   clear(): void {
+    this.generation += 1;
     this.entries.clear();
   }
 }
@@ -131,6 +138,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   async function unwrapAppKey(appId: string, keyId: string): Promise<Unwrapped> {
     const cached = cache.get(`${appId}/${keyId}`);
     if (cached) return cached;
+    const readAt = cache.generation;
     const [row] = await db
       .select()
       .from(appKeys)
@@ -145,11 +153,12 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     }
     const key = await importAesKey(raw);
     raw.fill(0);
-    cache.set(`${appId}/${keyId}`, key);
+    cache.set(`${appId}/${keyId}`, key, readAt);
     return key;
   }
 
-  async function unwrapDeviceKey(row: typeof deviceKeys.$inferSelect): Promise<Unwrapped> {
+  /** `row` was read before `readAt` (the key cache's generation then). */
+  async function unwrapDeviceKey(row: typeof deviceKeys.$inferSelect, readAt: number): Promise<Unwrapped> {
     const cached = cache.get(`${row.appId}/${row.keyId}`);
     if (cached) return cached;
     const appKey = await unwrapAppKey(row.appId, row.appKeyId);
@@ -158,7 +167,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     if (!raw) return { unopenable: `device key "${row.keyId}" does not authenticate under its app key` };
     const key = await importAesKey(raw);
     raw.fill(0);
-    cache.set(`${row.appId}/${row.keyId}`, key);
+    cache.set(`${row.appId}/${row.keyId}`, key, readAt);
     return key;
   }
 
@@ -185,15 +194,17 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
   async function covering(appId: string, deviceId: string | null): Promise<ErasureRecord | null> {
     let known = appErasures.get(appId);
     if (!known) {
+      const readAt = appErasures.generation;
       known = await erasuresOf(appId);
-      appErasures.set(appId, known);
+      appErasures.set(appId, known, readAt);
     }
     if (known !== "many") return known.app ?? (deviceId === null ? null : (known.devices.get(deviceId) ?? null));
     const id = `${appId}/${deviceId ?? ""}`;
     const cached = coverings.get(id);
     if (cached) return cached.erasure;
+    const readAt = coverings.generation;
     const erasure = await coveringNow(appId, deviceId);
-    coverings.set(id, { erasure });
+    coverings.set(id, { erasure }, readAt);
     return erasure;
   }
 
@@ -243,6 +254,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
       if (cached && (notBefore === null || cached.createdAtMs > notBefore.getTime())) {
         return { keyId: cached.keyId, key: cached.key };
       }
+      const readAt = { sealing: sealing.generation, cache: cache.generation };
       const [row] = await db
         .select()
         .from(deviceKeys)
@@ -255,10 +267,10 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
         )
         .orderBy(desc(deviceKeys.createdAt))
         .limit(1);
-      const existing = row && (await unwrapDeviceKey(row));
+      const existing = row && (await unwrapDeviceKey(row, readAt.cache));
       if (row && isKey(existing)) {
         const found = { keyId: row.keyId, key: existing };
-        sealing.set(id, { ...found, createdAtMs: row.createdAt.getTime() });
+        sealing.set(id, { ...found, createdAtMs: row.createdAt.getTime() }, readAt.sealing);
         return found;
       }
       const appKey = await appKeyForSealing(appId, notBefore);
@@ -280,16 +292,18 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
     async openingKey(appId, keyId) {
       const cached = cache.get(`${appId}/${keyId}`);
       if (cached) return cached;
+      const readAt = cache.generation;
       const [row] = await db
         .select()
         .from(deviceKeys)
         .where(and(eq(deviceKeys.appId, appId), eq(deviceKeys.keyId, keyId)));
-      return row ? unwrapDeviceKey(row) : null;
+      return row ? unwrapDeviceKey(row, readAt) : null;
     },
 
     async carriedKeys(appId, keyId) {
       const cached = carried.get(`${appId}/${keyId}`);
       if (cached) return cached;
+      const readAt = carried.generation;
       const [device] = await db
         .select()
         .from(deviceKeys)
@@ -315,7 +329,7 @@ function createKeystore(handle: DatabaseHandle<typeof schema>, keyring: Keyring)
           createdAt: device.createdAt.getTime(),
         },
       };
-      carried.set(`${appId}/${keyId}`, keys);
+      carried.set(`${appId}/${keyId}`, keys, readAt);
       return keys;
     },
 
