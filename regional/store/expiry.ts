@@ -19,7 +19,7 @@ import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { retentionDaysDefault } from "../../shared/lifecycle.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { apps, batches } from "../db/schema/index.ts";
-import { dayMs } from "./partitions.ts";
+import { dayMs, rowsOf } from "./partitions.ts";
 
 export function expiresAtMs(receivedAtMs: number, retentionDays: number): number {
   return receivedAtMs + retentionDays * dayMs;
@@ -106,6 +106,26 @@ export function knownRetention(db: Database): Map<string, number> {
     lastRetention.set(db, known);
   }
   return known;
+}
+
+/**
+ * Which of these batch ids are held here unexpired, as `appId/batchId`: one lookup in every
+ * partition, through the database function `held_batches` (migration 0011), which plans it once
+ * per connection rather than once per call.
+ */
+export async function heldBatches(
+  tx: Transaction,
+  keys: readonly { appId: string; batchId: string }[],
+  nowMs: number,
+): Promise<Set<string>> {
+  const rows = rowsOf<{ app_id: string; batch_id: string }>(
+    await tx.execute(
+      sql`select app_id, batch_id from held_batches(${new Date(nowMs).toISOString()}, ${sql.param(
+        keys.map((key) => key.appId),
+      )}::text[], ${sql.param(keys.map((key) => key.batchId))}::text[])`,
+    ),
+  );
+  return new Set(rows.map((row) => `${row.app_id}/${row.batch_id}`));
 }
 
 /**

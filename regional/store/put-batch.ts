@@ -25,7 +25,7 @@
  * A batch of a deleted app, or of a device whose erasure was requested after this moment (the
  * region's clock behind the edge's), is refused: tombstones win (erasure.ts).
  */
-import { and, eq, or, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { type Batch, batchJson } from "../../shared/batch.ts";
 import type { SealedBatch } from "../../shared/replication.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
@@ -34,7 +34,7 @@ import { batches, outbox } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { BatchMeta, StoredSeal } from "./codec.ts";
 import { deviceChanges, upsertDevices } from "./devices.ts";
-import { expiresAtMs, knownRetention, lockBatchIds, retentionDaysOf, storedBatch, unexpired } from "./expiry.ts";
+import { expiresAtMs, heldBatches, knownRetention, lockBatchIds, retentionDaysOf, storedBatch } from "./expiry.ts";
 import { type PreparedIssues, prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
 import { searchFilter } from "./search-filter.ts";
@@ -191,16 +191,11 @@ async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): 
     tx,
     group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId })),
   );
-  const heldRows = await tx
-    .select({ appId: batches.appId, batchId: batches.batchId })
-    .from(batches)
-    .where(
-      and(
-        unexpired(nowMs),
-        or(...group.map((entry) => and(eq(batches.appId, entry.appId), eq(batches.batchId, entry.batch.batchId)))),
-      ),
-    );
-  const held = new Set(heldRows.map((row) => `${row.appId}/${row.batchId}`));
+  const held = await heldBatches(
+    tx,
+    group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId })),
+    nowMs,
+  );
   const outcomes: Committed[] = [];
   const inserted: Pending[] = [];
   for (const entry of group) {

@@ -29,6 +29,7 @@ import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "
 import { deviceChanges, subtractCounts, upsertDevice, upsertDevices } from "./devices.ts";
 import {
   expiresAtMs,
+  heldBatches,
   knownRetention,
   lockBatchId,
   lockBatchIds,
@@ -235,20 +236,11 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
             ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId })),
           );
           const nowMs = clock.now();
-          const heldRows = await tx
-            .select({ appId: batches.appId, batchId: batches.batchId })
-            .from(batches)
-            .where(
-              and(
-                unexpired(nowMs),
-                or(
-                  ...ready.map((entry) =>
-                    and(eq(batches.appId, entry.sealed.appId), eq(batches.batchId, entry.sealed.batchId)),
-                  ),
-                ),
-              ),
-            );
-          const held = new Set(heldRows.map((row) => `${row.appId}/${row.batchId}`));
+          const held = await heldBatches(
+            tx,
+            ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId })),
+            nowMs,
+          );
           const fresh = ready.filter((entry) => {
             const key = `${entry.sealed.appId}/${entry.sealed.batchId}`;
             if (held.has(key) || retention.get(entry.sealed.appId) !== entry.retentionDays) return false;

@@ -1,0 +1,59 @@
+// The duplicate lookup (`heldBatches`, the database function `held_batches`) keeps its plan for the
+// connection; a partition created after the plan was made must still be looked in, or a batch
+// arriving again on another day would be stored twice.
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batches } from "../db/schema/index.ts";
+import type { Region } from "../region.ts";
+import { baseTs, makeBatch } from "../testing/fixtures.ts";
+import { createTestDatabase, drivers, startTestRegion, type TestDatabase, testAppId } from "../testing/harness.ts";
+import { dayMs, dayOf, listPartitions } from "./partitions.ts";
+
+const t0 = Date.UTC(2026, 8, 1, 10, 0, 0);
+
+describe.each(drivers)("the duplicate lookup on %s", (kind) => {
+  let database: TestDatabase;
+  let region: Region;
+  let nowMs = t0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    region = await startTestRegion(database, {}, { clock: { now: () => nowMs } });
+  });
+  afterAll(async () => {
+    await region?.close();
+    await database?.drop();
+  });
+
+  async function copies(appId: string, batchId: string) {
+    return region.database.db
+      .select({ expiresAt: batches.expiresAt })
+      .from(batches)
+      .where(and(eq(batches.appId, appId), eq(batches.batchId, batchId)));
+  }
+
+  it("finds a batch in a partition created after its plan was made, whichever day it arrives again", async () => {
+    const appId = testAppId();
+    const first = makeBatch({ lines: [{ ts: baseTs, text: "first" }] });
+    nowMs = t0;
+    expect(await region.store.put(appId, first)).toMatchObject({ ok: true, value: { duplicate: false } });
+    // The lookup has run (and planned) with the partitions of today's expiry only.
+    expect(await region.store.put(appId, first)).toMatchObject({ ok: true, value: { duplicate: true } });
+
+    // Two days on, a new batch goes to a partition that did not exist then.
+    nowMs = t0 + 2 * dayMs;
+    const later = makeBatch({ lines: [{ ts: baseTs, text: "later" }] });
+    expect(await region.store.put(appId, later)).toMatchObject({ ok: true, value: { duplicate: false } });
+    const laterDay = dayOf((await copies(appId, later.batchId))[0]?.expiresAt.getTime() ?? 0);
+
+    // Arriving again a day later, each would be filed under yet another day: both are found where they are.
+    nowMs = t0 + 3 * dayMs;
+    expect(await region.store.put(appId, later)).toMatchObject({ ok: true, value: { duplicate: true } });
+    expect(await region.store.put(appId, first)).toMatchObject({ ok: true, value: { duplicate: true } });
+    expect(await listPartitions(region.database.db)).toEqual(
+      expect.arrayContaining([dayOf(t0 + 30 * dayMs), laterDay, dayOf(nowMs + 30 * dayMs)]),
+    );
+    expect(await copies(appId, later.batchId)).toHaveLength(1);
+    expect(await copies(appId, first.batchId)).toHaveLength(1);
+  });
+});
