@@ -8,7 +8,15 @@
  */
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { PGlite, type Transaction as PGliteTransaction, type QueryOptions, types } from "@electric-sql/pglite";
+import {
+  PGlite,
+  type Transaction as PGliteTransaction,
+  parse,
+  protocol,
+  type QueryOptions,
+  type Results,
+  types,
+} from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -103,23 +111,117 @@ function withoutParsers(options?: QueryOptions): QueryOptions | undefined {
   return rest;
 }
 
+/**
+ * PGlite for drizzle: the parsers given once (above), and each statement parsed once. PGlite's own
+ * `query` parses, describes, binds, describes and executes every statement anew, a call into the
+ * WASM module each: a third of a trivial query's cost, and the planning of every run besides. Here
+ * a statement is parsed once and kept by name, as PostgreSQL's drivers keep prepared statements,
+ * and each run is one call (bind, describe, execute, sync); PostgreSQL plans it by its usual rule for
+ * prepared statements (custom plans first, then a generic one where that is no worse). The least
+ * recently used statement beyond `statementsMax` is closed.
+ */
 class PGliteForDrizzle extends PGlite {
-  override query<T>(query: string, params?: unknown[], options?: QueryOptions) {
-    return super.query<T>(query, params, withoutParsers(options));
+  static readonly statementsMax = 500;
+  /** Statement text → its name and parameter types, least recently used first. */
+  readonly #statements = new Map<string, { name: string; types: number[] }>();
+  #named = 0;
+
+  override async query<T>(query: string, params: unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
+    if (options?.blob) return super.query<T>(query, params, withoutParsers(options));
+    await this._checkReady();
+    // As PGlite's own: a query outside a transaction waits for any transaction to end.
+    return this._runExclusiveTransaction(() => this.#run<T>(query, params, withoutParsers(options)));
   }
+
   override transaction<T>(callback: (tx: PGliteTransaction) => Promise<T>) {
     return super.transaction<T>((tx) =>
       callback(
         new Proxy(tx, {
           get: (target, property, receiver) =>
             property === "query"
-              ? (query: string, params?: unknown[], options?: QueryOptions) =>
-                  target.query(query, params, withoutParsers(options))
+              ? (query: string, params: unknown[] = [], options?: QueryOptions) =>
+                  options?.blob
+                    ? target.query(query, params, withoutParsers(options))
+                    : this.#run(query, params, withoutParsers(options))
               : Reflect.get(target, property, receiver),
         }),
       ),
     );
   }
+
+  #run<T>(query: string, params: unknown[], options?: QueryOptions): Promise<Results<T>> {
+    return this._runExclusiveQuery(async () => {
+      const statement = await this.#statement(query);
+      const values = params.map((param, index) => {
+        if (param === null || param === undefined) return null;
+        const oid = statement.types[index] as number;
+        const serialize = options?.serializers?.[oid] ?? this.serializers[oid];
+        return serialize ? serialize(param) : String(param);
+      });
+      let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
+      try {
+        messages = await this.execProtocolStream(
+          concat([
+            protocol.serialize.bind({ statement: statement.name, values: values as string[] }),
+            protocol.serialize.describe({ type: "P" }),
+            protocol.serialize.execute({}),
+            protocol.serialize.sync(),
+          ]),
+          { syncToFs: false },
+        );
+      } catch (error) {
+        // A table changed under the statement so that its rows would look different: parse it anew
+        // next time (PostgreSQL refuses to run it again as it is).
+        if ((error as { routine?: string }).routine === "RevalidateCachedQuery") await this.#close(query);
+        throw error;
+      }
+      return parse.parseResults(messages, this.parsers, options)[0] as Results<T>;
+    });
+  }
+
+  async #statement(query: string): Promise<{ name: string; types: number[] }> {
+    const known = this.#statements.get(query);
+    if (known) {
+      this.#statements.delete(query);
+      this.#statements.set(query, known);
+      return known;
+    }
+    const name = `s${++this.#named}`;
+    const described = await this.execProtocolStream(
+      concat([
+        protocol.serialize.parse({ name, text: query }),
+        protocol.serialize.describe({ type: "S", name }),
+        protocol.serialize.sync(),
+      ]),
+      { syncToFs: false },
+    );
+    const statement = { name, types: parse.parseDescribeStatementResults(described) };
+    this.#statements.set(query, statement);
+    if (this.#statements.size > PGliteForDrizzle.statementsMax) {
+      await this.#close(this.#statements.keys().next().value as string);
+    }
+    return statement;
+  }
+
+  async #close(query: string): Promise<void> {
+    const statement = this.#statements.get(query);
+    if (!statement) return;
+    this.#statements.delete(query);
+    await this.execProtocolStream(
+      concat([protocol.serialize.close({ type: "S", name: statement.name }), protocol.serialize.sync()]),
+      { syncToFs: false },
+    );
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
 }
 
 async function openPostgres<S extends Record<string, unknown>>(
