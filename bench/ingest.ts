@@ -1,6 +1,7 @@
 /**
  * `npm run bench:ingest [-- --db pglite|postgres|pglite,postgres] [--batch-lines 100,500]
- * [--duration <s per step>] [--warmup <s>] [--clients 2,4,8,16,32] [--runs <n>] [--port-base <port>]`:
+ * [--duration <s per step>] [--warmup <s>] [--clients 2,4,8,16,32] [--runs <n>] [--port-base <port>]
+ * [--partitions <days>]`:
  * what ingest costs, all on this machine. Prints JSON (progress goes to stderr), per database and
  * batch size:
  *
@@ -22,6 +23,8 @@
  * adds each figure's min/median/max. `--db postgres` creates a database and a key-store database
  * per region on the server at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  * and drops them at the end. `--port-base p` puts everything on ports p to p+12 (else free ports).
+ * The regions start as a month of the default retention leaves them, with a partition for each of
+ * the next 31 days (`--partitions 0`: fresh, as before this option; see `monthOld`).
  * The machine's core count and load average are in the output: on a shared machine, read the
  * figures beside them.
  */
@@ -31,6 +34,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { openDatabase } from "../regional/db/client.ts";
+import { dayOf, ensurePartitions } from "../regional/store/partitions.ts";
 import { defaultRegionNames } from "../scripts/local-config.ts";
 import { defaultLocations, LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
@@ -51,6 +56,7 @@ const { values } = parseArgs({
     clients: { type: "string", default: "2,4,8,16,32" },
     runs: { type: "string", default: "1" },
     "port-base": { type: "string" },
+    partitions: { type: "string", default: "31" },
   },
 });
 const list = (value: string) => value.split(",").map((part) => part.trim());
@@ -62,6 +68,7 @@ const clientSteps = list(values.clients).map(Number);
 const timing = { warmupMs: Number(values.warmup) * 1000, measureMs: Number(values.duration) * 1000 };
 const runs = Number(values.runs);
 const portBase = values["port-base"] === undefined ? null : Number(values["port-base"]);
+const partitionDays = Number(values.partitions);
 const positive = (value: number) => Number.isFinite(value) && value > 0;
 for (const [option, numbers] of Object.entries({
   "--batch-lines": batchSizes,
@@ -72,6 +79,7 @@ for (const [option, numbers] of Object.entries({
 }))
   if (!numbers.every(positive)) throw new Error(`${option}: expected positive numbers, comma-separated for lists`);
 if (!(timing.warmupMs >= 0)) throw new Error("--warmup: expected seconds, 0 or more");
+if (!(Number.isInteger(partitionDays) && partitionDays >= 0)) throw new Error("--partitions: expected days, 0 or more");
 /** A step must beat the best so far by this much for the stepping to go on. */
 const risingBy = 1.05;
 const regionNames = defaultRegionNames;
@@ -217,6 +225,28 @@ async function ceilings(work: string): Promise<Map<number, Awaited<ReturnType<ty
   }
 }
 
+/**
+ * Each region's database as a month of running with the default retention leaves it: a `batches`
+ * partition for every day its batches expire on (`--partitions` days from today; 0: a fresh one).
+ * Every lookup of a batch id looks in all of them, so a fresh database would hide what they cost.
+ */
+async function monthOld(dir: string, pg: { env(region: string): Record<string, string> } | null) {
+  if (partitionDays === 0) return;
+  const today = dayOf(Date.now());
+  const days = Array.from({ length: partitionDays }, (_, index) => today + index);
+  for (const region of regionNames) {
+    const database = await openDatabase({
+      databaseUrl: pg?.env(region).DATABASE_URL,
+      dataDir: path.join(dir, "data", region),
+    });
+    try {
+      await ensurePartitions(database.db, days);
+    } finally {
+      await database.close();
+    }
+  }
+}
+
 /** A database and a key-store database per region on the PostgreSQL server; `drop` removes them. */
 async function postgresDatabases() {
   const prefix = `stormlog_bench_ingest_${toHex(randomBytes(4))}`;
@@ -252,6 +282,7 @@ async function postgresDatabases() {
 async function endToEnd(db: "pglite" | "postgres", work: string) {
   const dir = await mkdtemp(path.join(work, `system-${db}-`));
   const pg = db === "postgres" ? await postgresDatabases() : null;
+  await monthOld(dir, pg);
   const system = await LocalSystem.start({
     dir,
     regionNames,
@@ -397,6 +428,7 @@ try {
       warmupS: timing.warmupMs / 1000,
       clients: clientSteps,
       runs,
+      partitions: partitionDays,
     },
     lines,
     configurations: [...results.entries()].map(([key, figures]) => {
