@@ -5,6 +5,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
+import { dayOf, ensurePartitions } from "../store/partitions.ts";
 import { uploadTo } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
@@ -67,6 +68,23 @@ describe.each(drivers)("replication marks on %s", (kind) => {
     expect(cluster.node("b").replicated.filter((entry) => entry.batchId === batch.batchId)).toHaveLength(1);
     expect((await markOf("b")) as bigint).toBeGreaterThan(seq as bigint);
     expect((await a().region.replicator.backlog()).size).toBe(0);
+  });
+
+  it("reports a batch no longer owed once it has expired, confirmed or not", async () => {
+    const batch = makeBatch({ lines: [{ ts: baseTs + 120, text: "expires before anyone confirms it" }] });
+    expect((await a().region.store.put(appId, batch, tracked)).ok).toBe(true);
+    expect((await a().region.replicator.backlog()).get("b")?.entries).toBe(1);
+    // Its retention shortened to nothing: filed under today, a moment ago.
+    const nowMs = Date.now();
+    await ensurePartitions(db(), [dayOf(nowMs - 1000)]);
+    await db()
+      .update(batches)
+      .set({ expiresAt: new Date(nowMs - 1000) })
+      .where(eq(batches.batchId, batch.batchId));
+    expect((await a().region.replicator.backlog()).size).toBe(0);
+    // And the mark moves past it without sending it.
+    expect(await a().region.replicator.runOutboxOnce()).toBe(0);
+    expect(cluster.node("b").replicated.filter((entry) => entry.batchId === batch.batchId)).toEqual([]);
   });
 
   it("spends an idle pass on one query, and looks at a peer again once a batch is above its mark or an entry is due", async () => {
