@@ -24,6 +24,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { concatBytes } from "../../shared/encoding.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -111,6 +112,11 @@ function withoutParsers(options?: QueryOptions): QueryOptions | undefined {
   return rest;
 }
 
+/** Options the kept statements do not handle (drizzle passes neither), left to PGlite's own path. */
+function ownPath(options?: QueryOptions): boolean {
+  return options?.blob !== undefined || options?.paramTypes !== undefined;
+}
+
 /**
  * PGlite for drizzle: the parsers given once (above), and each statement parsed once. PGlite's own
  * `query` parses, describes, binds, describes and executes every statement anew, a call into the
@@ -127,7 +133,7 @@ class PGliteForDrizzle extends PGlite {
   #named = 0;
 
   override async query<T>(query: string, params: unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
-    if (options?.blob) return super.query<T>(query, params, withoutParsers(options));
+    if (ownPath(options)) return super.query<T>(query, params, withoutParsers(options));
     await this._checkReady();
     // As PGlite's own: a query outside a transaction waits for any transaction to end.
     return this._runExclusiveTransaction(() => this.#run<T>(query, params, withoutParsers(options)));
@@ -140,7 +146,7 @@ class PGliteForDrizzle extends PGlite {
           get: (target, property, receiver) =>
             property === "query"
               ? (query: string, params: unknown[] = [], options?: QueryOptions) =>
-                  options?.blob
+                  ownPath(options)
                     ? target.query(query, params, withoutParsers(options))
                     : this.#run(query, params, withoutParsers(options))
               : Reflect.get(target, property, receiver),
@@ -161,7 +167,7 @@ class PGliteForDrizzle extends PGlite {
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       try {
         messages = await this.execProtocolStream(
-          concat([
+          concatBytes([
             protocol.serialize.bind({ statement: statement.name, values: values as string[] }),
             protocol.serialize.describe({ type: "P" }),
             protocol.serialize.execute({}),
@@ -188,7 +194,7 @@ class PGliteForDrizzle extends PGlite {
     }
     const name = `s${++this.#named}`;
     const described = await this.execProtocolStream(
-      concat([
+      concatBytes([
         protocol.serialize.parse({ name, text: query }),
         protocol.serialize.describe({ type: "S", name }),
         protocol.serialize.sync(),
@@ -208,20 +214,10 @@ class PGliteForDrizzle extends PGlite {
     if (!statement) return;
     this.#statements.delete(query);
     await this.execProtocolStream(
-      concat([protocol.serialize.close({ type: "S", name: statement.name }), protocol.serialize.sync()]),
+      concatBytes([protocol.serialize.close({ type: "S", name: statement.name }), protocol.serialize.sync()]),
       { syncToFs: false },
     );
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    whole.set(part, offset);
-    offset += part.length;
-  }
-  return whole;
 }
 
 async function openPostgres<S extends Record<string, unknown>>(
