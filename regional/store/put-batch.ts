@@ -187,15 +187,9 @@ function createCommitter(deps: StoreDeps) {
 /** One group's transaction: what it did with each batch, in the group's order. */
 async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): Promise<Committed[]> {
   const nowMs = deps.clock.now();
-  const retention = await lockBatchIds(
-    tx,
-    group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId })),
-  );
-  const held = await heldBatches(
-    tx,
-    group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId })),
-    nowMs,
-  );
+  const keys = group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId }));
+  const retention = await lockBatchIds(tx, keys);
+  const held = await heldBatches(tx, keys, nowMs);
   const outcomes: Committed[] = [];
   const inserted: Pending[] = [];
   for (const entry of group) {

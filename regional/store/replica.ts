@@ -231,16 +231,10 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
     if (ready.length > 0) {
       try {
         const inserted = await db.transaction(async (tx) => {
-          const retention = await lockBatchIds(
-            tx,
-            ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId })),
-          );
+          const keys = ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId }));
+          const retention = await lockBatchIds(tx, keys);
           const nowMs = clock.now();
-          const held = await heldBatches(
-            tx,
-            ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId })),
-            nowMs,
-          );
+          const held = await heldBatches(tx, keys, nowMs);
           const fresh = ready.filter((entry) => {
             const key = `${entry.sealed.appId}/${entry.sealed.batchId}`;
             if (held.has(key) || retention.get(entry.sealed.appId) !== entry.retentionDays) return false;
