@@ -5,11 +5,13 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
+import { owed } from "../store/marks.ts";
 import { dayOf, ensurePartitions } from "../store/partitions.ts";
 import { uploadTo } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, testAppId } from "../testing/harness.ts";
+import { partitionScans } from "../testing/rows.ts";
 
 // A sender's lease is two peer timeouts: 600 ms here.
 const peerTimeoutMs = 300;
@@ -147,5 +149,17 @@ describe.each(drivers)("replication marks on %s", (kind) => {
     const [laterSeq] = await seqsOf([later.batchId]);
     expect((await markOf("b")) as bigint).toBeGreaterThan(laterSeq as bigint);
     expect((await a().region.replicator.backlog()).get("b")?.entries).toBe(1);
+  });
+
+  it("looks above the marks off the sequence index, reading no partition whole", async () => {
+    const batch = makeBatch({ lines: [{ ts: baseTs + 300, text: "above the mark" }] });
+    expect((await a().region.store.put(appId, batch, tracked)).ok).toBe(true);
+    const { looked, scans } = await db().transaction(async (tx) => {
+      const before = await partitionScans(tx);
+      const looked = await owed({ db: tx, clock: { now: () => Date.now() } })();
+      return { looked, scans: (await partitionScans(tx)) - before };
+    });
+    expect(looked.get("b")).toMatchObject({ aboveMark: true });
+    expect(scans).toBe(0);
   });
 });

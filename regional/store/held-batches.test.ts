@@ -1,12 +1,15 @@
 // The duplicate lookup (`heldBatches`, the database function `held_batches`) keeps its plan for the
 // connection; a partition created after the plan was made must still be looked in, or a batch
-// arriving again on another day would be stored twice.
+// arriving again on another day would be stored twice. And it probes each partition by key: a plan
+// that reads partitions whole costs every commit group a day's batches.
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batches } from "../db/schema/index.ts";
 import type { Region } from "../region.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { createTestDatabase, drivers, startTestRegion, type TestDatabase, testAppId } from "../testing/harness.ts";
+import { partitionScans } from "../testing/rows.ts";
+import { heldBatches } from "./expiry.ts";
 import { dayMs, dayOf, listPartitions } from "./partitions.ts";
 
 const t0 = Date.UTC(2026, 8, 1, 10, 0, 0);
@@ -55,5 +58,30 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
     );
     expect(await copies(appId, later.batchId)).toHaveLength(1);
     expect(await copies(appId, first.batchId)).toHaveLength(1);
+  });
+
+  it("probes each partition by key for each id, reading none whole", async () => {
+    const appId = testAppId();
+    nowMs = t0 + 4 * dayMs;
+    const stored = Array.from({ length: 24 }, (_, index) => makeBatch({ lines: [{ ts: baseTs + index }] }));
+    for (const batch of stored) expect((await region.store.put(appId, batch)).ok).toBe(true);
+    const asked = [...stored.slice(0, 3), makeBatch({ lines: [{ ts: baseTs }] })].map((batch) => ({
+      appId,
+      batchId: batch.batchId,
+    }));
+    for (let run = 0; run < 3; run++) {
+      const { held, scans } = await region.database.db.transaction(async (tx) => {
+        const before = await partitionScans(tx);
+        const held = await heldBatches(tx, asked, nowMs);
+        return { held, scans: (await partitionScans(tx)) - before };
+      });
+      expect([...held].sort()).toEqual(
+        asked
+          .slice(0, 3)
+          .map((key) => `${appId}/${key.batchId}`)
+          .sort(),
+      );
+      expect(scans).toBe(0);
+    }
   });
 });
