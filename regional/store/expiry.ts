@@ -15,7 +15,7 @@
  * holds the old value. Advisory locks live in memory; a row lock on the app (`FOR SHARE`) would
  * write the app's row on every batch stored.
  */
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import { retentionDaysDefault } from "../../shared/lifecycle.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { apps, batches } from "../db/schema/index.ts";
@@ -109,44 +109,30 @@ export function knownRetention(db: Database): Map<string, number> {
 }
 
 /**
- * Which of these batch ids are held here unexpired, as `appId/batchId`: one lookup in every
- * partition, through the database function `held_batches` (migration 0011), which plans it once
- * per connection rather than once per call.
- */
-export async function heldBatches(
-  tx: Transaction,
-  keys: readonly { appId: string; batchId: string }[],
-  nowMs: number,
-): Promise<Set<string>> {
-  const rows = rowsOf<{ app_id: string; batch_id: string }>(
-    await tx.execute(
-      sql`select app_id, batch_id from held_batches(${new Date(nowMs).toISOString()}, ${sql.param(
-        keys.map((key) => key.appId),
-      )}::text[], ${sql.param(keys.map((key) => key.batchId))}::text[])`,
-    ),
-  );
-  return new Set(rows.map((row) => `${row.app_id}/${row.batch_id}`));
-}
-
-/**
- * Takes the locks of several batch ids (in one order, so two groups cannot deadlock) and each of
- * their apps' shared locks, as `lockBatchId` does for one, then answers the apps' retentions.
+ * Takes the locks of several batch ids (in one order, so two groups cannot deadlock) and their
+ * apps' shared locks, as `lockBatchId` does for one, then answers which of the ids are held here
+ * unexpired, as `appId/batchId`, and each app's retention as of now: one call to the database
+ * function `lock_batch_ids` (migration 0013), where it was three statements, each a round of calls
+ * into PGlite. It looks each id up in every partition by its key, and keeps its plans for the
+ * connection (planned again only when a partition comes or goes).
  */
 export async function lockBatchIds(
   tx: Transaction,
   keys: readonly { appId: string; batchId: string }[],
-): Promise<Map<string, number>> {
-  const ids = [...new Set(keys.map((key) => `${key.appId}/${key.batchId}`))].sort();
-  const appIds = [...new Set(keys.map((key) => key.appId))].sort();
-  // The subqueries sort first, so the locks are taken in that order.
-  await tx.execute(sql`select
-    (select count(pg_advisory_xact_lock(h)) from (select hashtextextended(k, 0) h from unnest(${sql.param(ids)}::text[]) k order by 1) ids),
-    (select count(pg_advisory_xact_lock_shared(h)) from (select hashtextextended(k, 1) h from unnest(${sql.param(appIds)}::text[]) k order by 1) apps)`);
-  const rows = await tx
-    .select({ id: apps.id, retentionDays: apps.retentionDays })
-    .from(apps)
-    .where(inArray(apps.id, appIds));
-  const retention = new Map(appIds.map((appId) => [appId, retentionDaysDefault]));
-  for (const row of rows) retention.set(row.id, row.retentionDays);
-  return retention;
+  nowMs: number,
+): Promise<{ held: Set<string>; retention: Map<string, number> }> {
+  const rows = rowsOf<{ app_id: string; batch_id: string; held: boolean; retention_days: number | null }>(
+    await tx.execute(
+      sql`select app_id, batch_id, held, retention_days from lock_batch_ids(${new Date(nowMs).toISOString()}, ${sql.param(
+        keys.map((key) => key.appId),
+      )}::text[], ${sql.param(keys.map((key) => key.batchId))}::text[])`,
+    ),
+  );
+  const held = new Set<string>();
+  const retention = new Map<string, number>();
+  for (const row of rows) {
+    if (row.held) held.add(`${row.app_id}/${row.batch_id}`);
+    retention.set(row.app_id, row.retention_days ?? retentionDaysDefault);
+  }
+  return { held, retention };
 }

@@ -1,16 +1,17 @@
-// The duplicate lookup (`heldBatches`, the database function `held_batches`) keeps its plan for the
+// The duplicate lookup (`lockBatchIds`, the database function `lock_batch_ids`) keeps its plan for the
 // connection; a partition created after the plan was made must still be looked in, or a batch
 // arriving again on another day would be stored twice. And it probes each partition by key: a plan
 // that reads partitions whole costs every commit group a day's batches.
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { retentionDaysDefault } from "../../shared/lifecycle.ts";
 import { batches } from "../db/schema/index.ts";
 import type { Region } from "../region.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { createTestDatabase, drivers, startTestRegion, type TestDatabase, testAppId } from "../testing/harness.ts";
 import { partitionScans } from "../testing/rows.ts";
-import { heldBatches } from "./expiry.ts";
-import { dayMs, dayOf, listPartitions } from "./partitions.ts";
+import { lockBatchIds } from "./expiry.ts";
+import { dayMs, dayOf, listPartitions, rowsOf } from "./partitions.ts";
 
 const t0 = Date.UTC(2026, 8, 1, 10, 0, 0);
 
@@ -70,11 +71,12 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
       batchId: batch.batchId,
     }));
     for (let run = 0; run < 3; run++) {
-      const { held, scans } = await region.database.db.transaction(async (tx) => {
+      const { held, retention, scans } = await region.database.db.transaction(async (tx) => {
         const before = await partitionScans(tx);
-        const held = await heldBatches(tx, asked, nowMs);
-        return { held, scans: (await partitionScans(tx)) - before };
+        const looked = await lockBatchIds(tx, asked, nowMs);
+        return { ...looked, scans: (await partitionScans(tx)) - before };
       });
+      expect(retention).toEqual(new Map([[appId, retentionDaysDefault]]));
       expect([...held].sort()).toEqual(
         asked
           .slice(0, 3)
@@ -84,4 +86,44 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
       expect(scans).toBe(0);
     }
   });
+
+  // PGlite has one connection, so no writer ever waits there.
+  it.skipIf(kind === "pglite")(
+    "answers a writer that waited for an id's lock with what the holder committed",
+    async () => {
+      const appId = testAppId();
+      nowMs = t0 + 5 * dayMs;
+      const stored = makeBatch({ lines: [{ ts: baseTs, text: "copied" }] });
+      expect((await region.store.put(appId, stored)).ok).toBe(true);
+      const racing = { appId, batchId: `${stored.batchId}-racing` };
+      const db = region.database.db;
+      // A copy of the stored row under the racing id, as the holder's own insert.
+      const [columns] = rowsOf<{ list: string }>(
+        await db.execute(
+          sql`select string_agg(quote_ident(column_name), ', ' order by ordinal_position) as list from information_schema.columns where table_schema = current_schema() and table_name = 'batches'`,
+        ),
+      );
+      const list = columns?.list ?? "";
+      const values = list
+        .split(", ")
+        .map((column) => (column === "batch_id" ? `'${racing.batchId}'` : column))
+        .join(", ");
+      let holding!: () => void;
+      const locked = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      const holder = db.transaction(async (tx) => {
+        await lockBatchIds(tx, [racing], nowMs);
+        await tx.execute(
+          sql.raw(`insert into batches (${list}) select ${values} from batches where batch_id = '${stored.batchId}'`),
+        );
+        holding();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      await locked;
+      const waiter = await db.transaction((tx) => lockBatchIds(tx, [racing], nowMs));
+      await holder;
+      expect(waiter.held).toEqual(new Set([`${appId}/${racing.batchId}`]));
+    },
+  );
 });

@@ -34,7 +34,7 @@ import { batches, outbox } from "../db/schema/index.ts";
 import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { BatchMeta, StoredSeal } from "./codec.ts";
 import { deviceChanges, upsertDevices } from "./devices.ts";
-import { expiresAtMs, heldBatches, knownRetention, lockBatchIds, retentionDaysOf, storedBatch } from "./expiry.ts";
+import { expiresAtMs, knownRetention, lockBatchIds, retentionDaysOf, storedBatch } from "./expiry.ts";
 import { type PreparedIssues, prepareIssues, recordIssues } from "./issues.ts";
 import { dayOf, ensurePartitions } from "./partitions.ts";
 import { searchFilter } from "./search-filter.ts";
@@ -188,8 +188,7 @@ function createCommitter(deps: StoreDeps) {
 async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): Promise<Committed[]> {
   const nowMs = deps.clock.now();
   const keys = group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId }));
-  const retention = await lockBatchIds(tx, keys);
-  const held = await heldBatches(tx, keys, nowMs);
+  const { retention, held } = await lockBatchIds(tx, keys, nowMs);
   const outcomes: Committed[] = [];
   const inserted: Pending[] = [];
   for (const entry of group) {

@@ -29,7 +29,6 @@ import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "
 import { deviceChanges, subtractCounts, upsertDevice, upsertDevices } from "./devices.ts";
 import {
   expiresAtMs,
-  heldBatches,
   knownRetention,
   lockBatchId,
   lockBatchIds,
@@ -232,9 +231,8 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
       try {
         const inserted = await db.transaction(async (tx) => {
           const keys = ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId }));
-          const retention = await lockBatchIds(tx, keys);
           const nowMs = clock.now();
-          const held = await heldBatches(tx, keys, nowMs);
+          const { retention, held } = await lockBatchIds(tx, keys, nowMs);
           const fresh = ready.filter((entry) => {
             const key = `${entry.sealed.appId}/${entry.sealed.batchId}`;
             if (held.has(key) || retention.get(entry.sealed.appId) !== entry.retentionDays) return false;
