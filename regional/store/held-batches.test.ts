@@ -9,7 +9,7 @@ import { batches } from "../db/schema/index.ts";
 import type { Region } from "../region.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { createTestDatabase, drivers, startTestRegion, type TestDatabase, testAppId } from "../testing/harness.ts";
-import { partitionScans } from "../testing/rows.ts";
+import { sequentialScans } from "../testing/rows.ts";
 import { lockBatchIds } from "./expiry.ts";
 import { dayMs, dayOf, listPartitions, rowsOf } from "./partitions.ts";
 
@@ -72,9 +72,9 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
     }));
     for (let run = 0; run < 3; run++) {
       const { held, retention, scans } = await region.database.db.transaction(async (tx) => {
-        const before = await partitionScans(tx);
+        const before = await sequentialScans(tx);
         const looked = await lockBatchIds(tx, asked, nowMs);
-        return { ...looked, scans: (await partitionScans(tx)) - before };
+        return { ...looked, scans: (await sequentialScans(tx)) - before };
       });
       expect(retention).toEqual(new Map([[appId, retentionDaysDefault]]));
       expect([...held].sort()).toEqual(

@@ -114,11 +114,12 @@ export function owed({ db, clock }: Pick<StoreDeps, "db" | "clock">): ReplicaSto
     const rows = await db
       .select({
         peer: replicationMarks.peer,
+        // The peer's earliest due entry and the highest sequence, each read off its index's end:
+        // `exists (… next_attempt_at <= $1)` and `exists (… origin_seq >= seq)` were planned as scans
+        // (the planner guesses a third of the rows match a bound it cannot see), which read a peer's
+        // whole outbox (a day of batches when it was down) and every partition, twice a second.
         // Spelled out: drizzle leaves a column in a select's own fields unqualified ("peer" = "peer").
-        due: sql<boolean>`exists (select 1 from outbox where outbox.peer = replication_marks.peer and outbox.next_attempt_at <= ${now}::timestamptz)`,
-        // The highest sequence, read backwards off the sequence index: `exists (… origin_seq >= seq)`
-        // was planned as a scan of every partition (a bound from another table leaves the planner
-        // guessing that a third of the rows match), twice a second, however many batches there are.
+        due: sql<boolean>`coalesce((select min(outbox.next_attempt_at) from outbox where outbox.peer = replication_marks.peer) <= ${now}::timestamptz, false)`,
         aboveMark: sql<boolean>`coalesce((select max(origin_seq) from batches) >= replication_marks.seq, false)`,
       })
       .from(replicationMarks);

@@ -11,13 +11,14 @@ export async function storedCounts(db: Database, appId: string): Promise<{ batch
 }
 
 /**
- * Sequential scans of `batches`' partitions in this transaction so far (PostgreSQL's per-transaction
- * counters): a lookup by key adds none, however many batches the partitions hold.
+ * Sequential scans in this transaction so far (PostgreSQL's per-transaction counters) of the tables
+ * whose names match `pattern` (SQL `like`; by default `batches`' partitions): a lookup by key adds
+ * none, however many rows the tables hold.
  */
-export async function partitionScans(tx: Transaction): Promise<number> {
+export async function sequentialScans(tx: Transaction, pattern = "batches\\_p%"): Promise<number> {
   const [row] = rowsOf<{ scans: number }>(
     await tx.execute(
-      sql`select coalesce(sum(seq_scan), 0)::int as scans from pg_stat_xact_user_tables where relname like 'batches\_p%'`,
+      sql`select coalesce(sum(seq_scan), 0)::int as scans from pg_stat_xact_user_tables where relname like ${pattern}`,
     ),
   );
   return row?.scans ?? 0;
