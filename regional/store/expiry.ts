@@ -112,7 +112,7 @@ export function knownRetention(db: Database): Map<string, number> {
  * Takes the locks of several batch ids (in one order, so two groups cannot deadlock) and their
  * apps' shared locks, as `lockBatchId` does for one, then answers which of the ids are held here
  * unexpired, as `appId/batchId`, and each app's retention as of now: one call to the database
- * function `lock_batch_ids` (migration 0013), where it was three statements, each a round of calls
+ * function `lock_batch_ids` (migration 0012), where it was three statements, each a round of calls
  * into PGlite. It looks each id up in every partition by its key, and keeps its plans for the
  * connection (planned again only when a partition comes or goes).
  */
