@@ -2,6 +2,11 @@
  * The one client for calls between tiers: signs the request as its caller's role, for the region
  * it goes to (see signing.ts), carries the request id, and bounds the call with a timeout. Failures to reach the other side are values, with a
  * `retryable` flag, so callers (edge routing, replication, the admin CLI) decide by type.
+ *
+ * A call is signed once (`signCall`) and sent by a transport: `fetch` where the caller needs the
+ * response itself (the edge passes answers on), or any `Transport` that reads the whole answer
+ * (signed-json.ts), which is how a Node process can send on something cheaper than `fetch`
+ * (regional/transport.ts).
  */
 import { utf8 } from "./encoding.ts";
 import { err, ok, type Result } from "./result.ts";
@@ -23,8 +28,22 @@ export type SignedCall = {
 
 export type CallFailure = { kind: "unreachable" | "timeout"; retryable: true; message: string };
 
-/** Resolves to the response whatever its status; only a failure to get one is an error. */
-export async function signedFetch(call: SignedCall): Promise<Result<Response, CallFailure>> {
+/** A request as it goes on the wire: signed headers and the body's bytes. */
+export type WireRequest = {
+  url: URL;
+  method: SignedCall["method"];
+  headers: Record<string, string>;
+  body: Uint8Array<ArrayBuffer> | undefined;
+  timeoutMs: number;
+};
+
+/** A whole answer, whatever its status. */
+export type WireAnswer = { status: number; text: string };
+
+/** Sends a request and reads its whole answer; only a failure to get one is an error. */
+export type Transport = (request: WireRequest) => Promise<Result<WireAnswer, CallFailure>>;
+
+export async function signCall(call: SignedCall): Promise<WireRequest> {
   const body = call.body === undefined ? new Uint8Array(0) : utf8(call.body);
   const headers: Record<string, string> = await signRequest(call.signer, {
     method: call.method,
@@ -34,20 +53,50 @@ export async function signedFetch(call: SignedCall): Promise<Result<Response, Ca
   });
   if (call.body !== undefined) headers["content-type"] = "application/json";
   if (call.requestId) headers["x-request-id"] = call.requestId;
+  return {
+    url: new URL(call.pathAndQuery, call.baseUrl),
+    method: call.method,
+    headers,
+    body: call.body === undefined ? undefined : body,
+    timeoutMs: call.timeoutMs,
+  };
+}
+
+/** Resolves to the response whatever its status; only a failure to get one is an error. */
+export async function signedFetch(call: SignedCall): Promise<Result<Response, CallFailure>> {
+  return send(await signCall(call));
+}
+
+/** `fetch` as a transport: the default of signed-json.ts, and what runs on Workers. */
+export const fetchTransport: Transport = async (request) => {
+  const sent = await send(request);
+  if (!sent.ok) return sent;
+  const text = await sent.value.text().catch(() => null);
+  // The other side answered, then the connection went: what it meant is unknown.
+  if (text === null) return err({ kind: "unreachable", retryable: true, message: "connection lost mid-response" });
+  return ok({ status: sent.value.status, text });
+};
+
+async function send(request: WireRequest): Promise<Result<Response, CallFailure>> {
   try {
-    const response = await fetch(new URL(call.pathAndQuery, call.baseUrl), {
-      method: call.method,
-      headers,
-      body: call.body === undefined ? undefined : body,
-      signal: AbortSignal.timeout(call.timeoutMs),
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.timeout(request.timeoutMs),
     });
     return ok(response);
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return err({
-      kind: timedOut ? "timeout" : "unreachable",
-      retryable: true,
-      message: timedOut ? `no answer within ${call.timeoutMs} ms` : String(error),
-    });
+    return err(callFailure(error, request.timeoutMs));
   }
+}
+
+/** What a transport's thrown error means: no answer in time, or none at all. */
+export function callFailure(error: unknown, timeoutMs: number): CallFailure {
+  const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+  return {
+    kind: timedOut ? "timeout" : "unreachable",
+    retryable: true,
+    message: timedOut ? `no answer within ${timeoutMs} ms` : String(error),
+  };
 }

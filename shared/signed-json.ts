@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { describeIssues } from "./batch.ts";
 import { type ErrorBody, parseErrorBody } from "./errors.ts";
 import { err, ok, type Result } from "./result.ts";
-import { type CallFailure, type SignedCall, signedFetch } from "./signed-fetch.ts";
+import { type CallFailure, fetchTransport, type SignedCall, signCall, type Transport } from "./signed-fetch.ts";
 
 /** A non-2xx answer: retryable when the other side may take it later (5xx, 401 during a secret rollout, 429). */
 export type CallRefused = {
@@ -31,7 +31,7 @@ export type JsonCallFailure = CallFailure | CallRefused | CallMalformed;
 export type JsonAnswer<T> = { status: number; body: T };
 
 /**
- * Sends `call` and parses a 2xx answer with `schema`.
+ * Sends `call` (on `transport`, `fetch` unless given) and parses a 2xx answer with `schema`.
  *
  * @example
  * const digests = await signedJson(call, digestsResponseSchema);
@@ -41,16 +41,13 @@ export type JsonAnswer<T> = { status: number; body: T };
 export async function signedJson<S extends z.ZodType>(
   call: SignedCall,
   schema: S,
+  transport: Transport = fetchTransport,
 ): Promise<Result<JsonAnswer<z.output<S>>, JsonCallFailure>> {
-  const sent = await signedFetch(call);
-  if (!sent.ok) return sent;
-  const response = sent.value;
-  const text = await response.text().catch(() => null);
-  // The other side answered, then the connection went: what it meant is unknown.
-  if (text === null) return err({ kind: "unreachable", retryable: true, message: "connection lost mid-response" });
-  const { status } = response;
+  const answered = await transport(await signCall(call));
+  if (!answered.ok) return answered;
+  const { status, text } = answered.value;
   const who = call.signer.audience;
-  if (!response.ok) {
+  if (status < 200 || status > 299) {
     return err({
       kind: "refused",
       retryable: status >= 500 || status === 401 || status === 429,

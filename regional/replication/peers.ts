@@ -1,6 +1,6 @@
 /**
- * Calls to peer regions (shared/signed-json.ts), signed as `peer` with the peer secret and for
- * the peer called (its name is the audience), each answer parsed with its schema from
+ * Calls to peer regions (shared/signed-json.ts, sent on regional/transport.ts), signed as `peer`
+ * with the peer secret and for the peer called (its name is the audience), each answer parsed with its schema from
  * shared/replication.ts, with what health reports about each peer: when it last answered, and
  * whether its last call or probe got through. Failures are values with a `retryable` flag; the
  * outbox and anti-entropy decide by type.
@@ -10,6 +10,7 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Region } from "../../shared/regions.ts";
 import { ok, type Result } from "../../shared/result.ts";
 import { type JsonCallFailure, signedJson } from "../../shared/signed-json.ts";
+import { regionTransport } from "../transport.ts";
 
 export type PeerFailure = JsonCallFailure;
 export type PeerState = { name: string; reachable: boolean; lastContactAt: number | null };
@@ -60,6 +61,7 @@ export function createPeerClient(options: {
           timeoutMs,
         },
         schema,
+        regionTransport,
       );
       // Draining or out of service (5xx), or not sharing our peer secret (401): not reachable
       // for replication, and tried again later.
@@ -72,13 +74,14 @@ export function createPeerClient(options: {
       return answer;
     },
     async probe(peer) {
-      try {
-        const response = await fetch(new URL("/readyz", peer.url), { signal: AbortSignal.timeout(timeoutMs) });
-        await response.body?.cancel();
-        mark(peer, response.ok);
-      } catch {
-        mark(peer, false);
-      }
+      const answered = await regionTransport({
+        url: new URL("/readyz", peer.url),
+        method: "GET",
+        headers: {},
+        body: undefined,
+        timeoutMs,
+      });
+      mark(peer, answered.ok && answered.value.status >= 200 && answered.value.status < 300);
     },
     states: () => peers.map((peer) => ({ ...(state.get(peer.name) as PeerState) })),
   };
