@@ -1,18 +1,28 @@
 /**
- * The acknowledgement rule: a batch committed here is sent to every peer at once, and the upload
- * is answered as soon as `ackQuorum` regions (this one included) hold it, or as failed when the
- * quorum cannot be reached within `quorumTimeoutMs`. Sends still in flight carry on after the
- * answer; what none of them confirms is the outbox worker's after the lease (store/marks.ts).
+ * The acknowledgement rule: a batch committed here goes to its peers, and the upload is answered
+ * as soon as `ackQuorum` regions (this one included) hold it, or as failed when the quorum cannot
+ * be reached within `quorumTimeoutMs`. Sends still in flight carry on after the answer; what none
+ * of them confirms is the outbox worker's after the lease (store/marks.ts).
+ *
+ * Only the peers the quorum needs (the first `ackQuorum - 1`, in the order given) are sent the batch
+ * at once. The others' copies may wait briefly in their peer's queue and go with the batches
+ * arriving after them, one call and one transaction there for several uploads (replicator.ts):
+ * when uploads are spaced out, a region otherwise commits, sends and applies each one alone. Once
+ * a needed peer fails, every waiting copy is sent at once, so the answer waits for no delay.
  */
 import type { Region } from "../../shared/regions.ts";
 
 export type QuorumOutcome = { reached: boolean; regions: string[] };
 
+/** A batch on its way to one peer: whether the peer confirmed it, and a way to send it now if it waits. */
+export type Delivery = { confirmed: Promise<boolean>; hurry(): void };
+
 export function awaitQuorum(options: {
   region: string;
+  /** In the order to rely on them: the first `ackQuorum - 1` get the batch at once. */
   peers: readonly Region[];
-  /** Sends the batch to one peer: whether the peer confirmed it holds it. */
-  send: (peer: Region) => Promise<boolean>;
+  /** Sends the batch to one peer; `deferred`: it may wait to go with later batches. */
+  send: (peer: Region, deferred: boolean) => Delivery;
   ackQuorum: number;
   quorumTimeoutMs: number;
   onError: (error: unknown) => void;
@@ -30,12 +40,20 @@ export function awaitQuorum(options: {
       resolve({ reached, regions: [...holders] });
     };
     const timer = setTimeout(() => finish(false), quorumTimeoutMs);
-    for (const peer of peers) {
-      send(peer)
+    const deliveries = peers.map((peer, index) => ({ peer, delivery: send(peer, index >= ackQuorum - 1) }));
+    const hurryAll = () => {
+      for (const { delivery } of deliveries) delivery.hurry();
+    };
+    for (const { peer, delivery } of deliveries) {
+      delivery.confirmed
         .then((confirmed) => {
           if (confirmed) holders.push(peer.name);
+          else hurryAll();
         })
-        .catch(onError)
+        .catch((error: unknown) => {
+          onError(error);
+          hurryAll();
+        })
         .finally(() => {
           pending -= 1;
           if (holders.length >= ackQuorum) finish(true);

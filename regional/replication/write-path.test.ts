@@ -19,6 +19,54 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
   }
 }
 
+describe.each(drivers)("copies the quorum does not wait for, on %s", (kind) => {
+  let cluster: TestCluster;
+  const appId = testAppId();
+  const holdings = async (node: TestNode, batchIds: string[]) =>
+    (await node.region.replicas.loadSealed(batchIds.map((batchId) => ({ appId, batchId })))).length;
+
+  beforeAll(async () => {
+    // Long enough that nothing is sent by the timer during the test; the quorum's own timeout is
+    // shorter, so an upload whose needed peer fails is answered only if the deferred copy is hurried.
+    cluster = await startTestCluster(kind, ["a", "b", "c"], { deferredCopyMs: 3000, quorumTimeoutMs: 1500 });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("gathers several uploads' third copies into one call, and sends them when the region goes idle", async () => {
+    const [a, b, c] = ["a", "b", "c"].map((name) => cluster.node(name)) as [TestNode, TestNode, TestNode];
+    const batchIds: string[] = [];
+    for (const index of [1, 2, 3]) {
+      const batch = makeBatch({ lines: [{ ts: baseTs + index, text: `deferred ${index}` }] });
+      const response = await uploadTo(a, appId, batch);
+      expect(response.status).toBe(202);
+      expect(((await response.json()) as BatchReceipt).regions).toEqual(["a", "b"]);
+      batchIds.push(batch.batchId);
+    }
+    expect(await holdings(b, batchIds)).toBe(3);
+    expect(await holdings(c, batchIds)).toBe(0);
+    await a.region.replicator.idle();
+    expect(await holdings(c, batchIds)).toBe(3);
+    expect(c.replicateCalls.filter((call) => call.some((batchId) => batchIds.includes(batchId)))).toEqual([batchIds]);
+  });
+
+  it("sends a deferred copy at once when the peer the quorum waited for fails", async () => {
+    const [a, b, c] = ["a", "b", "c"].map((name) => cluster.node(name)) as [TestNode, TestNode, TestNode];
+    // b still looks reachable to a (no probe since), so a relies on it first and finds it gone.
+    await b.down();
+    try {
+      const batch = makeBatch({ lines: [{ ts: baseTs + 9, text: "hurried" }] });
+      const response = await uploadTo(a, appId, batch);
+      expect(response.status).toBe(202);
+      expect(((await response.json()) as BatchReceipt).regions).toEqual(["a", "c"]);
+      expect(await holdings(c, [batch.batchId])).toBe(1);
+    } finally {
+      await b.up();
+    }
+  });
+});
+
 describe.each(drivers)("replication write path on %s", (kind) => {
   let cluster: TestCluster;
   const appId = testAppId();
@@ -73,6 +121,8 @@ describe.each(drivers)("replication write path on %s", (kind) => {
     const conflict = await uploadTo(b(), appId, { ...batch, logs: [{ ...batch.logs[0], text: "other" }] } as never);
     expect(conflict.status).toBe(409);
     expect(((await conflict.json()) as ErrorBody).error.code).toBe("BATCH_CONFLICT");
+    // The copy the quorum did not wait for reaches c by itself, shortly after.
+    await until(() => holds("c", batch.batchId));
   });
 
   it("answers 503 QUORUM_UNAVAILABLE when no peer answers, keeps the batch, and catches up when peers return", async () => {

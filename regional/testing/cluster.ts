@@ -26,6 +26,8 @@ export type TestNode = {
   database: TestDatabase;
   /** Batches received on /replicate, by sender. */
   replicated: { from: string; batchId: string }[];
+  /** Calls received on /replicate, each the batch ids it carried. */
+  replicateCalls: string[][];
   down(): Promise<void>;
   up(): Promise<void>;
 };
@@ -71,6 +73,7 @@ export async function startTestCluster(
     const region = await startTestRegion(database, configOf(name), deps);
     adminListener.handle = async (request) => region.adminApp.fetch(request);
     const replicated: TestNode["replicated"] = [];
+    const replicateCalls: TestNode["replicateCalls"] = [];
     listener.handle = async (request) => {
       if (new URL(request.url).pathname === internalPaths.replicate) {
         const body = replicateRequestSchema.safeParse(
@@ -81,6 +84,7 @@ export async function startTestCluster(
         );
         if (body.success) {
           for (const batch of body.data.batches) replicated.push({ from: body.data.from, batchId: batch.batchId });
+          replicateCalls.push(body.data.batches.map((batch) => batch.batchId));
         }
       }
       return region.app.fetch(request);
@@ -92,6 +96,7 @@ export async function startTestCluster(
       region,
       database,
       replicated,
+      replicateCalls,
       down: () => listener.close(),
       up: () => listener.reopen(),
     });
