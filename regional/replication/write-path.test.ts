@@ -121,8 +121,8 @@ describe.each(drivers)("replication write path on %s", (kind) => {
     const conflict = await uploadTo(b(), appId, { ...batch, logs: [{ ...batch.logs[0], text: "other" }] } as never);
     expect(conflict.status).toBe(409);
     expect(((await conflict.json()) as ErrorBody).error.code).toBe("BATCH_CONFLICT");
-    // The copy the quorum did not wait for reaches c by itself, shortly after.
-    await until(() => holds("c", batch.batchId));
+    // The copy the quorum did not wait for reaches c by itself, shortly after, and a hears so.
+    await until(async () => (await holds("c", batch.batchId)) && (await backlog("a")).size === 0);
   });
 
   it("answers 503 QUORUM_UNAVAILABLE when no peer answers, keeps the batch, and catches up when peers return", async () => {
