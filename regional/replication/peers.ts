@@ -1,9 +1,9 @@
 /**
  * Calls to peer regions (shared/signed-json.ts, sent on regional/transport.ts), signed as `peer`
- * with the peer secret and for the peer called (its name is the audience), each answer parsed with its schema from
- * shared/replication.ts, with what health reports about each peer: when it last answered, and
- * whether its last call or probe got through. Failures are values with a `retryable` flag; the
- * outbox and anti-entropy decide by type.
+ * with the peer secret and for the peer called (its name is the audience), each answer parsed with
+ * its schema from shared/replication.ts, with what health reports about each peer: when it last
+ * answered, and whether its last call or probe got through. Failures are values with a `retryable`
+ * flag; the outbox and anti-entropy decide by type.
  */
 import type { z } from "zod";
 import type { Clock } from "../../shared/clock.ts";

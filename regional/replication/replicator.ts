@@ -5,13 +5,11 @@
  * The upload path sends each new batch as sealed in memory (store/put-batch.ts `replica`) through
  * one queue per peer: while a call to the peer is in flight, batches arriving wait and go together
  * in the next one, so a committed group travels in one call. A copy the quorum does not wait for
- * (quorum.ts) waits up to `deferredCopyMs` for others to go with it: spaced-out
- * uploads (a region at half its capacity) otherwise cost that peer a call and a transaction each,
- * and at 40 uploads a second 50 ms gathers two or three per call. The batch is durable in two
- * regions meanwhile, and owed to this peer by the marks until it confirms (store/marks.ts). What a peer confirms is kept in memory
+ * (quorum.ts) waits up to `deferredCopyMs` for later ones to go with it: spaced-out uploads would
+ * otherwise cost that peer a call and a transaction each. What a peer confirms is kept in memory
  * until the outbox worker moves the peer's mark past it (store/marks.ts): no row is written or
- * deleted per batch acknowledged on time. The
- * background loops run only after `start()` (server.ts); tests drive the `run…Once` steps
+ * deleted per batch acknowledged on time, and a deferred copy is owed by the mark like any other.
+ * The background loops run only after `start()` (server.ts); tests drive the `run…Once` steps
  * themselves so every step is deterministic.
  */
 import type { Logger } from "pino";
@@ -92,7 +90,8 @@ export function createReplicator(options: {
         peers: reachableFirst(),
         send: replica
           ? (peer, deferred) => queueFor(peer).send(replica, requestId, deferred)
-          : (peer) => ({
+          : // A batch held here already (a retry) is checked with every peer at once: none is deferred.
+            (peer) => ({
               confirmed: shipper.ship(peer, [key], requestId).then((held) => {
                 if (held.length > 0) confirmations(peer.name).set(keyOf(key), clock.now());
                 return held.length > 0;
