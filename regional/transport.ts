@@ -7,7 +7,7 @@
  */
 import { Agent, request } from "undici";
 import { err, ok } from "../shared/result.ts";
-import { callFailure, type Transport } from "../shared/signed-fetch.ts";
+import { callFailure, connectionLost, type Transport } from "../shared/signed-fetch.ts";
 
 /** Kept-alive connections to each peer, as `fetch`'s global client keeps them. */
 const dispatcher = new Agent({ keepAliveTimeout: 10_000 });
@@ -23,8 +23,6 @@ export const regionTransport: Transport = async ({ url, method, headers, body, t
   try {
     return ok({ status: response.statusCode, text: await response.body.text() });
   } catch (error) {
-    if (signal.aborted) return err(callFailure(error, timeoutMs));
-    // The other side answered, then the connection went: what it meant is unknown.
-    return err({ kind: "unreachable", retryable: true, message: "connection lost mid-response" });
+    return err(signal.aborted ? callFailure(error, timeoutMs) : connectionLost);
   }
 };

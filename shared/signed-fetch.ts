@@ -72,8 +72,7 @@ export const fetchTransport: Transport = async (request) => {
   const sent = await send(request);
   if (!sent.ok) return sent;
   const text = await sent.value.text().catch(() => null);
-  // The other side answered, then the connection went: what it meant is unknown.
-  if (text === null) return err({ kind: "unreachable", retryable: true, message: "connection lost mid-response" });
+  if (text === null) return err(connectionLost);
   return ok({ status: sent.value.status, text });
 };
 
@@ -90,6 +89,13 @@ async function send(request: WireRequest): Promise<Result<Response, CallFailure>
     return err(callFailure(error, request.timeoutMs));
   }
 }
+
+/** The other side answered, then the connection went: what it meant is unknown. */
+export const connectionLost: CallFailure = {
+  kind: "unreachable",
+  retryable: true,
+  message: "connection lost mid-response",
+};
 
 /** What a transport's thrown error means: no answer in time, or none at all. */
 export function callFailure(error: unknown, timeoutMs: number): CallFailure {
