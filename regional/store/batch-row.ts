@@ -1,11 +1,14 @@
 /**
  * The `batches` row, built and read back in one place: a stored seal (codec.ts) with its clear
  * metadata, plus the version that names it (origin region, received time). The upload path, the
- * replica path and the benchmarks all write rows through `batchRow`; reads and replication
- * rebuild the seal with `storedFromRow`, selecting `storedColumns`.
+ * replica path and the benchmarks all write rows through `batchRow` (and insert them with
+ * `insertBatches`); reads and replication rebuild the seal with `storedFromRow`, selecting
+ * `storedColumns`.
  */
+import { sql } from "drizzle-orm";
 import { levels } from "../../shared/batch.ts";
 import type { BatchVersion } from "../../shared/replication.ts";
+import { preparedInsert } from "../db/prepared-insert.ts";
 import { batches } from "../db/schema/index.ts";
 import type { BatchMeta, SealFormat, StoredSeal } from "./codec.ts";
 
@@ -39,6 +42,12 @@ export function batchRow(
     storedBytes: stored.wrappedKey.byteLength + stored.ciphertext.byteLength,
   };
 }
+
+/** Inserts `batchRow`s (with `originSeq` as `currentTransactionId` where the peers are owed by sequence). */
+export const insertBatches = preparedInsert(batches);
+
+/** The storing transaction's id, as `originSeq` takes it: one constant, so an insert's shape holds it by identity. */
+export const currentTransactionId = sql`pg_current_xact_id()::text::bigint`;
 
 /** The columns that name a stored version (`BatchVersion`, with `receivedAt` as a Date). */
 export const versionColumns = {

@@ -13,6 +13,7 @@ import { decodeDeviceCursor, encodeDeviceCursor } from "../../shared/cursor.ts";
 import type { DeviceSummary } from "../../shared/read.ts";
 import { err, ok } from "../../shared/result.ts";
 import type { Transaction } from "../db/client.ts";
+import { preparedInsert } from "../db/prepared-insert.ts";
 import { devices } from "../db/schema/index.ts";
 import type { BatchMeta } from "./codec.ts";
 import type { BatchStore, StoreDeps } from "./types.ts";
@@ -135,43 +136,46 @@ export function deviceChanges(
   return [...byDevice.entries()].sort(([left], [right]) => (left < right ? -1 : 1)).map(([, change]) => change);
 }
 
+const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
+const latest = (column: (typeof devices)[keyof ReturnType<typeof deviceInfo>]) =>
+  sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
+const added = (column: CountColumn) => sql`${devices[column]} + excluded.${sql.identifier(devices[column].name)}`;
+
+/** A device row's insert, or what it adds to the row already there. */
+const upsertRows = preparedInsert(devices, (insert) =>
+  insert.onConflictDoUpdate({
+    target: [devices.appId, devices.deviceId],
+    set: {
+      name: latest(devices.name),
+      model: latest(devices.model),
+      os: latest(devices.os),
+      osVersion: latest(devices.osVersion),
+      appVersion: latest(devices.appVersion),
+      appBuild: latest(devices.appBuild),
+      locale: latest(devices.locale),
+      firstSeen: sql`least(${devices.firstSeen}, excluded.first_seen)`,
+      lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
+      ...Object.fromEntries(countColumns.map((column) => [column, added(column)])),
+      batchSpanMsMax: sql`greatest(${devices.batchSpanMsMax}, excluded.batch_span_ms_max)`,
+      expiresAt: sql`greatest(${devices.expiresAt}, excluded.expires_at)`,
+    },
+  }),
+);
+
 export async function upsertDevices(tx: Transaction, changes: readonly DeviceChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const newer = sql`excluded.last_seen >= ${devices.lastSeen}`;
-  const latest = (column: (typeof devices)[keyof ReturnType<typeof deviceInfo>]) =>
-    sql`case when ${newer} then excluded.${sql.identifier(column.name)} else ${column} end`;
-  const added = (column: CountColumn) => sql`${devices[column]} + excluded.${sql.identifier(devices[column].name)}`;
-  await tx
-    .insert(devices)
-    .values(
-      changes.map(({ appId, device, meta, expiresAtMs, batchSpanMs }) => ({
-        appId,
-        deviceId: device.id,
-        ...deviceInfo(device),
-        firstSeen: new Date(meta.firstTs),
-        lastSeen: new Date(meta.lastTs),
-        ...meta.counts,
-        batchSpanMsMax: batchSpanMs,
-        expiresAt: new Date(expiresAtMs),
-      })),
-    )
-    .onConflictDoUpdate({
-      target: [devices.appId, devices.deviceId],
-      set: {
-        name: latest(devices.name),
-        model: latest(devices.model),
-        os: latest(devices.os),
-        osVersion: latest(devices.osVersion),
-        appVersion: latest(devices.appVersion),
-        appBuild: latest(devices.appBuild),
-        locale: latest(devices.locale),
-        firstSeen: sql`least(${devices.firstSeen}, excluded.first_seen)`,
-        lastSeen: sql`greatest(${devices.lastSeen}, excluded.last_seen)`,
-        ...Object.fromEntries(countColumns.map((column) => [column, added(column)])),
-        batchSpanMsMax: sql`greatest(${devices.batchSpanMsMax}, excluded.batch_span_ms_max)`,
-        expiresAt: sql`greatest(${devices.expiresAt}, excluded.expires_at)`,
-      },
-    });
+  await upsertRows(
+    tx,
+    changes.map(({ appId, device, meta, expiresAtMs, batchSpanMs }) => ({
+      appId,
+      deviceId: device.id,
+      ...deviceInfo(device),
+      firstSeen: new Date(meta.firstTs),
+      lastSeen: new Date(meta.lastTs),
+      ...meta.counts,
+      batchSpanMsMax: batchSpanMs,
+      expiresAt: new Date(expiresAtMs),
+    })),
+  );
 }
 
 /**

@@ -25,13 +25,12 @@
  * A batch of a deleted app, or of a device whose erasure was requested after this moment (the
  * region's clock behind the edge's), is refused: tombstones win (erasure.ts).
  */
-import { sql } from "drizzle-orm";
 import { type Batch, batchJson } from "../../shared/batch.ts";
 import type { SealedBatch } from "../../shared/replication.ts";
 import { err, ok, type Result } from "../../shared/result.ts";
 import type { Transaction } from "../db/client.ts";
 import { batches, outbox } from "../db/schema/index.ts";
-import { batchRow, storedColumns, storedFromRow } from "./batch-row.ts";
+import { batchRow, currentTransactionId, insertBatches, storedColumns, storedFromRow } from "./batch-row.ts";
 import type { BatchMeta, StoredSeal } from "./codec.ts";
 import { deviceChanges, upsertDevices } from "./devices.ts";
 import { expiresAtMs, knownRetention, lockBatchIds, retentionDaysOf, storedBatch } from "./expiry.ts";
@@ -204,7 +203,8 @@ async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): 
     }
   }
   if (inserted.length === 0) return outcomes;
-  await tx.insert(batches).values(
+  await insertBatches(
+    tx,
     inserted.map((entry) => {
       const version = {
         appId: entry.appId,
@@ -215,7 +215,7 @@ async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): 
       const tracked = entry.placement.outboxPeers.length > 0 && entry.placement.leaseMs > 0;
       return {
         ...batchRow(version, entry.stored, entry.expiresAtMs, entry.searchFilter),
-        ...(tracked ? { originSeq: sql`pg_current_xact_id()::text::bigint` } : {}),
+        ...(tracked ? { originSeq: currentTransactionId } : {}),
       };
     }),
   );

@@ -24,7 +24,7 @@ import type { Batch, Device } from "../../shared/batch.ts";
 import { type ReplicaOutcome, type SealedBatch, versionWins } from "../../shared/replication.ts";
 import { ok, type Result } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
-import { batchRow, storedColumns, storedFromRow, versionColumns } from "./batch-row.ts";
+import { batchRow, insertBatches, storedColumns, storedFromRow, versionColumns } from "./batch-row.ts";
 import { type BatchMeta, type IntegrityFailure, metaOf, type StoredSeal } from "./codec.ts";
 import { deviceChanges, subtractCounts, upsertDevice, upsertDevices } from "./devices.ts";
 import {
@@ -125,7 +125,7 @@ export function applyReplica({ db, codec, keystore, clock }: StoreDeps): Replica
           .from(batches)
           .where(storedBatch(sealed.appId, sealed.batchId, nowMs));
         if (!held) {
-          await tx.insert(batches).values(row);
+          await insertBatches(tx, [row]);
           await upsertDevice(tx, sealed.appId, device, meta, expiresAt);
           // Grouped here as at the origin, by the origin's arrival time; no webhooks from a replica.
           if (batch && issues) {
@@ -241,7 +241,10 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
             return true;
           });
           if (fresh.length === 0) return fresh;
-          await tx.insert(batches).values(fresh.map((entry) => entry.row));
+          await insertBatches(
+            tx,
+            fresh.map((entry) => entry.row),
+          );
           await upsertDevices(
             tx,
             deviceChanges(
