@@ -4,15 +4,15 @@
  * Drizzle writes a statement's text by walking every value of every row, each time: for a group
  * commit's batch rows (25 columns) and device upserts that was a tenth of a peer's CPU and a
  * twentieth of an origin's (profiled under load). The text depends only on the rows' shape (how
- * many, which columns each gives, which are null, and any given as SQL), so it is built once per shape with
- * drizzle's placeholders, and each insert fills them: the values go through the same column
+ * many, which columns each gives, which of them are null or SQL), so it is built once per shape
+ * with drizzle's placeholders, and each insert fills them: the values go through the same column
  * encoders as drizzle's own path, and the statement is the one drizzle would have built.
  */
 import { is, type Query, SQL, sql } from "drizzle-orm";
 import type { PgInsertBase, PgInsertValue, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core";
 import type { Database, Transaction } from "./client.ts";
 
-/** Shapes kept per insert; a shape past these is built each time, as drizzle would. */
+/** Shapes kept per insert, the least recently used dropped past it (and built again if it returns). */
 const shapesMax = 256;
 
 type Insert<T extends PgTable> = PgInsertBase<T, PgQueryResultHKT>;
@@ -54,10 +54,10 @@ export function preparedInsert<T extends PgTable>(
       placeheld.push(placed);
     }
     let query = built.get(shape);
-    if (!query) {
-      query = finish(db.insert(table).values(placeheld as PgInsertValue<T>[]) as Insert<T>).toSQL();
-      if (built.size < shapesMax) built.set(shape, query);
-    }
+    if (query) built.delete(shape);
+    else query = finish(db.insert(table).values(placeheld as PgInsertValue<T>[]) as Insert<T>).toSQL();
+    built.set(shape, query);
+    if (built.size > shapesMax) built.delete(built.keys().next().value as string);
     await db._.session.prepareQuery(query, undefined, undefined, false).execute(values);
   };
 }

@@ -1,9 +1,9 @@
 /**
  * The `batches` row, built and read back in one place: a stored seal (codec.ts) with its clear
  * metadata, plus the version that names it (origin region, received time). The upload path, the
- * replica path and the benchmarks all write rows through `batchRow` (and insert them with
- * `insertBatches`); reads and replication rebuild the seal with `storedFromRow`, selecting
- * `storedColumns`.
+ * replica path and the benchmarks all write rows through `batchRow` (the upload and replica paths
+ * insert them with `insertBatches`); reads and replication rebuild the seal with `storedFromRow`,
+ * selecting `storedColumns`.
  */
 import { sql } from "drizzle-orm";
 import { levels } from "../../shared/batch.ts";
