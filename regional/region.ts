@@ -72,7 +72,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     throw error;
   });
   const codec = createBatchCodec(keyring, keystore);
-  const storeDeps = { db: database.db, codec, keystore, clock, metrics };
+  const storeDeps = { db: database.db, soleSession: database.kind === "pglite", codec, keystore, clock, metrics };
   // Every erasure known here is applied again (it is idempotent): a batch data folder restored from
   // before one is cleaned before the region serves anything.
   for (const erasure of await keystore.list()) await applyErasure(storeDeps)(erasure);

@@ -112,20 +112,23 @@ export function knownRetention(db: Database): Map<string, number> {
  * Takes the locks of several batch ids (in one order, so two groups cannot deadlock) and their
  * apps' shared locks, as `lockBatchId` does for one, then answers which of the ids are held here
  * unexpired, as `appId/batchId`, and each app's retention as of now: one call to the database
- * function `lock_batch_ids` (migration 0012), where it was three statements, each a round of calls
- * into PGlite. It looks each id up in every partition by its key, and keeps its plans for the
- * connection (planned again only when a partition comes or goes).
+ * function `lock_batch_ids` (migrations 0012, 0013), where it was three statements, each a round of
+ * calls into PGlite. It looks each id up in every partition by its key, and keeps its plans for the
+ * connection (planned again only when a partition comes or goes). The locks order the sessions on
+ * the database; `soleSession` (PGlite, `StoreDeps`), where transactions already run one at a time,
+ * leaves them out.
  */
 export async function lockBatchIds(
   tx: Transaction,
   keys: readonly { appId: string; batchId: string }[],
   nowMs: number,
+  soleSession = false,
 ): Promise<{ held: Set<string>; retention: Map<string, number> }> {
   const rows = rowsOf<{ app_id: string; batch_id: string; held: boolean; retention_days: number | null }>(
     await tx.execute(
       sql`select app_id, batch_id, held, retention_days from lock_batch_ids(${new Date(nowMs).toISOString()}, ${sql.param(
         keys.map((key) => key.appId),
-      )}::text[], ${sql.param(keys.map((key) => key.batchId))}::text[])`,
+      )}::text[], ${sql.param(keys.map((key) => key.batchId))}::text[], ${!soleSession})`,
     ),
   );
   const held = new Set<string>();

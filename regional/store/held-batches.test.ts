@@ -87,6 +87,40 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
     }
   });
 
+  it("takes the ids' locks and their apps' shared ones, unless it is the database's sole session", async () => {
+    const appId = testAppId();
+    const other = testAppId();
+    nowMs = t0 + 4 * dayMs;
+    const stored = makeBatch({ lines: [{ ts: baseTs, text: "held" }] });
+    expect((await region.store.put(appId, stored)).ok).toBe(true);
+    const asked = [
+      { appId, batchId: stored.batchId },
+      { appId, batchId: `${stored.batchId}-new` },
+      { appId: other, batchId: stored.batchId },
+    ];
+    const advisoryLocks = async (tx: Parameters<Parameters<typeof region.database.db.transaction>[0]>[0]) =>
+      rowsOf<{ mode: string; locks: number }>(
+        await tx.execute(
+          sql`select mode, count(*)::int as locks from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() group by mode order by mode`,
+        ),
+      );
+    for (const soleSession of [false, true]) {
+      const { held, locks } = await region.database.db.transaction(async (tx) => {
+        const looked = await lockBatchIds(tx, asked, nowMs, soleSession);
+        return { ...looked, locks: await advisoryLocks(tx) };
+      });
+      expect(held).toEqual(new Set([`${appId}/${stored.batchId}`]));
+      expect(locks).toEqual(
+        soleSession
+          ? []
+          : [
+              { mode: "ExclusiveLock", locks: 3 },
+              { mode: "ShareLock", locks: 2 },
+            ],
+      );
+    }
+  });
+
   // PGlite has one connection, so no writer ever waits there.
   it.skipIf(kind === "pglite")(
     "answers a writer that waited for an id's lock with what the holder committed",

@@ -68,7 +68,7 @@ export async function scanLines(
     batchesScannedMax,
     storedBytesOpenedMax,
     batchesFilteredMax,
-  }: Required<Omit<StoreDeps, "clock" | "metrics">> & Pick<StoreDeps, "clock">,
+  }: Required<Omit<StoreDeps, "clock" | "metrics" | "soleSession">> & Pick<StoreDeps, "clock">,
   appId: string,
   scan: Scan,
 ): Promise<ScanResult> {

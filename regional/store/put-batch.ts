@@ -187,7 +187,7 @@ function createCommitter(deps: StoreDeps) {
 async function commitGroup(deps: StoreDeps, tx: Transaction, group: Pending[]): Promise<Committed[]> {
   const nowMs = deps.clock.now();
   const keys = group.map((entry) => ({ appId: entry.appId, batchId: entry.batch.batchId }));
-  const { retention, held } = await lockBatchIds(tx, keys, nowMs);
+  const { retention, held } = await lockBatchIds(tx, keys, nowMs, deps.soleSession);
   const outcomes: Committed[] = [];
   const inserted: Pending[] = [];
   for (const entry of group) {

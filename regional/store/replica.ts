@@ -232,7 +232,7 @@ export function applyReplicas(deps: StoreDeps): ReplicaStore["applyMany"] {
         const inserted = await db.transaction(async (tx) => {
           const keys = ready.map((entry) => ({ appId: entry.sealed.appId, batchId: entry.sealed.batchId }));
           const nowMs = clock.now();
-          const { retention, held } = await lockBatchIds(tx, keys, nowMs);
+          const { retention, held } = await lockBatchIds(tx, keys, nowMs, deps.soleSession);
           const fresh = ready.filter((entry) => {
             const key = `${entry.sealed.appId}/${entry.sealed.batchId}`;
             if (held.has(key) || retention.get(entry.sealed.appId) !== entry.retentionDays) return false;

@@ -229,6 +229,11 @@ export type StoreDeps = {
   /** Device and app keys, and the erasures (tombstones) every write checks. */
   keystore: Keystore;
   clock: Clock;
+  /**
+   * True when this process is the database's only session (PGlite): its transactions run one at a
+   * time, so the batch ids' locks, which order sessions, are left out (`lockBatchIds`).
+   */
+  soleSession?: boolean;
   /** Batches and sealed bytes one log read may open past its start (see read-logs.ts); tests lower them. */
   batchesScannedMax?: number;
   /** Group commit's series (regional/metrics.ts); tests may leave them out. */
