@@ -1,5 +1,6 @@
 // Search filters alone: a filter never rules out a batch holding a match of `q` (a case-insensitive
 // substring), rules out most that do not, and differs between batches of the same text.
+import { createCipheriv } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type Batch, parseBatch } from "../../shared/batch.ts";
 import { randomBytes } from "../../shared/encoding.ts";
@@ -24,7 +25,61 @@ function batchOf(texts: string[]): Batch {
   return parseBatch(makeBatch({ lines: texts.map((text, i) => ({ ts: baseTs + i, text })) }));
 }
 
+/**
+ * The filter as the layout documented in search-filter.ts makes it, written plainly: the trigrams
+ * of each word run, each hashed alone, its bits by the double-hashing formula. A filter stored by
+ * any version must keep meaning the same bits.
+ */
+function layoutFilter(filterKey: Uint8Array, batch: Batch, nonce: Uint8Array): Uint8Array {
+  const grams = new Set<string>();
+  for (const line of batch.logs) {
+    for (const run of line.text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
+      for (let i = 0; i + 3 <= run.length; i++) grams.add(run.slice(i, i + 3));
+    }
+  }
+  const hash = (tail: (block: Buffer) => void) => {
+    const block = Buffer.alloc(16);
+    block.set(nonce);
+    tail(block);
+    return createCipheriv("aes-256-ecb", filterKey, null).setAutoPadding(false).update(block);
+  };
+  const bytes = Math.min(Math.max(8, Math.ceil((grams.size * 10) / 8)), 64 * 1024 - 14);
+  const filter = new Uint8Array(14 + bytes);
+  filter.set([1, 7]);
+  filter.set(nonce, 2);
+  filter.set(hash((block) => block.fill(0xff, 8)).subarray(0, 4), 10);
+  const m = bytes * 8;
+  for (const gram of grams) {
+    const hashed = hash((block) => {
+      for (let unit = 0; unit < 3; unit++) block.writeUInt16BE(gram.charCodeAt(unit), 8 + 2 * unit);
+    });
+    const h1 = hashed.readUInt32LE(0);
+    const h2 = (hashed.readUInt32LE(4) | 1) >>> 0;
+    for (let i = 0; i < 7; i++) {
+      const bit = (h1 + i * h2) % m;
+      filter[14 + (bit >>> 3)] = (filter[14 + (bit >>> 3)] as number) | (1 << (bit & 7));
+    }
+  }
+  return filter;
+}
+
 describe("search filters", () => {
+  it("set the bits of the documented layout, so filters stored by any version mean the same", async () => {
+    const next = prng(7);
+    const texts = Array.from({ length: 60 }, () =>
+      Array.from({ length: 1 + next(40) }, () => alphabet[next(alphabet.length)]).join(""),
+    );
+    // Code units past 1023 (Cyrillic, CJK) are hashed apart from the packed ones.
+    texts.push("Ошибка соединения: тайм-аут 30 с", "日本語のログ行 TimeoutError", "payment failed for card 4242");
+    // Thousands of distinct trigrams: the set of them grows past its first table.
+    const letters = "abcdefghijklmnopqrstuvwxyz";
+    const many = Array.from({ length: 50 }, () => Array.from({ length: 200 }, () => letters[next(26)]).join(""));
+    for (const batch of [batchOf(texts), batchOf(["ab"]), batchOf(texts.slice(-3)), batchOf(many)]) {
+      const filter = await searchFilter(codec, "app", batch);
+      expect(Buffer.from(filter).equals(Buffer.from(layoutFilter(key, batch, filter.subarray(2, 10))))).toBe(true);
+    }
+  });
+
   it("never rule out a batch holding a match, whatever the case, punctuation or position", async () => {
     const random = prng(11);
     const pick = (length: number) => Array.from({ length }, () => alphabet[random(alphabet.length)]).join("");
