@@ -121,6 +121,25 @@ describe.each(drivers)("the duplicate lookup on %s", (kind) => {
     }
   });
 
+  it("still answers the previous version's call (three arguments), for a rolling upgrade", async () => {
+    const appId = testAppId();
+    nowMs = t0 + 4 * dayMs;
+    const stored = makeBatch({ lines: [{ ts: baseTs, text: "previous" }] });
+    expect((await region.store.put(appId, stored)).ok).toBe(true);
+    const rows = rowsOf<{ batch_id: string; held: boolean }>(
+      await region.database.db.execute(
+        sql`select batch_id, held from lock_batch_ids(${new Date(nowMs).toISOString()}, ${sql.param([appId, appId])}::text[], ${sql.param([stored.batchId, "absent"])}::text[])`,
+      ),
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { batch_id: stored.batchId, held: true },
+        { batch_id: "absent", held: false },
+      ]),
+    );
+  });
+
   // PGlite has one connection, so no writer ever waits there.
   it.skipIf(kind === "pglite")(
     "answers a writer that waited for an id's lock with what the holder committed",

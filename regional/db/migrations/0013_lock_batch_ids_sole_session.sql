@@ -1,10 +1,11 @@
--- `lock_batch_ids` (0012) takes its advisory locks only when asked (`take_locks`). The locks order
--- sessions: two processes of a region on one PostgreSQL database. PGlite is one session in one
--- process, whose transactions already run one at a time, so there the locks order nothing, and
--- they were a fifth of the call's cost (about 170 of 900 µs for two ids, with a month of
+-- `lock_batch_ids` as in 0012, taking its advisory locks only when asked (`take_locks`). The locks
+-- order sessions: two processes of a region on one PostgreSQL database. PGlite is one session in
+-- one process, whose transactions already run one at a time, so there the locks order nothing,
+-- and they were a fifth of the call's cost (about 170 of 900 µs for two ids, with a month of
 -- partitions), which every commit group and replicate call pays.
-DROP FUNCTION "lock_batch_ids"(timestamptz, text[], text[]);
---> statement-breakpoint
+-- A new overload beside the three-argument one, not in its place: in a rolling upgrade on
+-- PostgreSQL the region's processes of the previous version still call that one, and dropping it
+-- under them would fail their uploads until they were replaced. A later version drops it.
 CREATE FUNCTION "lock_batch_ids"("now_at" timestamptz, "app_ids" text[], "batch_ids" text[], "take_locks" boolean)
 	RETURNS TABLE ("app_id" text, "batch_id" text, "held" boolean, "retention_days" integer)
 	LANGUAGE plpgsql VOLATILE
