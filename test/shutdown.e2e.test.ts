@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 describe("SIGTERM during a burst of uploads", () => {
-  it("drains the region: every upload is acknowledged, the region exits 0 within the bound, nothing is lost", async () => {
+  /**
+   * One burst: SIGTERM to the region the edge prefers while uploads stream, the burst running on
+   * until the edge has failed over. What it sent, and what the drain looked like.
+   */
+  async function drainDuringBurst() {
     const health = await waitFor(
       "every region usable at the edge",
       async () => {
@@ -70,22 +74,37 @@ describe("SIGTERM during a burst of uploads", () => {
     const drainMs = performance.now() - stoppedMs;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const sent = await uploads.stop();
-
-    const failed = sent.filter((upload) => upload.status !== 202);
     const inFlightAtStop = sent.filter(
       (u) => u.region === victim && u.startedMs < stoppedMs && u.startedMs + u.ms > stoppedMs,
     );
     const afterStop = sent.filter((upload) => upload.startedMs > stoppedMs + drainMs);
     console.log(
-      `drain: ${sent.length} uploads, ${failed.length} failed, ${inFlightAtStop.length} in flight on ${victim} at SIGTERM and answered by it, ${afterStop.length} after its exit; not ready after ${notReady.toFixed(0)} ms, exited ${exitCode} after ${drainMs.toFixed(0)} ms`,
+      `drain: ${sent.length} uploads, ${sent.filter((upload) => upload.status !== 202).length} failed, ${inFlightAtStop.length} in flight on ${victim} at SIGTERM and answered by it, ${afterStop.length} after its exit; not ready after ${notReady.toFixed(0)} ms, exited ${exitCode} after ${drainMs.toFixed(0)} ms`,
     );
-    expect(failed, t.output.join("\n")).toEqual([]);
-    expect(exitCode).toBe(0);
-    expect(drainMs).toBeLessThan(shutdownTimeoutMs + 2000);
-    // The burst kept the region busy: it finished calls it held when the signal came.
-    expect(inFlightAtStop.length).toBeGreaterThan(0);
-    expect(afterStop.length).toBeGreaterThan(0);
-    expect(afterStop.every((upload) => upload.region !== victim)).toBe(true);
+    return { victim, sent, inFlightAtStop, afterStop, exitCode, drainMs };
+  }
+
+  it("drains the region: every upload is acknowledged, the region exits 0 within the bound, nothing is lost", async () => {
+    // Whether an upload is inside the region (past its drain check) at the signal's instant is a
+    // race: most of an upload's time is spent in the client and the edge. A burst that caught none
+    // still checks everything else; it is run again, the region back, up to three times.
+    const sent: Awaited<ReturnType<typeof drainDuringBurst>>["sent"] = [];
+    for (let burst = 1; ; burst++) {
+      const run = await drainDuringBurst();
+      sent.push(...run.sent);
+      expect(
+        run.sent.filter((upload) => upload.status !== 202),
+        t.output.join("\n"),
+      ).toEqual([]);
+      expect(run.exitCode).toBe(0);
+      expect(run.drainMs).toBeLessThan(shutdownTimeoutMs + 2000);
+      expect(run.afterStop.length).toBeGreaterThan(0);
+      expect(run.afterStop.every((upload) => upload.region !== run.victim)).toBe(true);
+      // The burst kept the region busy: it finished calls it held when the signal came.
+      if (run.inFlightAtStop.length > 0) break;
+      expect(burst, "no burst had an upload inside the region at SIGTERM").toBeLessThan(3);
+      await t.system.startRegion(run.victim);
+    }
 
     const acknowledged = new Set(sent.map((upload) => upload.batchId));
     const missing = await waitFor(
