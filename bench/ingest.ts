@@ -12,7 +12,9 @@
  *   rate, sent open-loop (a fixed rate, not waiting for answers), so it is latency without the
  *   queueing of saturation;
  * - the ceiling: the same edge on workerd with its regions replaced by a stand-in that acks at
- *   once (stand-in-region.ts), measured the same way; and end to end / ceiling;
+ *   once (stand-in-region.ts), measured the same way; and end to end / ceiling; then the edge
+ *   alone's ack latency at end to end's half-load rate (`atEndToEndHalf`): the part of that p99
+ *   the regions cannot take away (it runs after end to end, to know the rate);
  * - CPU ms per acknowledged batch of each tier over the maximum step, from the processes' own
  *   counters (tiers.ts): each region's `/metrics` (or /proc when it has none), workerd and
  *   wrangler's own processes from /proc, PostgreSQL's backends for the bench's databases, this
@@ -174,20 +176,41 @@ function acceptedBetween(before: Reading, after: Reading): Reading["accepted"] {
   };
 }
 
-async function measureCeiling(batchLines: number, edge: { url: string; ingestKey: string }, probe: Probe) {
+/** End to end's half-load rate (batches/s) per database, for one batch size. */
+type HalfRates = Map<string, number>;
+
+async function measureCeiling(
+  batchLines: number,
+  edge: { url: string; ingestKey: string },
+  probe: Probe,
+  halfRates: HalfRates,
+) {
   const target: Target = { ...edge, answered: {} };
-  const maximum = await findMaximum(target, uploadBodies(batchLines), probe, `ceiling ${batchLines} lines`);
+  const bodies = uploadBodies(batchLines);
+  const maximum = await findMaximum(target, bodies, probe, `ceiling ${batchLines} lines`);
+  const atEndToEndHalf: Record<string, StepResult["ackLatencyMs"] & { linesPerSecond: number }> = {};
+  for (const [db, batchesPerSecond] of halfRates) {
+    const same = await openLoop(target, bodies, batchesPerSecond, timing, unmeasured);
+    progress(
+      `ceiling ${batchLines} lines at ${db}'s half load: ${same.linesPerSecond} lines/s, p99 ${same.ackLatencyMs.p99} ms`,
+    );
+    atEndToEndHalf[db] = { ...same.ackLatencyMs, linesPerSecond: same.linesPerSecond };
+  }
   return {
     linesPerSecond: maximum.best.linesPerSecond,
     clients: maximum.best.clients,
     ackLatencyMs: maximum.best.ackLatencyMs,
     cpuMsPerBatch: cpuMsPerBatch(maximum),
     steps: maximum.steps,
+    atEndToEndHalf,
   };
 }
 
 /** The edge on workerd in front of the stand-in regions, measured for every batch size. */
-async function ceilings(work: string): Promise<Map<number, Awaited<ReturnType<typeof measureCeiling>>>> {
+async function ceilings(
+  work: string,
+  halfRates: Map<number, HalfRates>,
+): Promise<Map<number, Awaited<ReturnType<typeof measureCeiling>>>> {
   const regionPorts = [await port(), await port(), await port()];
   const standIn = spawn(
     process.execPath,
@@ -225,7 +248,10 @@ async function ceilings(work: string): Promise<Map<number, Awaited<ReturnType<ty
     const probe = ceilingProbe(edge.group, standIn.pid as number);
     const figures = new Map<number, Awaited<ReturnType<typeof measureCeiling>>>();
     for (const batchLines of batchSizes)
-      figures.set(batchLines, await measureCeiling(batchLines, { url: edge.url, ingestKey }, probe));
+      figures.set(
+        batchLines,
+        await measureCeiling(batchLines, { url: edge.url, ingestKey }, probe, halfRates.get(batchLines) ?? new Map()),
+      );
     return figures;
   } finally {
     await edge.stop();
@@ -319,12 +345,14 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
     };
     const atStart = await probe();
     const figures = new Map<number, unknown>();
+    const halfRates = new Map<number, number>();
     for (const batchLines of batchSizes) {
       const bodies = uploadBodies(batchLines);
       const maximum = await findMaximum(target, bodies, probe, `${db} ${batchLines} lines`);
       const loadAverage = os.loadavg().map((load) => round(load, 2));
       const { best, before, after } = maximum;
       const halfRate = best.linesPerSecond / 2 / batchLines;
+      halfRates.set(batchLines, halfRate);
       const half = await openLoop(target, bodies, halfRate, timing, unmeasured);
       progress(`${db} ${batchLines} lines: half load ${half.linesPerSecond} lines/s, p99 ${half.ackLatencyMs.p99} ms`);
       figures.set(batchLines, {
@@ -354,6 +382,7 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
       // attempt timed out while it still committed, or one spooled and delivered later.
       acceptedInAll: { client: target.answered, regions: acceptedBetween(atStart, atEnd) },
       figures,
+      halfRates,
     };
   } finally {
     await system.stop();
@@ -400,21 +429,34 @@ let exitCode = 0;
 try {
   for (let run = 1; run <= runs; run++) {
     nextPort = portBase ?? 0;
-    progress(`run ${run} of ${runs}: the ceiling (edge alone, stand-in regions)`);
-    const ceiling = await ceilings(work);
+    // End to end first: the ceiling's edge is then also measured at end to end's half-load rate.
+    const systems = new Map<string, Awaited<ReturnType<typeof endToEnd>>>();
     for (const db of databases as ("pglite" | "postgres")[]) {
       progress(`run ${run} of ${runs}: end to end on ${db}`);
       const system = await endToEnd(db, work);
       acceptedInAll.push({ run, db, regionCounters: system.regionCounters, ...system.acceptedInAll });
+      systems.set(db, system);
+    }
+    const halfRates = new Map<number, HalfRates>(
+      batchSizes.map((batchLines) => [
+        batchLines,
+        new Map([...systems].map(([db, system]) => [db, system.halfRates.get(batchLines) as number])),
+      ]),
+    );
+    progress(`run ${run} of ${runs}: the ceiling (edge alone, stand-in regions)`);
+    const ceiling = await ceilings(work, halfRates);
+    for (const [db, system] of systems) {
       for (const batchLines of batchSizes) {
         const endToEndFigures = system.figures.get(batchLines) as { linesPerSecond: number };
-        const ceilingFigures = ceiling.get(batchLines) as { linesPerSecond: number };
+        const { atEndToEndHalf, ...ceilingFigures } = ceiling.get(batchLines) as Awaited<
+          ReturnType<typeof measureCeiling>
+        >;
         const key = `${db}/${batchLines}`;
         results.set(key, [
           ...(results.get(key) ?? []),
           {
             endToEnd: endToEndFigures,
-            ceiling: ceilingFigures,
+            ceiling: { ...ceilingFigures, atEndToEndHalf: atEndToEndHalf[db] },
             ratio: round(endToEndFigures.linesPerSecond / ceilingFigures.linesPerSecond, 3),
           },
         ]);
