@@ -112,6 +112,9 @@ describe("rendered Kubernetes manifests", () => {
         expect(container.readinessProbe.httpGet.path).toBe("/readyz");
         expect(container.livenessProbe.httpGet.path).toBe("/healthz");
         expect(container.resources.requests.cpu && container.resources.limits.memory).toBeTruthy();
+        // A region on PGlite measured 550-710 MB resident (environments.ts): less is an OOM kill.
+        if (environment.storage === "pglite")
+          expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(1024);
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
         expect(container.securityContext).toMatchObject({
           readOnlyRootFilesystem: true,
@@ -294,3 +297,10 @@ describe("rendered Kubernetes manifests", () => {
     });
   });
 });
+
+/** A Kubernetes memory quantity in binary units ("768Mi", "1Gi") as MiB. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`memory quantity ${quantity}: expected Mi or Gi`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
