@@ -114,7 +114,7 @@ export const environments: Environment[] = [
     storage: "postgres",
     replicas: 3,
     volumeSize: "0",
-    resources: { cpu: "500m", memory: "512Mi", cpuLimit: "2", memoryLimit: "512Mi" },
+    resources: { cpu: "500m", memory: "512Mi", cpuLimit: "2", memoryLimit: "1Gi" },
     logLevel: "info",
     shutdownTimeoutMs: 20_000,
     preStopSleepSeconds: 5,
