@@ -20,7 +20,10 @@
  *   wrangler's own processes from /proc, PostgreSQL's backends for the bench's databases, this
  *   process's process.cpuUsage();
  * - the regions' count of accepted uploads and lines beside the client's, over that window and
- *   over the whole run.
+ *   over the whole run;
+ * - the regions' own work in this process (`regionsInProcess`, regions-in-process.ts): an origin's
+ *   parse and store and a peer's apply, groups of 1 and of 10, no HTTP and nothing else on the
+ *   cores: the floor under the `regions` figure, to read the targets against.
  *
  * Lines are realistic (lines.ts); their zstd ratio is printed. `--runs n` repeats everything and
  * adds each figure's min/median/max. `--db postgres` creates a database and a key-store database
@@ -46,6 +49,7 @@ import { randomBytes, toHex } from "../shared/encoding.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
 import { type Bodies, uploadBodies } from "./lines.ts";
 import { closedLoop, openLoop, round, type StepResult, type Target, type Window } from "./load.ts";
+import { regionsInProcess } from "./regions-in-process.ts";
 import { ceilingProbe, type Probe, type Reading, systemProbe } from "./tiers.ts";
 import { startWorker } from "./workerd.ts";
 
@@ -390,6 +394,37 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
   }
 }
 
+/**
+ * The regions' own work per batch in this process, for every batch size (regions-in-process.ts):
+ * the floor under end to end's `regions` figure. Its own databases, with a month of partitions.
+ */
+async function inProcess(db: "pglite" | "postgres", work: string) {
+  const dir = await mkdtemp(path.join(work, `in-process-${db}-`));
+  const pg = db === "postgres" ? await postgresDatabases() : null;
+  const storageOf = (region: string) => {
+    if (!pg) return { dir };
+    const env = pg.env(region);
+    const name = pg.names[regionNames.indexOf(region)] as string;
+    return {
+      dir,
+      databaseUrl: env.DATABASE_URL,
+      keystoreUrl: env.STORMLOG_KEYSTORE_DATABASE_URL,
+      databases: [name, `${name}_keys`],
+    };
+  };
+  try {
+    const figures = new Map<number, unknown>();
+    for (const batchLines of batchSizes) {
+      progress(`${db} ${batchLines} lines: the regions' work in process`);
+      const storage = { origin: storageOf(regionNames[0] as string), peer: storageOf(regionNames[1] as string) };
+      figures.set(batchLines, await regionsInProcess(uploadBodies(batchLines), storage, partitionDays));
+    }
+    return figures;
+  } finally {
+    await pg?.drop();
+  }
+}
+
 function stopGroup(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -422,7 +457,7 @@ const lines = Object.fromEntries(
     return [batchLines, { bodyBytes: bodies.bodyBytes, zstdRatio: round(bodies.zstdRatio, 2) }];
   }),
 );
-type RunFigures = { endToEnd: unknown; ceiling: unknown; ratio: number };
+type RunFigures = { endToEnd: unknown; ceiling: unknown; ratio: number; regionsInProcess: unknown };
 const results = new Map<string, RunFigures[]>();
 const acceptedInAll: unknown[] = [];
 let exitCode = 0;
@@ -431,11 +466,13 @@ try {
     nextPort = portBase ?? 0;
     // End to end first: the ceiling's edge is then also measured at end to end's half-load rate.
     const systems = new Map<string, Awaited<ReturnType<typeof endToEnd>>>();
+    const inProcessFigures = new Map<string, Awaited<ReturnType<typeof inProcess>>>();
     for (const db of databases as ("pglite" | "postgres")[]) {
       progress(`run ${run} of ${runs}: end to end on ${db}`);
       const system = await endToEnd(db, work);
       acceptedInAll.push({ run, db, regionCounters: system.regionCounters, ...system.acceptedInAll });
       systems.set(db, system);
+      inProcessFigures.set(db, await inProcess(db, work));
     }
     const halfRates = new Map<number, HalfRates>(
       batchSizes.map((batchLines) => [
@@ -458,6 +495,7 @@ try {
             endToEnd: endToEndFigures,
             ceiling: { ...ceilingFigures, atEndToEndHalf: atEndToEndHalf[db] },
             ratio: round(endToEndFigures.linesPerSecond / ceilingFigures.linesPerSecond, 3),
+            regionsInProcess: inProcessFigures.get(db)?.get(batchLines),
           },
         ]);
       }
