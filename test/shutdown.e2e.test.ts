@@ -13,8 +13,10 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalSystem } from "../scripts/local-system.ts";
-import type { LogPage } from "../shared/read.ts";
-import { startTestSystem, type TestSystem, uploadStream, waitFor } from "./harness.ts";
+import { type LogPage, logPageSchema } from "../shared/read.ts";
+import { internalPaths } from "../shared/regions.ts";
+import { signedFetch } from "../shared/signed-fetch.ts";
+import { type SentUpload, startTestSystem, type TestSystem, uploadStream, waitFor } from "./harness.ts";
 
 const shutdownTimeoutMs = 5000;
 let t: TestSystem;
@@ -22,7 +24,11 @@ let t: TestSystem;
 beforeAll(async () => {
   t = await startTestSystem({
     healthProbeIntervalMs: 1000,
-    regionEnv: { STORMLOG_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs), STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "1000" },
+    regionEnv: {
+      STORMLOG_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+      STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "1000",
+      STORMLOG_ANTI_ENTROPY_SETTLE_MS: "2000",
+    },
   });
 });
 
@@ -106,28 +112,22 @@ describe("SIGTERM during a burst of uploads", () => {
       await t.system.startRegion(run.victim);
     }
 
-    const acknowledged = new Set(sent.map((upload) => upload.batchId));
-    const missing = await waitFor(
+    // A batch the stopped region acknowledged with one peer, whose copy to the other it could not
+    // deliver while draining (a busy peer, the bound), is in two regions until anti-entropy brings
+    // it to the third: once the minute it was received in has settled (a short horizon here). The
+    // edge may send this read to that third region.
+    const acknowledged = [...new Set(sent.map((upload) => upload.batchId))];
+    const lost = await waitFor(
       "every acknowledged batch reads back through the edge",
       async () => {
-        const stored = new Set<string>();
-        let cursor: string | null = null;
-        do {
-          const query = new URLSearchParams({ device: "drain-device", limit: "1000", ...(cursor ? { cursor } : {}) });
-          const answer = await fetch(`${t.system.info.edgeUrl}/v1/logs?${query}`, {
-            headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
-          });
-          if (!answer.ok) return null;
-          const page = (await answer.json()) as LogPage;
-          for (const log of page.logs) stored.add(log.batchId);
-          cursor = page.nextCursor;
-        } while (cursor);
-        const lost = [...acknowledged].filter((batchId) => !stored.has(batchId));
-        return lost.length === 0 ? lost : null;
+        const stored = await batchIdsThroughEdge("drain-device").catch(() => null);
+        if (!stored) return null;
+        const missing = acknowledged.filter((batchId) => !stored.has(batchId));
+        return missing.length === 0 ? missing : null;
       },
-      30_000,
-    );
-    expect(missing).toEqual([]);
+      90_000,
+    ).catch(async () => whereMissing(sent, "drain-device"));
+    expect(lost, t.output.slice(-200).join("\n")).toEqual([]);
   });
 });
 
@@ -172,6 +172,61 @@ describe("a restart of the whole system on the same folder", () => {
     expect(logs).toHaveLength(2);
   });
 });
+
+/** The ids of a device's batches, as the edge reads them (from the region it prefers). */
+async function batchIdsThroughEdge(deviceId: string): Promise<Set<string>> {
+  const stored = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ device: deviceId, limit: "1000", ...(cursor ? { cursor } : {}) });
+    const answer = await fetch(`${t.system.info.edgeUrl}/v1/logs?${query}`, {
+      headers: { authorization: `Bearer ${t.system.info.app.readKey}` },
+    });
+    if (!answer.ok) throw new Error(`read through the edge: ${answer.status} ${await answer.text()}`);
+    const page = (await answer.json()) as LogPage;
+    for (const log of page.logs) stored.add(log.batchId);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return stored;
+}
+
+/**
+ * For a failure that says something: each upload whose batch the edge does not read back, with
+ * the regions that hold it now.
+ */
+async function whereMissing(sent: SentUpload[], deviceId: string) {
+  const secrets = JSON.parse(await readFile(path.join(t.dir, "secrets.json"), "utf8")) as { edgeSecret: string };
+  const through = await batchIdsThroughEdge(deviceId).catch(() => new Set<string>());
+  const holdings = await Promise.all(
+    t.system.info.regions.map(async (region) => {
+      const held = new Set<string>();
+      let cursor: string | null = null;
+      do {
+        const query = new URLSearchParams({ device: deviceId, limit: "1000", ...(cursor ? { cursor } : {}) });
+        const answer = await signedFetch({
+          signer: { role: "edge", secret: secrets.edgeSecret, audience: region.name },
+          baseUrl: region.url,
+          method: "GET",
+          pathAndQuery: `${internalPaths.logs(t.system.info.app.id)}?${query}`,
+          requestId: "shutdown-e2e",
+          appKey: t.system.info.app.readKey,
+          timeoutMs: 5000,
+        });
+        if (!answer.ok) return { region: `${region.name} (${answer.error.kind})`, held };
+        const page = logPageSchema.parse(await answer.value.json());
+        for (const log of page.logs) held.add(log.batchId);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return { region: region.name, held };
+    }),
+  );
+  return sent
+    .filter((upload) => !through.has(upload.batchId))
+    .map((upload) => ({
+      ...upload,
+      heldBy: holdings.filter(({ held }) => held.has(upload.batchId)).map(({ region }) => region),
+    }));
+}
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
