@@ -26,14 +26,31 @@ export function readFailureError(failure: { kind: "bad_cursor" | "not_found"; me
   return new ApiError(failure.kind === "not_found" ? "NOT_FOUND" : "BAD_REQUEST", failure.message);
 }
 
-/** Reads the whole body, refusing (413) as soon as it passes `bytesMax`. */
+/**
+ * Reads the whole body, refusing (413) as soon as it passes `bytesMax`. A body of a declared
+ * length within the cap is read at once (Node's HTTP parser reads no more than it declares); on
+ * @hono/node-server that reads the socket directly, where a Web stream per call costs about 0.1 ms
+ * of CPU for an 18 KB upload, more than the rest of the call's HTTP. One without a length (chunked)
+ * is read as a stream and cut off at the cap.
+ */
 export async function readBodyCapped(request: Request, bytesMax: number): Promise<Uint8Array<ArrayBuffer>> {
   const tooLarge = (bytes: number | string) =>
     new ApiError("PAYLOAD_TOO_LARGE", `body: ${bytes} bytes, at most ${bytesMax}`);
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > bytesMax) throw tooLarge(declared);
+  const declared = request.headers.get("content-length");
+  // The caller's connection closing mid-body is its failure, not the region's (no 500 logged).
+  const cutShort = (error: unknown) => {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError("BAD_REQUEST", "body: the connection closed before all of it arrived");
+  };
+  if (declared !== null && /^\d{1,15}$/.test(declared)) {
+    if (Number(declared) > bytesMax) throw tooLarge(declared);
+    const body = new Uint8Array(await request.arrayBuffer().catch(cutShort));
+    // A Request built in this process (tests, app.request) is not held to its header.
+    if (body.byteLength > bytesMax) throw tooLarge(body.byteLength);
+    return body;
+  }
   if (!request.body) return new Uint8Array(0);
-  return readCapped(request.body.getReader(), bytesMax, () => tooLarge(`more than ${bytesMax}`));
+  return readCapped(request.body.getReader(), bytesMax, () => tooLarge(`more than ${bytesMax}`)).catch(cutShort);
 }
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });

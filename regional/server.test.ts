@@ -114,7 +114,7 @@ async function halfUpload(running: Running) {
     req.on("error", reject);
   });
   req.write(body.subarray(0, body.byteLength >> 1));
-  const halves = { finish: () => req.end(body.subarray(body.byteLength >> 1)), response };
+  const halves = { finish: () => req.end(body.subarray(body.byteLength >> 1)), hangUp: () => req.destroy(), response };
   // The call counts as in flight once the region has started reading it.
   for (let i = 0; i < 200; i++) {
     const health = (await (await fetch(`${running.url}/v1/health`)).json()) as { inFlight: number };
@@ -187,6 +187,25 @@ describe.each(drivers)("regional server process on %s", (kind) => {
     expect(running.child.exitCode).toBeNull();
     upload.finish();
     expect((await upload.response).status).toBe(202);
+    expect(await running.exited).toBe(0);
+  });
+
+  it("takes a caller hanging up mid-body as the caller's failure: nothing stored, no error, serving on", async () => {
+    const running = await start(env(database));
+    const upload = await halfUpload(running);
+    upload.response.catch(() => undefined);
+    upload.hangUp();
+    type Logged = { level: number; msg: string; method?: string; status?: number };
+    const logged = () =>
+      running.output.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Logged);
+    const answered = () => logged().find((line) => line.msg === "request" && line.method === "POST");
+    for (let i = 0; i < 200 && !answered(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(answered()?.status).toBe(400);
+    expect(logged().filter((line) => line.level >= 50)).toEqual([]);
+    const read = await call(running, "GET", internalPaths.logs(appId), { appKey: readKey });
+    if (!read.ok) throw new Error(read.error.message);
+    expect(((await read.value.json()) as LogPage).logs.map((line) => line.text)).toEqual(["kept across restarts"]);
+    running.child.kill("SIGTERM");
     expect(await running.exited).toBe(0);
   });
 
