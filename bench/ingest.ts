@@ -21,6 +21,9 @@
  *   process's process.cpuUsage();
  * - the regions' count of accepted uploads and lines beside the client's, over that window and
  *   over the whole run;
+ * - `cpuModel`: the ratio the CPU counters alone predict (every process's CPU ms per batch in the
+ *   ceiling over end to end's), and the regions' budget: what the regions with their databases may
+ *   cost per batch for end to end to reach 0.8 of the ceiling on this machine;
  * - the regions' own work in this process (`regionsInProcess`, regions-in-process.ts): an origin's
  *   parse and store and a peer's apply, groups of 1 and of 10, no HTTP and nothing else on the
  *   cores: the floor under the `regions` figure, to read the targets against.
@@ -169,6 +172,37 @@ function cpuMsPerBatch({ best, before, after }: Maximum): CpuMs {
   perBatch.system = round(system, 2);
   return perBatch;
 }
+
+/**
+ * What the CPU counters alone say of the ratio. With the cores busy in both runs (the machine the
+ * bottleneck, not one process), lines/s goes as one over the CPU ms per batch of every process on
+ * the machine, the load generator's too; so end to end / ceiling ≈ the ceiling's ms / end to
+ * end's (`ratio`, to read beside the measured one), and end to end reaches `ratioTarget` of the
+ * ceiling only when the regions with their databases cost at most the ceiling's ms / ratioTarget
+ * minus what end to end's other processes cost (`regionsBudget`): the figure to set beside
+ * `regions` (+ `database`) and `regionsInProcess.groupOf10.threeRegions`.
+ */
+function cpuModel(endToEnd: CpuMs, ceiling: CpuMs) {
+  const aggregates = new Set(["regions", "system"]);
+  const everyProcess = (cpu: CpuMs) =>
+    Object.entries(cpu).reduce((sum, [tier, ms]) => (aggregates.has(tier) ? sum : sum + ms), 0);
+  const regionsSide = Object.entries(endToEnd).reduce(
+    (sum, [tier, ms]) => (tier.startsWith("region:") || tier === "database" ? sum + ms : sum),
+    0,
+  );
+  const ceilingMs = everyProcess(ceiling);
+  const endToEndMs = everyProcess(endToEnd);
+  return {
+    ceilingMs: round(ceilingMs, 2),
+    endToEndMs: round(endToEndMs, 2),
+    ratio: round(ceilingMs / endToEndMs, 3),
+    regions: round(regionsSide, 2),
+    regionsBudget: round(ceilingMs / ratioTarget - (endToEndMs - regionsSide), 2),
+  };
+}
+
+/** The issue's target for end to end / ceiling. */
+const ratioTarget = 0.8;
 
 /** What the regions' counters grew by between two readings; null without `/metrics`. */
 function acceptedBetween(before: Reading, after: Reading): Reading["accepted"] {
@@ -457,7 +491,7 @@ const lines = Object.fromEntries(
     return [batchLines, { bodyBytes: bodies.bodyBytes, zstdRatio: round(bodies.zstdRatio, 2) }];
   }),
 );
-type RunFigures = { endToEnd: unknown; ceiling: unknown; ratio: number; regionsInProcess: unknown };
+type RunFigures = { endToEnd: unknown; ceiling: unknown; ratio: number; cpuModel: unknown; regionsInProcess: unknown };
 const results = new Map<string, RunFigures[]>();
 const acceptedInAll: unknown[] = [];
 let exitCode = 0;
@@ -484,7 +518,7 @@ try {
     const ceiling = await ceilings(work, halfRates);
     for (const [db, system] of systems) {
       for (const batchLines of batchSizes) {
-        const endToEndFigures = system.figures.get(batchLines) as { linesPerSecond: number };
+        const endToEndFigures = system.figures.get(batchLines) as { linesPerSecond: number; cpuMsPerBatch: CpuMs };
         const { atEndToEndHalf, ...ceilingFigures } = ceiling.get(batchLines) as Awaited<
           ReturnType<typeof measureCeiling>
         >;
@@ -495,6 +529,7 @@ try {
             endToEnd: endToEndFigures,
             ceiling: { ...ceilingFigures, atEndToEndHalf: atEndToEndHalf[db] },
             ratio: round(endToEndFigures.linesPerSecond / ceilingFigures.linesPerSecond, 3),
+            cpuModel: cpuModel(endToEndFigures.cpuMsPerBatch, ceilingFigures.cpuMsPerBatch),
             regionsInProcess: inProcessFigures.get(db)?.get(batchLines),
           },
         ]);
