@@ -21,9 +21,9 @@
  *   process's process.cpuUsage();
  * - the regions' count of accepted uploads and lines beside the client's, over that window and
  *   over the whole run;
- * - `cpuModel`: the ratio the CPU counters alone predict (every process's CPU ms per batch in the
- *   ceiling over end to end's), and the regions' budget: what the regions with their databases may
- *   cost per batch for end to end to reach 0.8 of the ceiling on this machine;
+ * - `cpuModel`: how busy each run kept the machine's cores, and the regions' budget: what the
+ *   regions with their databases may cost per batch for end to end to run at 0.8 of the ceiling's
+ *   rate with every core busy;
  * - the regions' own work in this process (`regionsInProcess`, regions-in-process.ts): an origin's
  *   parse and store and a peer's apply, groups of 1 and of 10, no HTTP and nothing else on the
  *   cores: the floor under the `regions` figure, to read the targets against.
@@ -174,30 +174,34 @@ function cpuMsPerBatch({ best, before, after }: Maximum): CpuMs {
 }
 
 /**
- * What the CPU counters alone say of the ratio. With the cores busy in both runs (the machine the
- * bottleneck, not one process), lines/s goes as one over the CPU ms per batch of every process on
- * the machine, the load generator's too; so end to end / ceiling ≈ the ceiling's ms / end to
- * end's (`ratio`, to read beside the measured one), and end to end reaches `ratioTarget` of the
- * ceiling only when the regions with their databases cost at most the ceiling's ms / ratioTarget
- * minus what end to end's other processes cost (`regionsBudget`): the figure to set beside
- * `regions` (+ `database`) and `regionsInProcess.groupOf10.threeRegions`.
+ * What the CPU counters say of the ratio target on this machine. `utilization`: the share of the
+ * machine's cores each run kept busy at its maximum (every process's CPU ms per batch × batches/s;
+ * the ceiling is bound by workerd's own thread well before the machine, end to end by neither
+ * alone). `regionsBudget`: the CPU ms per batch the regions with their databases may spend for end
+ * to end to run at `ratioTarget` of the ceiling's rate with every core busy, after what end to
+ * end's other processes (the edge, wrangler, the load) spend per batch: the figure to set beside
+ * `regions` (the regions and their databases, end to end) and `regionsInProcess`.
  */
-function cpuModel(endToEnd: CpuMs, ceiling: CpuMs) {
+function cpuModel(
+  endToEnd: { linesPerSecond: number; cpuMsPerBatch: CpuMs },
+  ceiling: { linesPerSecond: number; cpuMsPerBatch: CpuMs },
+  batchLines: number,
+) {
   const aggregates = new Set(["regions", "system"]);
   const everyProcess = (cpu: CpuMs) =>
     Object.entries(cpu).reduce((sum, [tier, ms]) => (aggregates.has(tier) ? sum : sum + ms), 0);
-  const regionsSide = Object.entries(endToEnd).reduce(
+  const regions = Object.entries(endToEnd.cpuMsPerBatch).reduce(
     (sum, [tier, ms]) => (tier.startsWith("region:") || tier === "database" ? sum + ms : sum),
     0,
   );
-  const ceilingMs = everyProcess(ceiling);
-  const endToEndMs = everyProcess(endToEnd);
+  const machineMsPerSecond = os.availableParallelism() * 1000;
+  const busy = (run: typeof endToEnd) =>
+    round((everyProcess(run.cpuMsPerBatch) * run.linesPerSecond) / batchLines / machineMsPerSecond, 2);
+  const atTarget = (ratioTarget * ceiling.linesPerSecond) / batchLines;
   return {
-    ceilingMs: round(ceilingMs, 2),
-    endToEndMs: round(endToEndMs, 2),
-    ratio: round(ceilingMs / endToEndMs, 3),
-    regions: round(regionsSide, 2),
-    regionsBudget: round(ceilingMs / ratioTarget - (endToEndMs - regionsSide), 2),
+    utilization: { endToEnd: busy(endToEnd), ceiling: busy(ceiling) },
+    regions: round(regions, 2),
+    regionsBudget: round(machineMsPerSecond / atTarget - (everyProcess(endToEnd.cpuMsPerBatch) - regions), 2),
   };
 }
 
@@ -529,7 +533,7 @@ try {
             endToEnd: endToEndFigures,
             ceiling: { ...ceilingFigures, atEndToEndHalf: atEndToEndHalf[db] },
             ratio: round(endToEndFigures.linesPerSecond / ceilingFigures.linesPerSecond, 3),
-            cpuModel: cpuModel(endToEndFigures.cpuMsPerBatch, ceilingFigures.cpuMsPerBatch),
+            cpuModel: cpuModel(endToEndFigures, ceilingFigures, batchLines),
             regionsInProcess: inProcessFigures.get(db)?.get(batchLines),
           },
         ]);
