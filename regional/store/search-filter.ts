@@ -99,17 +99,28 @@ export function addGrams(text: string, into: Grams): Grams {
   const lower = text.toLowerCase();
   let a = -1;
   let b = -1;
+  const { packed, wide } = into;
   for (let i = 0; i < lower.length; i++) {
     const unit = lower.charCodeAt(i);
-    let units = 1;
-    let word: boolean;
-    if (unit < 128) word = asciiWord[unit] === 1;
-    else {
-      const point = lower.codePointAt(i) as number;
-      units = point > 0xffff ? 2 : 1;
-      word = wordChar.test(String.fromCodePoint(point));
+    // Nearly all log text, in a loop of its own: a third of this function's CPU went to the
+    // general path below for every character.
+    if (unit < 128) {
+      if (asciiWord[unit] === 0) {
+        a = -1;
+        b = -1;
+      } else {
+        if (a >= 0) {
+          if (a < 1024 && b < 1024) packed.add((a << 20) | (b << 10) | unit);
+          else wide.add(a * 2 ** 32 + b * 2 ** 16 + unit);
+        }
+        a = b;
+        b = unit;
+      }
+      continue;
     }
-    if (!word) {
+    const point = lower.codePointAt(i) as number;
+    const units = point > 0xffff ? 2 : 1;
+    if (!wordChar.test(String.fromCodePoint(point))) {
       a = -1;
       b = -1;
       i += units - 1;
@@ -118,8 +129,8 @@ export function addGrams(text: string, into: Grams): Grams {
     for (let k = 0; k < units; k++) {
       const c = lower.charCodeAt(i + k);
       if (a >= 0) {
-        if (a < 1024 && b < 1024 && c < 1024) into.packed.add((a << 20) | (b << 10) | c);
-        else into.wide.add(a * 2 ** 32 + b * 2 ** 16 + c);
+        if (a < 1024 && b < 1024 && c < 1024) packed.add((a << 20) | (b << 10) | c);
+        else wide.add(a * 2 ** 32 + b * 2 ** 16 + c);
       }
       a = b;
       b = c;
