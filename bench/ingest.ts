@@ -180,7 +180,7 @@ function cpuMsPerBatch({ best, before, after }: Maximum): CpuMs {
  * alone). `regionsBudget`: the CPU ms per batch the regions with their databases may spend for end
  * to end to run at `ratioTarget` of the ceiling's rate with every core busy, after what end to
  * end's other processes (the edge, wrangler, the load) spend per batch: the figure to set beside
- * `regions` (the regions and their databases, end to end) and `regionsInProcess`.
+ * `regionsWithDatabases` (end to end's, PostgreSQL's backends included) and `regionsInProcess`.
  */
 function cpuModel(
   endToEnd: { linesPerSecond: number; cpuMsPerBatch: CpuMs },
@@ -200,7 +200,7 @@ function cpuModel(
   const atTarget = (ratioTarget * ceiling.linesPerSecond) / batchLines;
   return {
     utilization: { endToEnd: busy(endToEnd), ceiling: busy(ceiling) },
-    regions: round(regions, 2),
+    regionsWithDatabases: round(regions, 2),
     regionsBudget: round(machineMsPerSecond / atTarget - (everyProcess(endToEnd.cpuMsPerBatch) - regions), 2),
   };
 }

@@ -146,6 +146,23 @@ describe.each(drivers)("POST batches on %s", (kind) => {
         "body:",
       ],
       [
+        "a declared length over the byte limit",
+        { json: valid, headers: { "content-length": String(limits.inflatedBytesMax + 1) } },
+        413,
+        "PAYLOAD_TOO_LARGE",
+        `body: ${limits.inflatedBytesMax + 1} bytes`,
+      ],
+      [
+        "a body over the byte limit under a declared length within it",
+        {
+          body: JSON.stringify(valid).padEnd(limits.inflatedBytesMax + 1, " "),
+          headers: { "content-length": "100" },
+        },
+        413,
+        "PAYLOAD_TOO_LARGE",
+        `body: ${limits.inflatedBytesMax + 1} bytes`,
+      ],
+      [
         "a body that is not declared as JSON",
         { json: valid, headers: { "content-type": "text/plain" } },
         415,
