@@ -1,6 +1,6 @@
 /**
  * `npm run bench:ingest [-- --db pglite|postgres|pglite,postgres] [--batch-lines 100,500]
- * [--duration <s per step>] [--warmup <s>] [--clients 2,4,8,16,32,64] [--runs <n>] [--port-base <port>]
+ * [--duration <s per step>] [--warmup <s>] [--clients 2,4,8,16,32,64,128] [--runs <n>] [--port-base <port>]
  * [--partitions <days>]`:
  * what ingest costs, all on this machine. Prints JSON (progress goes to stderr), per database and
  * batch size:
@@ -18,7 +18,8 @@
  * - CPU ms per acknowledged batch of each tier over the maximum step, from the processes' own
  *   counters (tiers.ts): each region's `/metrics` (or /proc when it has none), workerd and
  *   wrangler's own processes from /proc, PostgreSQL's backends for the bench's databases, this
- *   process's process.cpuUsage();
+ *   process's process.cpuUsage(); and over the half-load step (`atHalf`), with the share of the
+ *   machine's cores that step kept busy;
  * - the regions' count of accepted uploads and lines beside the client's, over that window and
  *   over the whole run;
  * - `cpuModel`: how busy each run kept the machine's cores, and the regions' budget: what the
@@ -63,7 +64,7 @@ const { values } = parseArgs({
     "batch-lines": { type: "string", default: "100,500" },
     duration: { type: "string", default: "4" },
     warmup: { type: "string", default: "1.5" },
-    clients: { type: "string", default: "2,4,8,16,32,64" },
+    clients: { type: "string", default: "2,4,8,16,32,64,128" },
     runs: { type: "string", default: "1" },
     "port-base": { type: "string" },
     partitions: { type: "string", default: "31" },
@@ -158,7 +159,7 @@ const notTheSystem = new Set(["loadGenerator", "standIn"]);
  * `system` every process of the system under test (regions, workerd, wrangler, PostgreSQL's
  * backends), as the issue's "CPU per upload in all processes together".
  */
-function cpuMsPerBatch({ best, before, after }: Maximum): CpuMs {
+function cpuMsPerBatch({ best, before, after }: Pick<Maximum, "best" | "before" | "after">): CpuMs {
   const perBatch: CpuMs = {};
   let regions = 0;
   let system = 0;
@@ -187,22 +188,28 @@ function cpuModel(
   ceiling: { linesPerSecond: number; cpuMsPerBatch: CpuMs },
   batchLines: number,
 ) {
-  const aggregates = new Set(["regions", "system"]);
-  const everyProcess = (cpu: CpuMs) =>
-    Object.entries(cpu).reduce((sum, [tier, ms]) => (aggregates.has(tier) ? sum : sum + ms), 0);
   const regions = Object.entries(endToEnd.cpuMsPerBatch).reduce(
     (sum, [tier, ms]) => (tier.startsWith("region:") || tier === "database" ? sum + ms : sum),
     0,
   );
   const machineMsPerSecond = os.availableParallelism() * 1000;
-  const busy = (run: typeof endToEnd) =>
-    round((everyProcess(run.cpuMsPerBatch) * run.linesPerSecond) / batchLines / machineMsPerSecond, 2);
+  const busy = (run: typeof endToEnd) => coresBusy(run.cpuMsPerBatch, run.linesPerSecond / batchLines);
   const atTarget = (ratioTarget * ceiling.linesPerSecond) / batchLines;
   return {
     utilization: { endToEnd: busy(endToEnd), ceiling: busy(ceiling) },
     regionsWithDatabases: round(regions, 2),
     regionsBudget: round(machineMsPerSecond / atTarget - (everyProcess(endToEnd.cpuMsPerBatch) - regions), 2),
   };
+}
+
+/** The per-tier sums in `cpuMsPerBatch`, beside the tiers. */
+const aggregates = new Set(["regions", "system"]);
+/** Every process's CPU ms per batch, the load's included: what the machine spends on one. */
+const everyProcess = (cpu: CpuMs) =>
+  Object.entries(cpu).reduce((sum, [tier, ms]) => (aggregates.has(tier) ? sum : sum + ms), 0);
+/** The share of the machine's cores that spending `cpu` per batch at `batchesPerSecond` keeps busy. */
+function coresBusy(cpu: CpuMs, batchesPerSecond: number): number {
+  return round((everyProcess(cpu) * batchesPerSecond) / (os.availableParallelism() * 1000), 2);
 }
 
 /** The issue's target for end to end / ceiling. */
@@ -395,7 +402,9 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
       const { best, before, after } = maximum;
       const halfRate = best.linesPerSecond / 2 / batchLines;
       halfRates.set(batchLines, halfRate);
-      const half = await openLoop(target, bodies, halfRate, timing, unmeasured);
+      const probed = probedWindow(probe);
+      const half = await openLoop(target, bodies, halfRate, timing, probed.window);
+      const halfCpu = cpuMsPerBatch({ best: half, ...probed.readings() });
       progress(`${db} ${batchLines} lines: half load ${half.linesPerSecond} lines/s, p99 ${half.ackLatencyMs.p99} ms`);
       figures.set(batchLines, {
         linesPerSecond: best.linesPerSecond,
@@ -405,6 +414,10 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
           atHalf: { ...half.ackLatencyMs, linesPerSecond: half.linesPerSecond, failures: half.failures },
         },
         cpuMsPerBatch: cpuMsPerBatch(maximum),
+        // At half the maximum the regions' commit groups and peer calls hold one or two batches
+        // where they hold about ten at the maximum, so each batch costs them more: the CPU behind
+        // the half-load ack latency, and how busy it keeps the machine.
+        atHalf: { cpuMsPerBatch: halfCpu, coresBusy: coresBusy(halfCpu, half.linesPerSecond / batchLines) },
         // In-flight uploads straddle the window's edges, so these differ by a few.
         acceptedInMaximumStep: {
           client: { batches: best.batches, lines: best.batches * batchLines },
