@@ -28,6 +28,11 @@ export type PeerClient = {
   /** An unsigned readiness probe, which only updates the peer's state. */
   probe(peer: Region): Promise<void>;
   states(): PeerState[];
+  /**
+   * The peers that answered again since this was last asked, after failing every call and probe
+   * for at least `awayMs` (or never having answered this process).
+   */
+  takeReturned(awayMs: number): string[];
 };
 
 export function createPeerClient(options: {
@@ -40,9 +45,18 @@ export function createPeerClient(options: {
   const state = new Map<string, PeerState>(
     peers.map((peer) => [peer.name, { name: peer.name, reachable: false, lastContactAt: null }]),
   );
+  // Per peer that answered again: how long it had not (infinite: never before).
+  const returned = new Map<string, number>();
+  const awaySince = new Map<string, number>();
   const mark = (peer: Region, reachable: boolean) => {
     const current = state.get(peer.name);
     if (!current) return;
+    if (reachable && !current.reachable) {
+      const since = awaySince.get(peer.name);
+      returned.set(peer.name, since === undefined ? Number.POSITIVE_INFINITY : clock.now() - since);
+    }
+    if (reachable) awaySince.delete(peer.name);
+    else if (!awaySince.has(peer.name)) awaySince.set(peer.name, clock.now());
     current.reachable = reachable;
     if (reachable) current.lastContactAt = clock.now();
   };
@@ -84,5 +98,10 @@ export function createPeerClient(options: {
       mark(peer, answered.ok && answered.value.status >= 200 && answered.value.status < 300);
     },
     states: () => peers.map((peer) => ({ ...(state.get(peer.name) as PeerState) })),
+    takeReturned(awayMs) {
+      const names = [...returned].filter(([, away]) => away >= awayMs).map(([name]) => name);
+      returned.clear();
+      return names;
+    },
   };
 }

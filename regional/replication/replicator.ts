@@ -109,6 +109,16 @@ export function createReplicator(options: {
       // once; a send of another process on the same database costs at most a second copy ("held").
       const lease = startingUp ? 0 : leaseMs;
       startingUp = false;
+      // A peer back from an outage gets what it missed now: what backed off while it was away,
+      // and (waiting out no lease) what the upload path failed to send it. A restarted region
+      // would otherwise lack the outage's batches, and serve reads without them, for up to a
+      // backoff's maximum. A copy in flight to it as it returned may go twice (it answers
+      // `held`), so a blip shorter than a lease (a shed call under load) does not count.
+      const returned = new Set(peers.takeReturned(leaseMs));
+      for (const peer of returned) {
+        const resumed = await replicas.resume(peer);
+        if (resumed > 0) logger.info({ peer, entries: resumed }, "peer answers again: its outbox entries are due");
+      }
       // An idle region's pass is this one query: the advance and the claim cost several statements
       // each, for every peer, twice a second.
       const owed = await replicas.owed();
@@ -119,7 +129,11 @@ export function createReplicator(options: {
           const work = owed.get(peer.name) ?? { due: true, aboveMark: true };
           let late = 0;
           if (work.aboveMark) {
-            const advanced = await replicas.advanceMark(peer.name, (key) => held.has(keyOf(key)), lease);
+            const advanced = await replicas.advanceMark(
+              peer.name,
+              (key) => held.has(keyOf(key)),
+              returned.has(peer.name) ? 0 : lease,
+            );
             for (const key of advanced.passed) held.delete(keyOf(key));
             late = advanced.late;
           }

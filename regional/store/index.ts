@@ -35,7 +35,7 @@ import { applyErasure } from "./erasure.ts";
 import { expire } from "./expire.ts";
 import { changeIssueStatus, getIssue, listIssues } from "./issue-reads.ts";
 import { advanceMark, backlog, owed, startMarks } from "./marks.ts";
-import { claimOutbox, completeOutbox, retryOutbox } from "./outbox.ts";
+import { claimOutbox, completeOutbox, resumeOutbox, retryOutbox } from "./outbox.ts";
 import { putBatch } from "./put-batch.ts";
 import { readLogs } from "./read-logs.ts";
 import { applyReplica, applyReplicas, loadSealed } from "./replica.ts";
@@ -84,6 +84,7 @@ export function createReplicaStore(deps: StoreDeps): ReplicaStore {
     claim: claimOutbox(deps),
     complete: completeOutbox(deps),
     retry: retryOutbox(deps),
+    resume: resumeOutbox(deps),
     startMarks: startMarks(deps),
     advanceMark: advanceMark(deps),
     owed: owed(deps),

@@ -5,7 +5,7 @@
  * entries and a crashed sender's lease simply runs out. A failed send backs off exponentially
  * with jitter, capped, forever: an entry leaves only when the peer confirms it.
  */
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { BatchKey } from "../../shared/batch.ts";
 import { outbox } from "../db/schema/index.ts";
 import type { ReplicaStore, StoreDeps } from "./types.ts";
@@ -57,6 +57,23 @@ export function retryOutbox({ db, clock }: StoreDeps): ReplicaStore["retry"] {
         })
         .where(and(eq(outbox.peer, peer), eq(outbox.appId, appId), inArray(outbox.batchId, batchIds)));
     }
+  };
+}
+
+/**
+ * `ReplicaStore.resume`: the peer answers again, so what waits out a backoff for it is due now,
+ * not up to `maxMs` later. An entry leased by a send in flight may be taken again by another
+ * process on the same database; the peer answers that second copy `held`.
+ */
+export function resumeOutbox({ db, clock }: StoreDeps): ReplicaStore["resume"] {
+  return async (peer) => {
+    const now = new Date(clock.now());
+    const resumed = await db
+      .update(outbox)
+      .set({ nextAttemptAt: now })
+      .where(and(eq(outbox.peer, peer), gt(outbox.attempts, 0), gt(outbox.nextAttemptAt, now)))
+      .returning({ batchId: outbox.batchId });
+    return resumed.length;
   };
 }
 
