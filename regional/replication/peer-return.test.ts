@@ -1,7 +1,9 @@
 // A peer back from an outage gets what it missed at the next outbox pass: what backed off while it
 // was away, and what the upload path failed to send it, without waiting out backoffs or leases.
 // A blip shorter than a lease (a call shed under load) changes nothing.
+import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outbox } from "../db/schema/index.ts";
 import { uploadTo } from "../testing/calls.ts";
 import { startTestCluster, type TestCluster } from "../testing/cluster.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
@@ -53,6 +55,31 @@ describe.each(drivers)("a peer answering again on %s", (kind) => {
     expect(await a().region.replicator.runOutboxOnce()).toBe(3);
     expect(receivedByB([...early, late])).toEqual([...early, late].sort());
     expect((await a().region.replicator.backlog()).size).toBe(0);
+  });
+
+  it("makes due at most the entries one pass sends, the earliest first", async () => {
+    await b().down();
+    const owed: string[] = [];
+    for (const text of ["first", "second", "third"]) {
+      const batch = makeBatch({ lines: [{ ts: baseTs, text }] });
+      expect((await a().region.store.put(appId, batch, { origin: "a", outboxPeers: ["b"], leaseMs: 0 })).ok).toBe(true);
+      expect(await a().region.replicator.runOutboxOnce()).toBe(0);
+      owed.push(batch.batchId);
+    }
+    await b().up();
+    const due = async () =>
+      (await a().region.database.db.select().from(outbox).where(inArray(outbox.batchId, owed)))
+        .filter((entry) => entry.nextAttemptAt.getTime() <= clock.now())
+        .map((entry) => entry.batchId);
+    expect(await due()).toEqual([]);
+    const backedOff = await a().region.database.db.select().from(outbox).where(inArray(outbox.batchId, owed));
+    const earliest = backedOff.sort((x, y) => x.nextAttemptAt.getTime() - y.nextAttemptAt.getTime()).slice(0, 2);
+    expect(await a().region.replicas.resume("b", 2)).toBe(2);
+    expect((await due()).sort()).toEqual(earliest.map((entry) => entry.batchId).sort());
+    // The third goes once its backoff runs out, with the next pass's.
+    expect(await a().region.replicator.runOutboxOnce()).toBe(2);
+    expect((await a().region.replicator.backlog()).get("b")?.entries).toBe(1);
+    await a().region.database.db.delete(outbox).where(inArray(outbox.batchId, owed));
   });
 
   it("waits out the backoff after a blip shorter than a lease", async () => {

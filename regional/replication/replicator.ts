@@ -116,7 +116,7 @@ export function createReplicator(options: {
       // `held`), so a blip shorter than a lease (a shed call under load) does not count.
       const returned = new Set(peers.takeReturned(leaseMs));
       for (const peer of returned) {
-        const resumed = await replicas.resume(peer);
+        const resumed = await replicas.resume(peer, outboxRoundsMax * outboxClaimMax);
         if (resumed > 0) logger.info({ peer, entries: resumed }, "peer answers again: its outbox entries are due");
       }
       // An idle region's pass is this one query: the advance and the claim cost several statements

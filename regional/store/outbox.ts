@@ -61,17 +61,26 @@ export function retryOutbox({ db, clock }: StoreDeps): ReplicaStore["retry"] {
 }
 
 /**
- * `ReplicaStore.resume`: the peer answers again, so what waits out a backoff for it is due now,
- * not up to `maxMs` later. An entry leased by a send in flight may be taken again by another
- * process on the same database; the peer answers that second copy `held`.
+ * `ReplicaStore.resume`: the peer answers again, so the first `limit` entries waiting out a backoff
+ * for it (in the order `claim` takes them) are due now, not up to `maxMs` later. Bounded, because
+ * a long outage leaves a long outbox: one statement over all of it would hold PGlite's one session
+ * for seconds (2.8 s for 200,000 entries, 0.14 s for 1,280), stalling every upload; the rest come
+ * due within a backoff while these are sent. An entry leased by a send in flight may be taken again
+ * by another process on the same database; the peer answers that second copy `held`.
  */
 export function resumeOutbox({ db, clock }: StoreDeps): ReplicaStore["resume"] {
-  return async (peer) => {
+  return async (peer, limit) => {
     const now = new Date(clock.now());
+    const waiting = db
+      .select({ peer: outbox.peer, appId: outbox.appId, batchId: outbox.batchId })
+      .from(outbox)
+      .where(and(eq(outbox.peer, peer), gt(outbox.attempts, 0), gt(outbox.nextAttemptAt, now)))
+      .orderBy(asc(outbox.nextAttemptAt))
+      .limit(limit);
     const resumed = await db
       .update(outbox)
       .set({ nextAttemptAt: now })
-      .where(and(eq(outbox.peer, peer), gt(outbox.attempts, 0), gt(outbox.nextAttemptAt, now)))
+      .where(sql`(${outbox.peer}, ${outbox.appId}, ${outbox.batchId}) in ${waiting}`)
       .returning({ batchId: outbox.batchId });
     return resumed.length;
   };

@@ -163,8 +163,8 @@ export interface ReplicaStore {
   complete(peer: string, keys: BatchKey[]): Promise<void>;
   /** The send failed: these wait for the backoff. */
   retry(peer: string, keys: BatchKey[], backoff: Backoff): Promise<void>;
-  /** The peer answers again: its entries backing off are due now; how many. */
-  resume(peer: string): Promise<number>;
+  /** The peer answers again: up to `limit` of its entries backing off are due now; how many. */
+  resume(peer: string, limit: number): Promise<number>;
   /** Gives each of these peers a mark (marks.ts) if it has none, before any batch is tracked for it. */
   startMarks(peers: string[]): Promise<void>;
   /**
