@@ -34,7 +34,7 @@ describe.each(drivers)("migration 0010 on %s", (kind) => {
   });
 
   it("redoes the last two hours' digest rows minute by minute", async () => {
-    const database: TestDatabase = await createTestDatabase(kind);
+    const database: TestDatabase = await createTestDatabase(kind, { empty: true });
     cleanup.push(() => database.drop());
     await seedBefore(
       database,

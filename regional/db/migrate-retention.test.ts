@@ -28,7 +28,7 @@ describe.each(drivers)("migration 0004 on %s", (kind) => {
   });
 
   it("moves existing batches into day partitions and keeps every index", async () => {
-    const database: TestDatabase = await createTestDatabase(kind);
+    const database: TestDatabase = await createTestDatabase(kind, { empty: true });
     cleanup.push(() => database.drop());
     await seedBefore(database, "0004", oldRows);
     const opened = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });

@@ -1,8 +1,5 @@
 // The stored form of a batch: it opens only under the right key, app and batch, and tells why not;
 // a batch whose device key an erasure destroyed is erased, not damaged.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { zstdCompressSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { batchJson, parseBatch } from "../../shared/batch.ts";
@@ -11,6 +8,7 @@ import { generateKeyMaterial, Keyring, type KeyringConfig, sealUnderKey } from "
 import { openKeystore } from "../keystore/keystore.ts";
 import type { Keystore } from "../keystore/types.ts";
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
+import { createTestDatabase, type TestDatabase } from "../testing/harness.ts";
 import { createBatchCodec, metaOf } from "./codec.ts";
 
 const k1 = generateKeyMaterial();
@@ -20,21 +18,21 @@ const batch = parseBatch(
   makeBatch({ lines: [{ ts: baseTs, text: "secret-marker-codec", attrs: { z: 1, a: [true] } }] }),
 );
 
-const opened: { keystore: Keystore; dir: string }[] = [];
+const opened: { keystore: Keystore; database: TestDatabase }[] = [];
 afterEach(async () => {
-  for (const { keystore, dir } of opened.splice(0)) {
+  for (const { keystore, database } of opened.splice(0)) {
     await keystore.close();
-    await rm(dir, { recursive: true, force: true });
+    await database.drop();
   }
 });
 
-/** A codec on a key store of its own (PGlite in a temp folder), or on the folder given. */
-async function codecFor(config: KeyringConfig, dir?: string) {
-  const folder = dir ?? (await mkdtemp(path.join(tmpdir(), "stormlog-keystore-")));
+/** A codec on a key store of its own (a test database's, on PGlite), or on the database given. */
+async function codecFor(config: KeyringConfig, database?: TestDatabase) {
+  const own = database ?? (await createTestDatabase("pglite"));
   const keyring = await Keyring.fromConfig(config);
-  const keystore = await openKeystore({ databaseUrl: undefined, dataDir: folder }, keyring);
-  if (!dir) opened.push({ keystore, dir: folder });
-  return { codec: createBatchCodec(keyring, keystore), keystore, keyring, dir: folder };
+  const keystore = await openKeystore(own.keystore, keyring);
+  if (!database) opened.push({ keystore, database: own });
+  return { codec: createBatchCodec(keyring, keystore), keystore, keyring };
 }
 
 const ciphertextOf = (keyId: string) => `ciphertext does not authenticate under device key "${keyId}"`;
@@ -158,14 +156,14 @@ describe("batch codec", () => {
   });
 
   it("opens what was sealed before a keyring rotation: app keys stay wrapped under the older key", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "stormlog-keystore-"));
-    const before = await codecFor({ active: "k1", keys: { k1 } }, dir);
+    const database = await createTestDatabase("pglite");
+    const before = await codecFor({ active: "k1", keys: { k1 } }, database);
     const sealed = await before.codec.seal(appId, batch);
     await before.keystore.close();
-    const after = await codecFor({ active: "k2", keys: { k1, k2 } }, dir);
+    const after = await codecFor({ active: "k2", keys: { k1, k2 } }, database);
     expect(await after.codec.open(appId, batch.batchId, sealed)).toEqual({ ok: true, value: batch });
     await after.keystore.close();
-    await rm(dir, { recursive: true, force: true });
+    await database.drop();
   });
 
   it("still opens batches sealed in formats 1 and 2, under the keyring", async () => {

@@ -21,6 +21,7 @@ import { keystoreDirBeside, type RegionConfig, replicationDefaults } from "../co
 import type { RegionEnv } from "../context.ts";
 import type { DatabaseKind } from "../db/client.ts";
 import { createRegion, type Region, type RegionOverrides } from "../region.ts";
+import { copyMigratedPglite } from "./pglite-template.ts";
 
 const postgresUrl = process.env.TEST_DATABASE_URL;
 
@@ -45,8 +46,15 @@ export type TestDatabase = {
   drop(): Promise<void>;
 };
 
-/** An empty database of its own, and a key store; the region migrates both when it opens them. */
-export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
+/**
+ * A database of its own and a key store, which the region migrates when it opens them: on
+ * PostgreSQL empty ones; on PGlite copies of a pair migrated once per test process
+ * (pglite-template.ts), or with `{ empty: true }` empty folders, for the migration tests.
+ */
+export async function createTestDatabase(
+  kind: DatabaseKind,
+  { empty = false }: { empty?: boolean } = {},
+): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "stormlog-regional-"));
   const keystoreDir = keystoreDirBeside(dataDir);
   const removeFolders = async () => {
@@ -54,6 +62,7 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
     await rm(keystoreDir, { recursive: true, force: true });
   };
   if (kind === "pglite") {
+    if (!empty) await copyMigratedPglite(dataDir, keystoreDir);
     return {
       kind,
       databaseUrl: undefined,
