@@ -14,6 +14,13 @@ import { regionTransport } from "../transport.ts";
 
 export type PeerFailure = JsonCallFailure;
 export type PeerState = { name: string; reachable: boolean; lastContactAt: number | null };
+/**
+ * A peer that answers again, or stops answering: `awayMs` is how long it had not answered
+ * (null: never before), `reason` why it counts as unreachable now.
+ */
+export type PeerChange =
+  | { name: string; reachable: true; awayMs: number | null }
+  | { name: string; reachable: false; reason: string };
 
 export type PeerClient = {
   peers: Region[];
@@ -40,20 +47,38 @@ export function createPeerClient(options: {
   peerSecret: string;
   timeoutMs: number;
   clock: Clock;
+  /** Called when a peer's reachability changes; a peer that never answered counts as a change once. */
+  onChange?: (change: PeerChange) => void;
 }): PeerClient {
-  const { peers, peerSecret, timeoutMs, clock } = options;
+  const { peers, peerSecret, timeoutMs, clock, onChange = () => undefined } = options;
   const state = new Map<string, PeerState>(
     peers.map((peer) => [peer.name, { name: peer.name, reachable: false, lastContactAt: null }]),
   );
   // Per peer that answered again: how long it had not (infinite: never before).
   const returned = new Map<string, number>();
   const awaySince = new Map<string, number>();
-  const mark = (peer: Region, reachable: boolean) => {
+  const startedAt = clock.now();
+  // Peers reported unreachable without having answered this process first.
+  const reportedAway = new Set<string>();
+  const mark = (peer: Region, reachable: boolean, reason: string) => {
     const current = state.get(peer.name);
     if (!current) return;
     if (reachable && !current.reachable) {
       const since = awaySince.get(peer.name);
       returned.set(peer.name, since === undefined ? Number.POSITIVE_INFINITY : clock.now() - since);
+      onChange({ name: peer.name, reachable, awayMs: since === undefined ? null : clock.now() - since });
+    }
+    if (!reachable && current.reachable) onChange({ name: peer.name, reachable, reason });
+    // Peers start together, so one that has not answered yet is not news until a call's timeout
+    // has passed twice since this process started.
+    if (
+      !reachable &&
+      current.lastContactAt === null &&
+      !reportedAway.has(peer.name) &&
+      clock.now() - startedAt >= 2 * timeoutMs
+    ) {
+      reportedAway.add(peer.name);
+      onChange({ name: peer.name, reachable, reason });
     }
     if (reachable) awaySince.delete(peer.name);
     else if (!awaySince.has(peer.name)) awaySince.set(peer.name, clock.now());
@@ -80,11 +105,12 @@ export function createPeerClient(options: {
       // Draining or out of service (5xx), or not sharing our peer secret (401): not reachable
       // for replication, and tried again later.
       if (answer.ok) {
-        mark(peer, true);
+        mark(peer, true, "");
         return ok(answer.value.body);
       }
-      if (answer.error.kind === "refused") mark(peer, answer.error.status < 500 && answer.error.status !== 401);
-      else mark(peer, answer.error.kind === "malformed");
+      if (answer.error.kind === "refused")
+        mark(peer, answer.error.status < 500 && answer.error.status !== 401, answer.error.message);
+      else mark(peer, answer.error.kind === "malformed", answer.error.message);
       return answer;
     },
     async probe(peer) {
@@ -95,7 +121,13 @@ export function createPeerClient(options: {
         body: undefined,
         timeoutMs,
       });
-      mark(peer, answered.ok && answered.value.status >= 200 && answered.value.status < 300);
+      if (!answered.ok) mark(peer, false, answered.error.message);
+      else
+        mark(
+          peer,
+          answered.value.status >= 200 && answered.value.status < 300,
+          `readyz answered ${answered.value.status}`,
+        );
     },
     states: () => peers.map((peer) => ({ ...(state.get(peer.name) as PeerState) })),
     takeReturned(awayMs) {

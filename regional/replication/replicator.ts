@@ -72,6 +72,12 @@ export function createReplicator(options: {
     peerSecret: options.peerSecret,
     timeoutMs: config.peerTimeoutMs,
     clock,
+    // The one place an operator reads that a peer went away or came back: calls and passes to an
+    // unreachable peer fail quietly.
+    onChange: (change) =>
+      change.reachable
+        ? logger.info({ peer: change.name, awayMs: change.awayMs ?? undefined }, "peer answers")
+        : logger.warn({ peer: change.name, reason: change.reason }, "peer does not answer"),
   });
   const backoff = { baseMs: config.outboxBackoffBaseMs, maxMs: config.outboxBackoffMaxMs };
   const shipper = createShipper({ region, replicas, peers, backoff });
@@ -170,7 +176,9 @@ export function createReplicator(options: {
           metrics.antiEntropyRepairs.inc({ peer: peer.name, direction: "pull" }, result.report.pulled);
           reports.push(result.report);
           if (result.report.pushed + result.report.pulled > 0) logger.info(result.report, "anti-entropy repaired");
-        } else logger.warn({ peer: peer.name, reason: result.error.message }, "anti-entropy skipped a peer");
+        } else if (result.error.kind === "unreachable" || result.error.kind === "timeout")
+          logger.debug({ peer: peer.name, reason: result.error.message }, "anti-entropy skipped an unreachable peer");
+        else logger.warn({ peer: peer.name, reason: result.error.message }, "anti-entropy skipped a peer");
       }
       return reports;
     },

@@ -1,0 +1,78 @@
+// What the peer client reports when a peer's reachability changes: the log lines an operator
+// reads to learn that a peer went away or came back, once per change and not at every call.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPeerClient, type PeerChange } from "./peers.ts";
+
+describe("peer reachability changes", () => {
+  let server: Server;
+  let readyStatus = 200;
+  let url = "";
+  beforeAll(async () => {
+    server = createServer((_request, response) => response.writeHead(readyStatus).end());
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((closed) => server.close(closed));
+  });
+
+  const timeoutMs = 1000;
+  function client(peerUrl: string) {
+    let nowMs = 1_000_000;
+    const changes: PeerChange[] = [];
+    const peer = { name: "eu-west", url: peerUrl };
+    const peers = createPeerClient({
+      peers: [peer],
+      peerSecret: "s".repeat(32),
+      timeoutMs,
+      clock: { now: () => nowMs },
+      onChange: (change) => changes.push(change),
+    });
+    return {
+      changes,
+      probe: () => peers.probe(peer),
+      advance: (ms: number) => {
+        nowMs += ms;
+      },
+    };
+  }
+
+  it("reports a peer that answers, stops, and answers again, once per change", async () => {
+    const peer = client(url);
+    await peer.probe();
+    await peer.probe();
+    expect(peer.changes).toEqual([{ name: "eu-west", reachable: true, awayMs: null }]);
+
+    readyStatus = 503;
+    peer.advance(10);
+    await peer.probe();
+    peer.advance(4000);
+    await peer.probe();
+    expect(peer.changes.slice(1)).toEqual([{ name: "eu-west", reachable: false, reason: "readyz answered 503" }]);
+
+    readyStatus = 200;
+    await peer.probe();
+    expect(peer.changes.slice(2)).toEqual([{ name: "eu-west", reachable: true, awayMs: 4000 }]);
+  });
+
+  it("reports a peer that has not answered since start only after two call timeouts, and once", async () => {
+    // A port nothing listens on: the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((listening) => closed.listen(0, "127.0.0.1", listening));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+
+    const peer = client(`http://127.0.0.1:${port}`);
+    await peer.probe();
+    peer.advance(2 * timeoutMs - 1);
+    await peer.probe();
+    expect(peer.changes).toEqual([]);
+    peer.advance(1);
+    await peer.probe();
+    await peer.probe();
+    expect(peer.changes).toEqual([{ name: "eu-west", reachable: false, reason: expect.any(String) }]);
+    expect((peer.changes[0] as { reason: string }).reason).toMatch(/ECONNREFUSED|refused|connect/i);
+  });
+});
