@@ -3,6 +3,7 @@
 // crash) is sent once its sender's lease runs out, and one a peer cannot take waits in the outbox
 // without holding the mark back; a pass with nothing owed costs one query.
 import { and, eq, inArray } from "drizzle-orm";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
 import { owed } from "../store/marks.ts";
@@ -53,6 +54,35 @@ describe.each(drivers)("replication marks on %s", (kind) => {
     const received = cluster.node("b").replicated.filter((entry) => ids.includes(entry.batchId));
     expect(received.map((entry) => entry.batchId).sort()).toEqual([...ids].sort());
   });
+
+  it.skipIf(kind === "pglite")(
+    "moves the mark past a write transaction left open in another database of the server",
+    async () => {
+      // Transaction ids are the server's: this one is older than the batches below.
+      const elsewhere = postgres(process.env.TEST_DATABASE_URL as string, { max: 1, onnotice: () => undefined });
+      const connection = await elsewhere.reserve();
+      await connection`begin`;
+      await connection`select pg_current_xact_id()`;
+      try {
+        const sent = Array.from({ length: 3 }, (_, index) => makeBatch({ lines: [{ ts: baseTs + 50 + index }] }));
+        for (const batch of sent) expect((await uploadTo(a(), appId, batch)).status).toBe(202);
+        const seqs = await seqsOf(sent.map((batch) => batch.batchId));
+        // A transaction of another test ending as the horizon is read may hold one pass back.
+        await vi.waitFor(
+          async () => {
+            await a().region.replicator.runOutboxOnce();
+            const mark = (await markOf("b")) as bigint;
+            for (const seq of seqs) expect(seq < mark).toBe(true);
+          },
+          { timeout: 5000 },
+        );
+      } finally {
+        await connection`rollback`;
+        connection.release();
+        await elsewhere.end();
+      }
+    },
+  );
 
   it("sends a committed batch nobody confirmed once its sender's lease has run out, and reports it owed until then", async () => {
     // Stored as an upload stores it, but its sender never sends it: the process died after the commit.

@@ -11,20 +11,19 @@
  * the process only mean those batches are sent again (the peer answers "held").
  *
  * A transaction's id is taken when it starts, so ids do not commit in order: the mark never
- * passes the oldest transaction still running (pg_snapshot_xmin), below which no batch can appear
- * any more. Several processes on one database advance a peer's mark one at a time (its row is
+ * passes this database's oldest transaction still running (horizon.ts), below which no batch can
+ * appear any more. Several processes on one database advance a peer's mark one at a time (its row is
  * locked, and a process that finds it locked leaves the advance to the other).
  */
 import { and, asc, count, eq, gte, isNotNull, lt, min, sql } from "drizzle-orm";
 import type { BatchKey } from "../../shared/batch.ts";
 import { batches, outbox, replicationMarks } from "../db/schema/index.ts";
+import { horizonSql } from "./horizon.ts";
 import { rowsOf } from "./partitions.ts";
 import type { PeerBacklog, ReplicaStore, StoreDeps } from "./types.ts";
 
 /** Batches one advance looks at, at most; the next advance goes on from there. */
 const advanceRowsMax = 2000;
-
-const xminSql = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
 
 /** `ReplicaStore.startMarks`: a new peer's mark starts past everything committed before it was known. */
 export function startMarks({ db }: StoreDeps): ReplicaStore["startMarks"] {
@@ -33,7 +32,7 @@ export function startMarks({ db }: StoreDeps): ReplicaStore["startMarks"] {
     // Batches from before (by an older version of this region) have outbox rows of their own.
     await db
       .insert(replicationMarks)
-      .values(peers.map((peer) => ({ peer, seq: sql`${xminSql}` })))
+      .values(peers.map((peer) => ({ peer, seq: horizonSql })))
       .onConflictDoNothing();
   };
 }
@@ -48,8 +47,8 @@ export function advanceMark({ db, clock }: StoreDeps): ReplicaStore["advanceMark
         .where(eq(replicationMarks.peer, peer))
         .for("update", { skipLocked: true });
       if (!mark) return { passed: [], late: 0 };
-      const [snapshot] = rowsOf<{ xmin: string }>(await tx.execute(sql`select ${xminSql}::text as xmin`));
-      const xmin = BigInt(snapshot?.xmin ?? "0");
+      const [snapshot] = rowsOf<{ horizon: string }>(await tx.execute(sql`select ${horizonSql}::text as horizon`));
+      const horizon = BigInt(snapshot?.horizon ?? "0");
       const rows = await tx
         .select({
           appId: batches.appId,
@@ -59,14 +58,14 @@ export function advanceMark({ db, clock }: StoreDeps): ReplicaStore["advanceMark
           expiresAt: batches.expiresAt,
         })
         .from(batches)
-        .where(and(gte(batches.originSeq, mark.seq), lt(batches.originSeq, xmin)))
+        .where(and(gte(batches.originSeq, mark.seq), lt(batches.originSeq, horizon)))
         .orderBy(asc(batches.originSeq))
         .limit(advanceRowsMax);
       const nowMs = clock.now();
       // A full page may end inside a transaction's batches: that one is left for the next advance.
       const complete = rows.length < advanceRowsMax;
       const lastSeq = rows.at(-1)?.seq ?? null;
-      let next = complete ? xmin : (lastSeq as bigint);
+      let next = complete ? horizon : (lastSeq as bigint);
       const passed: BatchKey[] = [];
       const late: (BatchKey & { receivedAt: Date })[] = [];
       for (let start = 0; start < rows.length; ) {

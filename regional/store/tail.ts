@@ -5,7 +5,7 @@
  * Arrival order is `batches.txid`, the transaction that stored a version here. A sequence would
  * not do: numbers are taken at insert but become visible at commit, so a reader could see 6 before
  * 5 commits and skip 5 for good. A transaction id comes with a watermark instead: no row can still
- * appear with a txid below the oldest transaction running (`pg_snapshot_xmin`), so a poll delivers
+ * appear with a txid below the database's oldest transaction running (horizon.ts), so a poll delivers
  * only rows below it, in (txid, batch id, index) order, and the cursor says how far it got.
  *
  * Txids mean nothing in another region. A cursor names the region that issued it; another region
@@ -24,6 +24,7 @@ import { err, ok } from "../../shared/result.ts";
 import { batches } from "../db/schema/index.ts";
 import { storedColumns, storedFromRow } from "./batch-row.ts";
 import { unexpired } from "./expiry.ts";
+import { horizonSql } from "./horizon.ts";
 import { toRecord } from "./log-scan.ts";
 import type { BatchStore, StoreDeps } from "./types.ts";
 
@@ -41,16 +42,16 @@ export function tail({
   return async (appId, query, region) => {
     const nowMs = clock.now();
     const [watermark] = await db
-      .select({ xmin: sql<string>`pg_snapshot_xmin(pg_current_snapshot())::text` })
+      .select({ horizon: sql<string>`${horizonSql}::text` })
       .from(sql`(values (1)) as one (x)`);
-    const xmin = String(watermark?.xmin ?? "0");
+    const horizon = String(watermark?.horizon ?? "0");
     const decoded = query.after === undefined ? undefined : decodeTailCursor(query.after);
     if (decoded === null) return err({ kind: "bad_cursor", message: "after: not a tail cursor this API returned" });
     const sinceMs = Math.max(decoded?.sinceMs ?? 0, nowMs - limits.tailFailoverLookbackMs);
     // No cursor: start now. Another region's cursor: start at its arrival floor (see above).
     let position: TailPosition =
       decoded === undefined
-        ? { region, txid: xmin, batchId: "", index: -1, sinceMs }
+        ? { region, txid: horizon, batchId: "", index: -1, sinceMs }
         : decoded.region === region
           ? decoded
           : { region, txid: "0", batchId: "", index: -1, sinceMs: decoded.sinceMs };
@@ -68,7 +69,7 @@ export function tail({
       const conditions: (SQL | undefined)[] = [
         eq(batches.appId, appId),
         unexpired(nowMs),
-        lt(batches.txid, BigInt(xmin)),
+        lt(batches.txid, BigInt(horizon)),
         or(gt(batches.txid, from), and(eq(batches.txid, from), gte(batches.batchId, position.batchId))),
         gte(batches.receivedAt, new Date(floorMs)),
         query.device === undefined ? undefined : eq(batches.deviceId, query.device),
@@ -114,8 +115,8 @@ export function tail({
       if (rows.length < batchesPerQuery && logs.length < query.limit) exhausted = true;
     }
     // Everything below the watermark was seen: the next poll starts there, not at the last match.
-    if (exhausted && BigInt(position.txid) < BigInt(xmin))
-      position = { ...position, txid: xmin, batchId: "", index: -1 };
+    if (exhausted && BigInt(position.txid) < BigInt(horizon))
+      position = { ...position, txid: horizon, batchId: "", index: -1 };
     return ok({
       logs,
       // The floor moves up only once caught up: a failover's catch-up must not lose its start.

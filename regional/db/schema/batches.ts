@@ -45,7 +45,7 @@ export const batches = pgTable(
     /**
      * The PostgreSQL transaction that stored this version here: this region's arrival order, which
      * the live tail follows (store/tail.ts). Unlike a sequence, it tells a reader which rows can
-     * still appear below it: none under the oldest transaction still running (pg_snapshot_xmin).
+     * still appear below it: none under the oldest transaction still running (store/horizon.ts).
      */
     txid: bigint("txid", { mode: "bigint" }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
     /**
