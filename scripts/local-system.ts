@@ -198,9 +198,8 @@ export class LocalSystem {
       STORMLOG_PORT: new URL(region.url).port,
       STORMLOG_ADMIN_HOST: "127.0.0.1",
       STORMLOG_ADMIN_PORT: new URL(region.adminUrl).port,
-      STORMLOG_DATA_DIR: path.join(this.options.dir, "data", name),
-      // Beside the data folders, not in them: a copy of data/ is a backup without the keys.
-      STORMLOG_KEYSTORE_DIR: path.join(this.options.dir, "keys", name),
+      STORMLOG_DATA_DIR: regionFolders(this.options.dir, name).dataDir,
+      STORMLOG_KEYSTORE_DIR: regionFolders(this.options.dir, name).keystoreDir,
       STORMLOG_EDGE_SECRET: secrets.edgeSecret,
       STORMLOG_PEER_SECRET: secrets.peerSecret,
       STORMLOG_ADMIN_SECRET: secrets.adminSecret,
@@ -327,6 +326,14 @@ export class LocalSystem {
     });
     return child;
   }
+}
+
+/**
+ * Where region `name` of the system in `dir` keeps its PGlite folders. The key stores are beside the
+ * data folders, not in them: a copy of data/ is a backup without the keys.
+ */
+export function regionFolders(dir: string, name: string): { dataDir: string; keystoreDir: string } {
+  return { dataDir: path.join(dir, "data", name), keystoreDir: path.join(dir, "keys", name) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { cp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verify } from "../regional/admin/cluster.ts";
+import { regionFolders } from "../scripts/local-system.ts";
 import { erasureReceiptSchema, erasureStatusSchema } from "../shared/lifecycle.ts";
 import { logPageSchema } from "../shared/read.ts";
 import { internalPaths } from "../shared/regions.ts";
@@ -91,7 +92,7 @@ describe("erasing a device through the edge", () => {
 
     // The region goes away; its batch data folder is copied (a backup without the key store).
     expect(await t.system.stopRegion(away)).toBe(0);
-    const dataDir = path.join(t.dir, "data", away);
+    const { dataDir } = regionFolders(t.dir, away);
     const backup = path.join(t.dir, "backup", away);
     await cp(dataDir, backup, { recursive: true });
 

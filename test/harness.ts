@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { copyMigratedPglite } from "../regional/testing/pglite-template.ts";
 import { defaultRegionNames } from "../scripts/local-config.ts";
-import { type LocalInfo, LocalSystem, type LocalSystemOptions } from "../scripts/local-system.ts";
+import { type LocalInfo, LocalSystem, type LocalSystemOptions, regionFolders } from "../scripts/local-system.ts";
 import { withFreePorts } from "../scripts/ports.ts";
 
 export type TestSystem = { system: LocalSystem; dir: string; output: string[]; options: LocalSystemOptions };
@@ -13,13 +13,14 @@ export type TestSystem = { system: LocalSystem; dir: string; output: string[]; o
  * Starts three regions and the edge on free ports; their output is kept and printed only if a test
  * fails. A start that lost a port to another process is tried again on fresh ports. The regions'
  * PGlite folders start as copies of migrated ones (regional/testing/pglite-template.ts), where
- * LocalSystem keeps them; `npm start`'s own first start, from nothing, is test/start.e2e.test.ts's.
+ * LocalSystem keeps them (`regionFolders`); `npm start`'s own first start, from nothing, is test/start.e2e.test.ts's.
  */
 export function startTestSystem(overrides: Partial<LocalSystemOptions> = {}): Promise<TestSystem> {
   return withFreePorts(8, async ([edgePort, inspectorPort, ...regional]) => {
     const dir = await mkdtemp(path.join(tmpdir(), "stormlog-e2e-"));
     for (const name of overrides.regionNames ?? defaultRegionNames) {
-      await copyMigratedPglite(path.join(dir, "data", name), path.join(dir, "keys", name));
+      const { dataDir, keystoreDir } = regionFolders(dir, name);
+      await copyMigratedPglite(dataDir, keystoreDir);
     }
     const output: string[] = [];
     const options: LocalSystemOptions = {
