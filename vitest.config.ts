@@ -5,9 +5,10 @@ export default defineConfig({
   test: {
     // Request log lines are noise when a test passes and evidence when it fails.
     silent: "passed-only",
-    // Two files at once (vitest's default on two cores is one): most files wait on a database or
-    // on processes they started as much as they compute. Measured on 2 cores: 1,092 s -> 848 s.
-    maxWorkers: 2,
+    // Each project sets its own number of workers; vitest reads none from here, and its default on
+    // two cores is one. The unit and regional projects run two files at once (most wait on a
+    // database, or on servers they started, as much as they compute), the cross-tier ones (test/)
+    // one at a time, after them, since each runs a whole system.
     projects: [
       "shared/vitest.config.ts",
       "edge/vitest.config.ts",

@@ -60,6 +60,8 @@ export default defineConfig({
     include: ["edge/**/*.test.ts"],
     globalSetup: ["edge/testing/global-setup.ts"],
     testTimeout: 15_000,
+    // Two files at once, as every project of the first group (see the root vitest.config.ts).
+    maxWorkers: 2,
     // Every request logs a line; show them only for tests that fail.
     silent: "passed-only",
   },

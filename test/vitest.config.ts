@@ -10,6 +10,8 @@ export default defineConfig({
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["test/**/*.test.ts"],
     exclude: ["test/one-system/**"],
+    // One migrated PGlite pair for the run: every system's regions start from copies.
+    globalSetup: ["regional/testing/pglite-template.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,

@@ -9,7 +9,7 @@ export default defineConfig({
     name: "e2e-one-system",
     root: fileURLToPath(new URL("../..", import.meta.url)),
     include: ["test/one-system/**/*.test.ts"],
-    globalSetup: ["test/one-system/global-setup.ts"],
+    globalSetup: ["regional/testing/pglite-template.ts", "test/one-system/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // One file at a time, as in test/vitest.config.ts: the machine runs the whole system already.
