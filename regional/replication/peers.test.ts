@@ -57,6 +57,16 @@ describe("peer reachability changes", () => {
     expect(peer.changes.slice(2)).toEqual([{ name: "eu-west", reachable: true, awayMs: 4000 }]);
   });
 
+  it("reports a peer's first answer as such, even after failed probes", async () => {
+    readyStatus = 503;
+    const peer = client(url);
+    await peer.probe();
+    peer.advance(500);
+    readyStatus = 200;
+    await peer.probe();
+    expect(peer.changes).toEqual([{ name: "eu-west", reachable: true, awayMs: null }]);
+  });
+
   it("reports a peer that has not answered since start only after two call timeouts, and once", async () => {
     // A port nothing listens on: the connection is refused.
     const closed = createServer();

@@ -66,7 +66,8 @@ export function createPeerClient(options: {
     if (reachable && !current.reachable) {
       const since = awaySince.get(peer.name);
       returned.set(peer.name, since === undefined ? Number.POSITIVE_INFINITY : clock.now() - since);
-      onChange({ name: peer.name, reachable, awayMs: since === undefined ? null : clock.now() - since });
+      const answeredBefore = current.lastContactAt !== null && since !== undefined;
+      onChange({ name: peer.name, reachable, awayMs: answeredBefore ? clock.now() - since : null });
     }
     if (!reachable && current.reachable) onChange({ name: peer.name, reachable, reason });
     // Peers start together, so one that has not answered yet is not news until a call's timeout

@@ -75,9 +75,11 @@ export function createReplicator(options: {
     // The one place an operator reads that a peer went away or came back: calls and passes to an
     // unreachable peer fail quietly.
     onChange: (change) =>
-      change.reachable
-        ? logger.info({ peer: change.name, awayMs: change.awayMs ?? undefined }, "peer answers")
-        : logger.warn({ peer: change.name, reason: change.reason }, "peer does not answer"),
+      !change.reachable
+        ? logger.warn({ peer: change.name, reason: change.reason }, "peer does not answer")
+        : change.awayMs === null
+          ? logger.info({ peer: change.name }, "peer answers")
+          : logger.info({ peer: change.name, awayMs: change.awayMs }, "peer answers again"),
   });
   const backoff = { baseMs: config.outboxBackoffBaseMs, maxMs: config.outboxBackoffMaxMs };
   const shipper = createShipper({ region, replicas, peers, backoff });
@@ -123,7 +125,7 @@ export function createReplicator(options: {
       const returned = new Set(peers.takeReturned(leaseMs));
       for (const peer of returned) {
         const resumed = await replicas.resume(peer, outboxRoundsMax * outboxClaimMax);
-        if (resumed > 0) logger.info({ peer, entries: resumed }, "peer answers again: its outbox entries are due");
+        if (resumed > 0) logger.info({ peer, entries: resumed }, "a returning peer's outbox entries are due now");
       }
       // An idle region's pass is this one query: the advance and the claim cost several statements
       // each, for every peer, twice a second.
