@@ -1,12 +1,13 @@
 /**
- * `npm run chaos [-- --duration <s>] [--clients <n>]`: the fault harness. Starts three regions and
+ * `npm run chaos [-- --duration <s>] [--clients <n>] [--db pglite|postgres]`: the fault harness. Starts three regions and
  * the edge (scripts/local-system.ts) with a fault-injecting proxy on every region-to-region link,
  * drives uploads with unique batch ids from concurrent clients through the edge, and meanwhile
  * injects faults in turn: a region killed (SIGKILL) and restarted, a region cut off from its
  * peers, a region paused (SIGSTOP, then SIGCONT). After healing it waits for the regions to
  * converge and checks: lost = acknowledged − present in every region (must be 0), duplicates (0),
  * digests equal (and how long that took); it prints those with the ack latency p50/p99, and exits
- * 1 on any loss, duplicate or divergence.
+ * 1 on any loss, duplicate or divergence. `--db postgres` gives each region a database and a key-store
+ * database on the server at DATABASE_URL (bench/scratch-databases.ts), dropped at the end.
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,6 +19,7 @@ import { LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type Holdings, holdings, percentile } from "./holdings.ts";
+import { createScratchDatabase, dropScratchDatabases, scratchName } from "./scratch-databases.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,13 +27,16 @@ const { values } = parseArgs({
     clients: { type: "string", default: "6" },
     "converge-timeout": { type: "string", default: "120" },
     keep: { type: "boolean", default: false },
+    db: { type: "string", default: "pglite" },
   },
 });
 const durationMs = Number(values.duration) * 1000;
 const clients = Number(values.clients);
 const convergeTimeoutMs = Number(values["converge-timeout"]) * 1000;
-if (!(durationMs > 0 && clients > 0 && convergeTimeoutMs > 0)) {
-  console.error("usage: npm run chaos -- [--duration <seconds>] [--clients <n>] [--converge-timeout <seconds>]");
+if (!(durationMs > 0 && clients > 0 && convergeTimeoutMs > 0) || !["pglite", "postgres"].includes(values.db)) {
+  console.error(
+    "usage: npm run chaos -- [--duration <seconds>] [--clients <n>] [--converge-timeout <seconds>] [--db pglite|postgres]",
+  );
   process.exit(2);
 }
 
@@ -47,7 +52,19 @@ for (const [fromIndex, from] of names.entries()) {
 const output: string[] = [];
 const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-log(`starting three regions and the edge in ${dir}`);
+// Per region on PostgreSQL: its database and its key store's.
+const databases = new Map<string, Record<string, string>>();
+if (values.db === "postgres") {
+  for (const name of names) {
+    const data = scratchName(`stormlog_chaos_${name.replaceAll("-", "_")}`);
+    databases.set(name, {
+      DATABASE_URL: await createScratchDatabase(data),
+      STORMLOG_KEYSTORE_DATABASE_URL: await createScratchDatabase(`${data}_keys`),
+    });
+  }
+}
+
+log(`starting three regions and the edge on ${values.db} in ${dir}`);
 const system = await LocalSystem.start({
   dir,
   regionNames: names,
@@ -60,12 +77,13 @@ const system = await LocalSystem.start({
     if (output.length > 2000) output.shift();
   },
   peerUrl: (from, to) => `http://127.0.0.1:${proxies.get(`${from}>${to.name}`)?.port}`,
-  regionEnv: {
+  regionEnv: (name) => ({
     STORMLOG_LOG_LEVEL: "warn",
     STORMLOG_OUTBOX_BACKOFF_MAX_MS: "3000",
     STORMLOG_ANTI_ENTROPY_INTERVAL_MS: "5000",
     STORMLOG_PEER_TIMEOUT_MS: "3000",
-  },
+    ...databases.get(name),
+  }),
 });
 const paused = new Set<string>();
 let failed = false;
@@ -246,6 +264,11 @@ try {
   for (const region of paused) system.signalRegion(region, "SIGCONT");
   await system.stop();
   await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
-  if (!values.keep) await rm(dir, { recursive: true, force: true });
+  if (!values.keep) {
+    await rm(dir, { recursive: true, force: true });
+    await dropScratchDatabases(
+      [...databases.values()].flatMap((env) => Object.values(env).map((url) => new URL(url).pathname.slice(1))),
+    );
+  }
 }
 process.exit(failed ? 1 : 0);
