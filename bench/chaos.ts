@@ -1,13 +1,14 @@
 /**
- * `npm run chaos [-- --duration <s>] [--clients <n>] [--db pglite|postgres]`: the fault harness. Starts three regions and
- * the edge (scripts/local-system.ts) with a fault-injecting proxy on every region-to-region link,
- * drives uploads with unique batch ids from concurrent clients through the edge, and meanwhile
- * injects faults in turn: a region killed (SIGKILL) and restarted, a region cut off from its
- * peers, a region paused (SIGSTOP, then SIGCONT). After healing it waits for the regions to
- * converge and checks: lost = acknowledged − present in every region (must be 0), duplicates (0),
- * digests equal (and how long that took); it prints those with the ack latency p50/p99, and exits
- * 1 on any loss, duplicate or divergence. `--db postgres` gives each region a database and a key-store
- * database on the server at DATABASE_URL (bench/scratch-databases.ts), dropped at the end.
+ * `npm run chaos [-- --duration <s>] [--clients <n>] [--db pglite|postgres]`: the fault harness.
+ * Starts three regions and the edge (scripts/local-system.ts) with a fault-injecting proxy on every
+ * region-to-region link, drives uploads with unique batch ids from concurrent clients through the
+ * edge, and meanwhile injects faults in turn: a region killed (SIGKILL) and restarted, a region
+ * cut off from its peers, a region paused (SIGSTOP, then SIGCONT). After healing it waits for the
+ * regions to converge and checks: lost = acknowledged − present in every region (must be 0),
+ * duplicates (0), digests equal (and how long that took); it prints those with the ack latency
+ * p50/p99, and exits 1 on any loss, duplicate or divergence. `--db postgres` gives each region a
+ * database and a key-store database on the server at DATABASE_URL (bench/scratch-databases.ts),
+ * dropped at the end.
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -64,6 +65,11 @@ if (values.db === "postgres") {
   }
 }
 
+function dropDatabases(): Promise<void> {
+  const urls = [...databases.values()].flatMap((env) => Object.values(env));
+  return dropScratchDatabases(urls.map((url) => new URL(url).pathname.slice(1)));
+}
+
 log(`starting three regions and the edge on ${values.db} in ${dir}`);
 const system = await LocalSystem.start({
   dir,
@@ -84,6 +90,9 @@ const system = await LocalSystem.start({
     STORMLOG_PEER_TIMEOUT_MS: "3000",
     ...databases.get(name),
   }),
+}).catch(async (error: unknown) => {
+  await dropDatabases();
+  throw error;
 });
 const paused = new Set<string>();
 let failed = false;
@@ -266,9 +275,7 @@ try {
   await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
   if (!values.keep) {
     await rm(dir, { recursive: true, force: true });
-    await dropScratchDatabases(
-      [...databases.values()].flatMap((env) => Object.values(env).map((url) => new URL(url).pathname.slice(1))),
-    );
+    await dropDatabases();
   }
 }
 process.exit(failed ? 1 : 0);

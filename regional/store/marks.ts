@@ -12,8 +12,8 @@
  *
  * A transaction's id is taken when it starts, so ids do not commit in order: the mark never
  * passes this database's oldest transaction still running (horizon.ts), below which no batch can
- * appear any more. Several processes on one database advance a peer's mark one at a time (its row is
- * locked, and a process that finds it locked leaves the advance to the other).
+ * appear any more. Several processes on one database advance a peer's mark one at a time (its row
+ * is locked, and a process that finds it locked leaves the advance to the other).
  */
 import { and, asc, count, eq, gte, isNotNull, lt, min, sql } from "drizzle-orm";
 import type { BatchKey } from "../../shared/batch.ts";

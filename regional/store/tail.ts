@@ -5,8 +5,8 @@
  * Arrival order is `batches.txid`, the transaction that stored a version here. A sequence would
  * not do: numbers are taken at insert but become visible at commit, so a reader could see 6 before
  * 5 commits and skip 5 for good. A transaction id comes with a watermark instead: no row can still
- * appear with a txid below the database's oldest transaction running (horizon.ts), so a poll delivers
- * only rows below it, in (txid, batch id, index) order, and the cursor says how far it got.
+ * appear with a txid below the database's oldest transaction running (horizon.ts), so a poll
+ * delivers only rows below it, in (txid, batch id, index) order, and the cursor says how far it got.
  *
  * Txids mean nothing in another region. A cursor names the region that issued it; another region
  * (after a failover) starts over from the rows that arrived since `sinceMs`, the cursor's floor on
