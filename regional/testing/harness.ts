@@ -48,7 +48,7 @@ export type TestDatabase = {
 
 /**
  * A database of its own and a key store, which the region migrates when it opens them: on
- * PostgreSQL empty ones; on PGlite copies of a pair migrated once per test process
+ * PostgreSQL empty ones; on PGlite copies of a pair migrated once per run
  * (pglite-template.ts), or with `{ empty: true }` empty folders, for the migration tests.
  */
 export async function createTestDatabase(
