@@ -292,6 +292,9 @@ export function createReplicator(options: {
       schedule();
     }
     async function drain() {
+      // One turn of the event loop first: the other batches of the group just committed are a few
+      // promise steps behind the first, and go in its call rather than wait for it to return.
+      await new Promise((resolve) => setImmediate(resolve));
       while (due()) {
         const group = waiting.slice(0, replicateBatchesMax);
         waiting = waiting.slice(replicateBatchesMax);

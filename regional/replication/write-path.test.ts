@@ -11,6 +11,12 @@ import { startTestCluster, type TestCluster, type TestNode } from "../testing/cl
 import { baseTs, makeBatch } from "../testing/fixtures.ts";
 import { drivers, readKeyFor, testAppId } from "../testing/harness.ts";
 
+/** Transactions the region's committer ran so far (its group-size histogram's count). */
+async function commitGroups(node: TestNode): Promise<number> {
+  const { values } = await node.region.metrics.groupBatches.get();
+  return values.find((value) => value.metricName?.endsWith("_count"))?.value ?? 0;
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -49,6 +55,32 @@ describe.each(drivers)("copies the quorum does not wait for, on %s", (kind) => {
     await a.region.replicator.idle();
     expect(await holdings(c, batchIds)).toBe(3);
     expect(c.replicateCalls.filter((call) => call.some((batchId) => batchIds.includes(batchId)))).toEqual([batchIds]);
+  });
+
+  it("sends the quorum peer a committed group in one call, not its first batch alone", async () => {
+    const [a, b] = ["a", "b"].map((name) => cluster.node(name)) as [TestNode, TestNode];
+    const batches = Array.from({ length: 8 }, (_, index) =>
+      makeBatch({ lines: [{ ts: baseTs + 20 + index, text: `grouped ${index}` }] }),
+    );
+    const batchIds = batches.map((batch) => batch.batchId);
+    const groupsBefore = await commitGroups(a);
+    // As the upload route does, each batch on its way as soon as its own put resolves; put at once,
+    // they commit as one group.
+    const outcomes = await Promise.all(
+      batches.map(async (batch) => {
+        const stored = await a.region.store.put(appId, batch, {
+          origin: "a",
+          outboxPeers: a.region.replicator.peerNames,
+          leaseMs: a.region.replicator.leaseMs,
+        });
+        if (!stored.ok) throw new Error(stored.error.message);
+        return a.region.replicator.awaitQuorum({ appId, batchId: batch.batchId }, undefined, stored.value.replica);
+      }),
+    );
+    expect(outcomes.every((outcome) => outcome.reached)).toBe(true);
+    expect((await commitGroups(a)) - groupsBefore).toBe(1);
+    const calls = b.replicateCalls.filter((call) => call.some((batchId) => batchIds.includes(batchId)));
+    expect(calls.map((call) => call.length)).toEqual([batchIds.length]);
   });
 
   it("sends a deferred copy at once when the peer the quorum waited for fails", async () => {
