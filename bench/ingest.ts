@@ -10,11 +10,13 @@
  *   back to back is stepped (2, 4, 8, …), each step warmed up then measured, until lines/s stops
  *   rising (two steps in a row short of the best by 5%); then ack latency again at half that
  *   rate, sent open-loop (a fixed rate, not waiting for answers), so it is latency without the
- *   queueing of saturation;
+ *   queueing of saturation; beside both, the regions' own p50/p99 (`regions`: their
+ *   `stormlog_ack_seconds` histograms, from an upload's arrival at a region to its answer,
+ *   interpolated within buckets), the part of the latency spent past the edge;
  * - the ceiling: the same edge on workerd with its regions replaced by a stand-in that acks at
  *   once (stand-in-region.ts), measured the same way; and end to end / ceiling; then the edge
- *   alone's ack latency at end to end's half-load rate (`atEndToEndHalf`): the part of that p99
- *   the regions cannot take away (it runs after end to end, to know the rate);
+ *   alone's ack latency and CPU per batch at end to end's half-load rate (`atEndToEndHalf`): the
+ *   part of that p99 the regions cannot take away (it runs after end to end, to know the rate);
  * - CPU ms per acknowledged batch of each tier over the maximum step, from the processes' own
  *   counters (tiers.ts): each region's `/metrics` (or /proc when it has none), workerd and
  *   wrangler's own processes from /proc, PostgreSQL's backends for the bench's databases, this
@@ -54,7 +56,7 @@ import { mintKey, newAppId } from "../shared/keys.ts";
 import { type Bodies, uploadBodies } from "./lines.ts";
 import { closedLoop, openLoop, round, type StepResult, type Target, type Window } from "./load.ts";
 import { regionsInProcess } from "./regions-in-process.ts";
-import { ceilingProbe, type Probe, type Reading, systemProbe } from "./tiers.ts";
+import { ceilingProbe, histogramQuantileMs, type Probe, type Reading, systemProbe } from "./tiers.ts";
 import { startWorker } from "./workerd.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -216,6 +218,19 @@ function coresBusy(cpu: CpuMs, batchesPerSecond: number): number {
 const ratioTarget = 0.8;
 
 /** What the regions' counters grew by between two readings; null without `/metrics`. */
+/**
+ * The ack latency the regions measured themselves (`stormlog_ack_seconds`, from an upload's arrival
+ * at its region to the answer) between two readings: end to end's latency less the edge's part
+ * and the wire's. Null without `/metrics`.
+ */
+function regionsAckMs(before: Reading, after: Reading): { p50: number | null; p99: number | null } | null {
+  if (!before.ackBuckets || !after.ackBuckets) return null;
+  return {
+    p50: histogramQuantileMs(0.5, before.ackBuckets, after.ackBuckets),
+    p99: histogramQuantileMs(0.99, before.ackBuckets, after.ackBuckets),
+  };
+}
+
 function acceptedBetween(before: Reading, after: Reading): Reading["accepted"] {
   if (!before.accepted || !after.accepted) return null;
   return {
@@ -237,13 +252,21 @@ async function measureCeiling(
   const target: Target = { ...edge, answered: {} };
   const bodies = uploadBodies(batchLines);
   const maximum = await findMaximum(target, bodies, probe, `ceiling ${batchLines} lines`);
-  const atEndToEndHalf: Record<string, StepResult["ackLatencyMs"] & { linesPerSecond: number }> = {};
+  const atEndToEndHalf: Record<string, StepResult["ackLatencyMs"] & { linesPerSecond: number; cpuMsPerBatch: CpuMs }> =
+    {};
   for (const [db, batchesPerSecond] of halfRates) {
-    const same = await openLoop(target, bodies, batchesPerSecond, timing, unmeasured);
+    const probed = probedWindow(probe);
+    const same = await openLoop(target, bodies, batchesPerSecond, timing, probed.window);
     progress(
       `ceiling ${batchLines} lines at ${db}'s half load: ${same.linesPerSecond} lines/s, p99 ${same.ackLatencyMs.p99} ms`,
     );
-    atEndToEndHalf[db] = { ...same.ackLatencyMs, linesPerSecond: same.linesPerSecond };
+    // The edge's CPU per batch at that rate, beside end to end's `atHalf`: what sparser uploads
+    // cost the edge by themselves, apart from what waiting on real regions adds.
+    atEndToEndHalf[db] = {
+      ...same.ackLatencyMs,
+      linesPerSecond: same.linesPerSecond,
+      cpuMsPerBatch: cpuMsPerBatch({ best: same, ...probed.readings() }),
+    };
   }
   return {
     linesPerSecond: maximum.best.linesPerSecond,
@@ -410,8 +433,13 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
         linesPerSecond: best.linesPerSecond,
         clients: best.clients,
         ackLatencyMs: {
-          atMaximum: best.ackLatencyMs,
-          atHalf: { ...half.ackLatencyMs, linesPerSecond: half.linesPerSecond, failures: half.failures },
+          atMaximum: { ...best.ackLatencyMs, regions: regionsAckMs(before, after) },
+          atHalf: {
+            ...half.ackLatencyMs,
+            regions: regionsAckMs(probed.readings().before, probed.readings().after),
+            linesPerSecond: half.linesPerSecond,
+            failures: half.failures,
+          },
         },
         cpuMsPerBatch: cpuMsPerBatch(maximum),
         // At half the maximum the regions' commit groups and peer calls hold one or two batches

@@ -16,6 +16,11 @@ export type Reading = {
    * summed over regions; null without `/metrics`.
    */
   accepted: { batches: number; duplicates: number; lines: number } | null;
+  /**
+   * The regions' upload answers so far by latency, from their `stormlog_ack_seconds` histograms
+   * summed: cumulative count per bucket bound in seconds (Infinity last); null without `/metrics`.
+   */
+  ackBuckets: Map<number, number> | null;
 };
 
 export type Probe = () => Promise<Reading>;
@@ -69,6 +74,7 @@ export async function systemProbe(
     const processes = processCpu();
     const cpuSeconds: Record<string, number> = { ...edgeCpu(processes, edgeGroup) };
     let accepted: Reading["accepted"] = regionSource === "metrics" ? { batches: 0, duplicates: 0, lines: 0 } : null;
+    let ackBuckets: Reading["ackBuckets"] = regionSource === "metrics" ? new Map() : null;
     for (const [index, region] of regions.entries()) {
       const metrics = scraped[index];
       if (regionSource === "metrics" && metrics && accepted) {
@@ -76,14 +82,23 @@ export async function systemProbe(
         accepted.batches += metrics.get("stormlog_batches_accepted_total") ?? 0;
         accepted.duplicates += metrics.get('stormlog_batches_accepted_total{duplicate="true"}') ?? 0;
         accepted.lines += metrics.get("stormlog_lines_accepted_total") ?? 0;
+        for (const [key, count] of metrics) {
+          const bound = /^stormlog_ack_seconds_bucket\{le="([^"]+)"\}$/.exec(key)?.[1];
+          if (bound === undefined || !ackBuckets) continue;
+          const seconds = bound === "+Inf" ? Number.POSITIVE_INFINITY : Number(bound);
+          ackBuckets.set(seconds, (ackBuckets.get(seconds) ?? 0) + count);
+        }
       } else {
-        if (regionSource === "metrics") accepted = null;
+        if (regionSource === "metrics") {
+          accepted = null;
+          ackBuckets = null;
+        }
         cpuSeconds[`region:${region.name}`] = groupCpuSeconds(processes, region.pid).all ?? 0;
       }
     }
     if (databases.length > 0) cpuSeconds.database = postgresBackendCpuSeconds(processes, databases);
     cpuSeconds.loadGenerator = ownCpuSeconds();
-    return { cpuSeconds, accepted };
+    return { cpuSeconds, accepted, ackBuckets };
   };
   return { probe, regionSource };
 }
@@ -99,6 +114,7 @@ export function ceilingProbe(edgeGroup: number, standInGroup: number): Probe {
         loadGenerator: ownCpuSeconds(),
       },
       accepted: null,
+      ackBuckets: null,
     };
   };
 }
@@ -107,6 +123,27 @@ export function ceilingProbe(edgeGroup: number, standInGroup: number): Probe {
 function edgeCpu(processes: ReturnType<typeof processCpu>, group: number): { edge: number; wrangler: number } {
   const seconds = groupCpuSeconds(processes, group, (name) => (name === "workerd" ? "edge" : "wrangler"));
   return { edge: seconds.edge ?? 0, wrangler: seconds.wrangler ?? 0 };
+}
+
+/**
+ * The `q` quantile (0 to 1) of the answers counted between two readings of a histogram, in ms,
+ * interpolated within its bucket as Prometheus's histogram_quantile does; null if none.
+ */
+export function histogramQuantileMs(q: number, before: Map<number, number>, after: Map<number, number>): number | null {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((bound) => (after.get(bound) ?? 0) - (before.get(bound) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  const index = counts.findIndex((count) => count >= rank);
+  const upper = bounds[index] as number;
+  const lower = index === 0 ? 0 : (bounds[index - 1] as number);
+  // Past the last finite bound the histogram says only "more than" it.
+  if (upper === Number.POSITIVE_INFINITY) return lower * 1000;
+  const below = index === 0 ? 0 : (counts[index - 1] as number);
+  const inBucket = (counts[index] as number) - below;
+  const seconds = inBucket === 0 ? upper : lower + ((upper - lower) * (rank - below)) / inBucket;
+  return Math.round(seconds * 10_000) / 10;
 }
 
 function ownCpuSeconds(): number {
