@@ -10,8 +10,8 @@
  * uploads per second, and CPU time per upload from the workerd processes' utime+stime
  * (/proc/<pid>/stat) over each run, and the ratios. Then the two routing figures: the extra
  * latency of a fresh edge's first upload when its first region is dead (refused; or silent, which
- * takes the key check's whole wait for the revocation list, so that upload is refused, fail
- * closed, and the next one is timed too), and how long the health table takes to mark a killed
+ * holds the key check's fetch of the revocation list for its 1 s share of the wait, and the next
+ * upload is timed too), and how long the health table takes to mark a killed
  * region down with no traffic. The stub is the ingest bench's stand-in (stand-in-region.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -212,9 +212,9 @@ async function main(): Promise<void> {
     firstHealthy.push(accepted((await firstUploads([region], key))[0]));
     firstRefused.push(accepted((await firstUploads([refused, region], key))[0]));
   }
-  // The key check waits at most 2 s for the revocation list (edge/revocations.ts) and the silent
-  // region takes all of it, so that first upload is refused (503, fail closed); the next one finds
-  // the region's breaker open.
+  // The key check waits at most 2 s for the revocation list (edge/revocations.ts), of which the
+  // silent region gets 1 s before the next region is asked; the next upload finds the silent
+  // region's breaker open.
   const [silentFirst, silentNext] = await firstUploads(
     [{ name: "silent", url: silentStub.url, location }, region],
     key,

@@ -69,7 +69,12 @@ export function routedServices(
   // breaker still opens at once).
   const viaRouter: RevocationSource = {
     forward: (_regions, call, forwardOptions) =>
-      router.forward(call, { client: null, waitUntil: () => {}, deadlineMs: forwardOptions?.deadlineMs }),
+      router.forward(call, {
+        client: null,
+        waitUntil: () => {},
+        deadlineMs: forwardOptions?.deadlineMs,
+        attemptTimeoutMs: forwardOptions?.attemptTimeoutMs,
+      }),
   };
   return {
     router,

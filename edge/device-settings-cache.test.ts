@@ -2,7 +2,12 @@
 // clock: one fetch per app per freshness window, a background refresh after it, the stale list kept
 // however old while no region answers, and null (the route's built-in default) when never fetched.
 import { describe, expect, it } from "vitest";
-import { createDeviceSettingsCache, deviceSettingsFreshMs } from "./device-settings-cache.ts";
+import {
+  createDeviceSettingsCache,
+  deviceSettingsAttemptMs,
+  deviceSettingsFreshMs,
+  deviceSettingsWaitMs,
+} from "./device-settings-cache.ts";
 import { createRegionClient, type RegionClient } from "./region-client.ts";
 import type { RefreshContext } from "./revocations.ts";
 import { testEdgeSecret } from "./testing/fixtures.ts";
@@ -65,5 +70,18 @@ describe("device settings cache", () => {
     // Another app, never fetched, with no region: nothing, which the route answers as the default.
     const other = await newApp();
     expect(await cache.current(other.appId, other.ingest, recordingContext())).toBeNull();
+  });
+
+  it("asks the next region when one holds the list back", async () => {
+    const keys = await newApp();
+    expect((await setAppDefault(keys.manage, "warn")).status).toBe(200);
+    const client = createRegionClient({ edgeSecret: testEdgeSecret });
+    const cache = createDeviceSettingsCache({ regions: [regionsOf.silent, regionsOf.eu], client });
+    const startedMs = performance.now();
+    const settings = await cache.current(keys.appId, keys.ingest, recordingContext());
+    expect(settings?.[0]?.minLevel).toBe("warn");
+    const tookMs = performance.now() - startedMs;
+    expect(tookMs).toBeGreaterThanOrEqual(deviceSettingsAttemptMs - 50);
+    expect(tookMs).toBeLessThan(deviceSettingsWaitMs);
   });
 });

@@ -19,6 +19,8 @@ import type { RefreshContext, RevocationSource } from "./revocations.ts";
 
 export const deviceSettingsFreshMs = 30_000;
 export const deviceSettingsWaitMs = 2_000;
+/** As for the revocation list (revocations.ts): a hung region leaves time to ask the next one. */
+export const deviceSettingsAttemptMs = deviceSettingsWaitMs / 2;
 /** Apps kept per isolate; the least recently fetched goes first. */
 export const deviceSettingsAppsMax = 1000;
 
@@ -42,7 +44,7 @@ export function createDeviceSettingsCache(options: {
     const answer = await options.client.forward(
       options.regions,
       { method: "GET", pathAndQuery: internalPaths.deviceSettings(appId), requestId, appKey },
-      { deadlineMs: deviceSettingsWaitMs },
+      { deadlineMs: deviceSettingsWaitMs, attemptTimeoutMs: deviceSettingsAttemptMs },
     );
     if (!answer.ok) return;
     const { response } = answer.value;

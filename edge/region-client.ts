@@ -73,6 +73,11 @@ export type AttemptOutcome =
 
 export type ForwardOptions = {
   deadlineMs?: number;
+  /**
+   * A tighter bound on each attempt than the client's own, for a call that must leave time to
+   * ask another region within its deadline (the revocation list a request waits for).
+   */
+  attemptTimeoutMs?: number;
   /** Asked just before each attempt (the router's breakers); false skips the region. */
   mayTry?: (region: string) => boolean;
   onAttempt?: (attempt: AttemptOutcome) => void;
@@ -112,7 +117,7 @@ export function createRegionClient(options: { edgeSecret: string; timeoutMs?: nu
           body: call.body,
           requestId: call.requestId,
           appKey: call.appKey,
-          timeoutMs: Math.min(timeoutMs, leftMs),
+          timeoutMs: Math.min(forwardOptions.attemptTimeoutMs ?? timeoutMs, leftMs),
         });
         if (!attempt.ok) {
           const cause: AttemptCause = attempt.error.kind;

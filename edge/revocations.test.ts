@@ -11,6 +11,7 @@ import { createRegionClient, type ForwardOptions, type RegionClient } from "./re
 import {
   createRevocationList,
   type RefreshContext,
+  revocationsAttemptMs,
   revocationsFreshMs,
   revocationsGraceMs,
   revocationsWaitMs,
@@ -112,13 +113,44 @@ describe("revocation list", () => {
     expect((await list.current(recordingContext()))?.has(revoked)).toBe(true);
   });
 
-  it("gives up waiting for a list after revocationsWaitMs, however many regions are left", async () => {
-    // The silent region takes the whole wait: the answering one behind it is never asked.
+  it("asks the next region when one holds the list back, and gives up after revocationsWaitMs", async () => {
+    expect(revocationsAttemptMs * 2).toBeLessThanOrEqual(revocationsWaitMs);
     const client = createRegionClient({ edgeSecret: testEdgeSecret });
-    const list = createRevocationList({ regions: [regionsOf.silent, regionsOf.eu], client });
-    expect(await list.current(recordingContext())).toBeNull();
-    const unbounded = createRevocationList({ regions: [regionsOf.eu], client });
-    expect(await unbounded.current(recordingContext())).not.toBeNull();
+    const startedMs = performance.now();
+    const behindHung = createRevocationList({ regions: [regionsOf.silent, regionsOf.eu], client });
+    expect(await behindHung.current(recordingContext())).not.toBeNull();
+    const tookMs = performance.now() - startedMs;
+    expect(tookMs).toBeGreaterThanOrEqual(revocationsAttemptMs - 50);
+    expect(tookMs).toBeLessThan(revocationsWaitMs);
+
+    // Two hung regions take the whole wait: the answering one behind them is never asked.
+    const secondSilent = { ...regionsOf.silent, name: "silent-2" };
+    const behindTwo = createRevocationList({ regions: [regionsOf.silent, secondSilent, regionsOf.eu], client });
+    expect(await behindTwo.current(recordingContext())).toBeNull();
+  });
+
+  it("lets a fresh edge's first upload through when its first region takes connections and never answers", async () => {
+    // A fresh app: its own isolate-level list, fetched by this very upload.
+    const fresh = createEdgeApp(httpServices);
+    // A name of its own, so no other test's health table or breaker knows the silent region.
+    const hung = { ...regionsOf.silent, name: "hung-first" };
+    const keys = await newApp();
+    const batch = sampleUpload();
+    const response = await callWith(
+      { regions: [hung, regionsOf.eu] },
+      "/v1/batches",
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.ingest}`, "content-type": "application/json" },
+        body: JSON.stringify(batch),
+      },
+      fresh,
+    );
+    expect(response.status).toBe(202);
+    expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
+    // The list's fetch timed the silent region out and opened its breaker: the upload went
+    // straight to the region that answers.
+    expect((await received(batch.batchId)).map((call) => call.stub)).toEqual(["eu-west"]);
   });
 
   it("has no list until a region answers, and ignores an answer that is not a list", async () => {

@@ -2,7 +2,8 @@
  * The set of revoked app keys, as the edge knows it. App keys verify by themselves (shared/keys),
  * so revocation is the only thing the edge must learn from the regions; it must not cost a
  * round trip per request. The list (SHA-256 hashes of revoked keys) is fetched with a signed
- * `GET /internal/v1/keys/revoked` from the first region that answers and kept per isolate.
+ * `GET /internal/v1/keys/revoked` from the first region that answers (each gets at most
+ * `revocationsAttemptMs`, so one hung region cannot take the whole wait) and kept per isolate.
  *
  * It fails closed, so that "a revocation takes effect within 30 s" holds whatever the regions do:
  *   - fresh for `revocationsFreshMs`: served as is;
@@ -23,6 +24,13 @@ export const revocationsFreshMs = 20_000;
 export const revocationsGraceMs = 10_000;
 /** The longest a request waits for a list it must have. */
 export const revocationsWaitMs = 2_000;
+/**
+ * The longest one region gets to send the list: half the wait, so a region that takes connections
+ * and never answers leaves time to ask the next one. Without it the first region took the whole
+ * wait, and a fresh isolate refused its first upload (503) while a healthy region stood behind a
+ * hung one. The list is a small read: a region that cannot send it in a second is unwell.
+ */
+export const revocationsAttemptMs = revocationsWaitMs / 2;
 
 export type RefreshContext = { requestId: string; waitUntil(promise: Promise<unknown>): void };
 
@@ -58,7 +66,7 @@ export function createRevocationList(options: {
     const answer = await options.client.forward(
       options.regions,
       { method: "GET", pathAndQuery: internalPaths.revokedKeys, requestId },
-      { deadlineMs: revocationsWaitMs },
+      { deadlineMs: revocationsWaitMs, attemptTimeoutMs: revocationsAttemptMs },
     );
     if (!answer.ok) return;
     const { response } = answer.value;

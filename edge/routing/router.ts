@@ -32,6 +32,8 @@ export type RouteContext = {
   waitUntil: (promise: Promise<unknown>) => void;
   /** A tighter bound on the whole call than the router's own (the revocation list waits less). */
   deadlineMs?: number;
+  /** A tighter bound on each attempt than the client's own (region-client.ts `ForwardOptions`). */
+  attemptTimeoutMs?: number;
   /** Told of each region tried and skipped, as it happens (the request log's failovers). */
   onSkipped?: (skipped: SkippedRegion) => void;
 };
@@ -85,6 +87,7 @@ export function createRouter(options: {
       const failedInternally: AttemptOutcome[] = [];
       const answer = await client.forward(ordered, call, {
         deadlineMs: context.deadlineMs ?? options.deadlineMs,
+        attemptTimeoutMs: context.attemptTimeoutMs,
         // Asked just before each attempt: a half-open breaker lets one trial through at a time.
         mayTry: (region) => breaker.admit(region),
         onAttempt(attempt) {
