@@ -3,7 +3,7 @@
 // later, and a table that survives the object being evicted.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RoutedRegion } from "../../shared/regions.ts";
 import { setMode, spawnRegion, stubs } from "../testing/helpers.ts";
 import type { HealthSetup } from "./object.ts";
@@ -59,5 +59,31 @@ describe("the health object", () => {
     await runDurableObjectAlarm(object);
     await evictDurableObject(object);
     expect((await object.snapshot(setup)).regions[0]?.status).toBe("up");
+  });
+
+  it("stores its table on a read only when the read starts probing or changes the regions", async () => {
+    const regions = [await spawnRegion("read-often")];
+    const { setup, object } = objectFor(regions);
+    // Every isolate reads the table every two seconds: a write per read would be the object's
+    // main cost.
+    const writesPerRead = await runInDurableObject(object, async (instance, state) => {
+      const put = vi.spyOn(state.storage, "put");
+      const writes = async (read: () => Promise<unknown>) => {
+        const before = put.mock.calls.length;
+        await read();
+        return put.mock.calls.length - before;
+      };
+      return [
+        await writes(() => instance.snapshot(setup)),
+        await writes(() => instance.snapshot(setup)),
+        await writes(() => instance.snapshot(setup)),
+        await writes(() => instance.snapshot({ ...setup, probeIntervalMs: 7000 })),
+      ];
+    });
+    expect(writesPerRead).toEqual([1, 0, 0, 1]);
+    // What the reads did not write, the probe does: the table survives eviction as before.
+    await runDurableObjectAlarm(object);
+    await evictDurableObject(object);
+    expect((await object.snapshot({ ...setup, probeIntervalMs: 7000 })).regions[0]?.status).toBe("up");
   });
 });

@@ -44,6 +44,7 @@ export class RegionHealth extends DurableObject<Env> {
 
   /** The current table; also (re)starts probing for these regions. */
   async snapshot(setup: HealthSetup): Promise<HealthSnapshot> {
+    const before = this.table;
     const table = this.tableFor(setup);
     const now = Date.now();
     table.lastReadAt = now;
@@ -52,7 +53,9 @@ export class RegionHealth extends DurableObject<Env> {
       // Never probed, or idle since: probe now rather than wait an interval.
       await this.ctx.storage.setAlarm(now);
     }
-    await this.save();
+    // A read changes only `lastReadAt`, which the next probe saves with the table: writing it on
+    // every read was a storage write per isolate every two seconds.
+    if (table !== before || alarm === null) await this.save();
     return { regions: table.states, probedAt: table.probedAt };
   }
 
