@@ -11,8 +11,8 @@
  * (/proc/<pid>/stat) over each run, and the ratios. Then the two routing figures: the extra
  * latency of a fresh edge's first upload when its first region is dead (refused; or silent, which
  * holds the key check's fetch of the revocation list for its 1 s share of the wait, and the next
- * upload is timed too), and how long the health table takes to mark a killed
- * region down with no traffic. The stub is the ingest bench's stand-in (stand-in-region.ts).
+ * upload is timed too), and how long the health table takes to mark a killed region down with no
+ * traffic. The stub is the ingest bench's stand-in (stand-in-region.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -219,7 +219,6 @@ async function main(): Promise<void> {
     [{ name: "silent", url: silentStub.url, location }, region],
     key,
   );
-  // The first upload also fetches the revocation list, through the same routing, as in production.
   const healthy = median(firstHealthy);
   const spread = (values: number[]) => `${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}`;
   console.log(`  upload latency, warm, sequential: median ${round(median(sequential), 1)} ms`);

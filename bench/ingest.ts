@@ -217,7 +217,6 @@ function coresBusy(cpu: CpuMs, batchesPerSecond: number): number {
 /** The issue's target for end to end / ceiling. */
 const ratioTarget = 0.8;
 
-/** What the regions' counters grew by between two readings; null without `/metrics`. */
 /**
  * The ack latency the regions measured themselves (`stormlog_ack_seconds`, from an upload's arrival
  * at its region to the answer) between two readings: end to end's latency less the edge's part
@@ -231,6 +230,7 @@ function regionsAckMs(before: Reading, after: Reading): { p50: number | null; p9
   };
 }
 
+/** What the regions' counters grew by between two readings; null without `/metrics`. */
 function acceptedBetween(before: Reading, after: Reading): Reading["accepted"] {
   if (!before.accepted || !after.accepted) return null;
   return {
@@ -427,7 +427,8 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
       halfRates.set(batchLines, halfRate);
       const probed = probedWindow(probe);
       const half = await openLoop(target, bodies, halfRate, timing, probed.window);
-      const halfCpu = cpuMsPerBatch({ best: half, ...probed.readings() });
+      const halfWindow = probed.readings();
+      const halfCpu = cpuMsPerBatch({ best: half, ...halfWindow });
       progress(`${db} ${batchLines} lines: half load ${half.linesPerSecond} lines/s, p99 ${half.ackLatencyMs.p99} ms`);
       figures.set(batchLines, {
         linesPerSecond: best.linesPerSecond,
@@ -436,7 +437,7 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
           atMaximum: { ...best.ackLatencyMs, regions: regionsAckMs(before, after) },
           atHalf: {
             ...half.ackLatencyMs,
-            regions: regionsAckMs(probed.readings().before, probed.readings().after),
+            regions: regionsAckMs(halfWindow.before, halfWindow.after),
             linesPerSecond: half.linesPerSecond,
             failures: half.failures,
           },
