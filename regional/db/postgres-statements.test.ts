@@ -77,4 +77,18 @@ describe.skipIf(!drivers.includes("postgres"))("PostgreSQL's prepared statements
     await database.db.execute(insert(10));
     expect(await count()).toBe(1);
   });
+
+  it("prepares a statement anew once its table changed what it returns, as a migration does", async () => {
+    // As many at once as the pool has connections, so each of them keeps the statement.
+    const all = async () => {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => database.db.execute(sql`select * from kept_rows where id = ${1}`)),
+      );
+      return new Set(results.map((result) => Object.keys(rowsOf<Record<string, unknown>>(result)[0] ?? {}).join()));
+    };
+    expect(await all()).toEqual(new Set(["id,body,bytes"]));
+    await database.db.execute(sql`alter table kept_rows add column extra int`);
+    // postgres.js runs a kept statement that PostgreSQL refuses this way once more, prepared anew.
+    expect(await all()).toEqual(new Set(["id,body,bytes,extra"]));
+  });
 });
