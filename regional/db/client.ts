@@ -247,21 +247,22 @@ async function openPostgres<S extends Record<string, unknown>>(
  * savepoint's connection is wrapped the same way, since drizzle runs their statements on it.
  */
 function preparing(client: postgres.Sql): postgres.Sql {
+  const inScope =
+    (name: "begin" | "savepoint") =>
+    (...args: unknown[]) => {
+      const callback = args.pop() as (sql: postgres.Sql) => unknown;
+      const method = Reflect.get(client, name) as (...args: unknown[]) => unknown;
+      return method(...args, (sql: postgres.Sql) => callback(preparing(sql)));
+    };
+  const own: Record<PropertyKey, unknown> = {
+    unsafe: (query: string, parameters: postgres.ParameterOrJSON<never>[] = [], options = {}) =>
+      client.unsafe(query, parameters, { ...options, prepare: true }),
+    begin: inScope("begin"),
+    savepoint: inScope("savepoint"),
+  };
   return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === "unsafe") {
-        return (query: string, parameters: postgres.ParameterOrJSON<never>[] = [], options = {}) =>
-          target.unsafe(query, parameters, { ...options, prepare: true });
-      }
-      if (property === "begin" || property === "savepoint") {
-        return (...args: unknown[]) => {
-          const callback = args.pop() as (sql: postgres.Sql) => unknown;
-          const method = Reflect.get(target, property) as (...args: unknown[]) => unknown;
-          return method(...args, (sql: postgres.Sql) => callback(preparing(sql)));
-        };
-      }
-      return Reflect.get(target, property, receiver);
-    },
+    get: (target, property, receiver) =>
+      Object.hasOwn(own, property) ? own[property] : Reflect.get(target, property, receiver),
   });
 }
 
