@@ -101,6 +101,9 @@ describe("forwarding to regions", () => {
     const keys = await newApp();
     // Revoked where the regions keep keys; this edge's own list (empty) has not heard of it.
     await revokeAtStubs(await keyHash(keys.read));
+    // Which of the two goes first is the health table's call (their probe latencies): either way,
+    // the one that refused is the only one asked.
+    const answeredBy: (string | null)[] = [];
     for (const path of ["/v1/logs", "/v1/devices"]) {
       const response = await callWith(
         { regions: [regionsOf.eu, regionsOf.us] },
@@ -111,17 +114,18 @@ describe("forwarding to regions", () => {
         appWithoutRevocations,
       );
       expect(response.status, path).toBe(401);
-      expect(response.headers.get("X-Stormlog-Region")).toBe("eu-west");
+      const region = response.headers.get("X-Stormlog-Region");
+      expect(["eu-west", "us-east"]).toContain(region);
+      answeredBy.push(region);
       expect(await errorOf(response)).toMatchObject({
         code: "UNAUTHORIZED",
-        message: "region eu-west: app key has been revoked",
+        message: `region ${region}: app key has been revoked`,
       });
     }
     const calls = await received(keys.appId);
-    expect(calls.map((call) => [call.stub, call.signature, call.appKey])).toEqual([
-      ["eu-west", "ok", keys.read],
-      ["eu-west", "ok", keys.read],
-    ]);
+    expect(calls.map((call) => [call.stub, call.signature, call.appKey])).toEqual(
+      answeredBy.map((region) => [region, "ok", keys.read]),
+    );
   });
 
   it("tells a refused signature from a refused key: a read signed with the wrong secret goes on to 503", async () => {
