@@ -318,14 +318,37 @@ export class LocalSystem {
         for (const line of lines) if (line.trim()) this.options.output(source, formatLine(line));
       });
     }
-    child.on("exit", (code, signal) => {
-      if (!this.stopping && this.children.get(source) === child) {
-        this.children.delete(source);
-        this.onUnexpectedExit(source, code, signal);
-      }
-    });
+    whenEnded(
+      child,
+      (code, signal) => {
+        if (!this.stopping && this.children.get(source) === child) {
+          this.children.delete(source);
+          this.onUnexpectedExit(source, code, signal);
+        }
+      },
+      (error) => this.options.output(source, error.message),
+    );
     return child;
   }
+}
+
+/**
+ * Calls `ended` once `child` is gone: when it exits, or when it could not be started at all (its
+ * executable gone, say, under an `npm ci` run meanwhile), which Node reports only as an `error`
+ * event, with a negative exit code and no pid. Unheard, that error would end `npm start` and leave
+ * the other processes running; taken as an exit, the supervisor retries it with backoff. Other
+ * errors (a signal that could not be sent) are only reported: the process still runs.
+ */
+export function whenEnded(
+  child: ChildProcess,
+  ended: (code: number | null, signal: NodeJS.Signals | null) => void,
+  report: (error: Error) => void,
+): void {
+  child.on("exit", ended);
+  child.on("error", (error) => {
+    report(error);
+    if (child.pid === undefined) ended(child.exitCode, null);
+  });
 }
 
 /**
