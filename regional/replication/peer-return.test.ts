@@ -1,6 +1,7 @@
 // A peer back from an outage gets what it missed at the next outbox pass: what backed off while it
 // was away, and what the upload path failed to send it, without waiting out backoffs or leases.
-// A blip shorter than a lease (a call shed under load) changes nothing.
+// A blip shorter than a lease (a call shed under load) changes nothing, unless its readiness probe
+// failed meanwhile: then it was out, not busy.
 import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../db/schema/index.ts";
@@ -54,6 +55,20 @@ describe.each(drivers)("a peer answering again on %s", (kind) => {
     await a().region.replicator.probePeers();
     expect(await a().region.replicator.runOutboxOnce()).toBe(3);
     expect(receivedByB([...early, late])).toEqual([...early, late].sort());
+    expect((await a().region.replicator.backlog()).size).toBe(0);
+  });
+
+  it("gets what it missed at the first pass after an outage shorter than a lease, once a probe found it not ready", async () => {
+    await b().down();
+    const batch = makeBatch({ lines: [{ ts: baseTs, text: "while b restarted" }] });
+    expect((await uploadTo(a(), appId, batch)).status).toBe(202);
+    // Its copy to b has failed, and its lease has not run out.
+    await a().region.replicator.idle();
+    await a().region.replicator.probePeers();
+    await b().up();
+    await a().region.replicator.probePeers();
+    expect(await a().region.replicator.runOutboxOnce()).toBe(1);
+    expect(receivedByB([batch.batchId])).toEqual([batch.batchId]);
     expect((await a().region.replicator.backlog()).size).toBe(0);
   });
 

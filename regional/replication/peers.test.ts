@@ -3,6 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createPeerClient, type PeerChange } from "./peers.ts";
 
 describe("peer reachability changes", () => {
@@ -33,6 +34,8 @@ describe("peer reachability changes", () => {
     return {
       changes,
       probe: () => peers.probe(peer),
+      call: () => peers.call(peer, "GET", "/internal/v1/anything", z.unknown()),
+      takeReturned: (awayMs: number) => peers.takeReturned(awayMs),
       advance: (ms: number) => {
         nowMs += ms;
       },
@@ -55,6 +58,41 @@ describe("peer reachability changes", () => {
     readyStatus = 200;
     await peer.probe();
     expect(peer.changes.slice(2)).toEqual([{ name: "eu-west", reachable: true, awayMs: 4000 }]);
+  });
+
+  it("takes a peer as returned after an absence its readiness probe saw, however short, not after a shed call", async () => {
+    readyStatus = 200;
+    const peer = client(url);
+    await peer.probe();
+    // Never answered before: returned, whatever the bound.
+    expect(peer.takeReturned(60_000)).toEqual(["eu-west"]);
+
+    // A call shed (503) and the next one answered: a busy peer, not back from anywhere.
+    readyStatus = 503;
+    await peer.call();
+    peer.advance(100);
+    readyStatus = 200;
+    await peer.call();
+    expect(peer.takeReturned(60_000)).toEqual([]);
+    expect(peer.changes.at(-1)).toEqual({ name: "eu-west", reachable: true, awayMs: 100 });
+
+    // Away as briefly, but its readiness probe failed meanwhile: it was down, draining or restarting.
+    readyStatus = 503;
+    await peer.call();
+    await peer.probe();
+    peer.advance(100);
+    readyStatus = 200;
+    await peer.call();
+    expect(peer.takeReturned(60_000)).toEqual(["eu-west"]);
+    expect(peer.takeReturned(60_000)).toEqual([]);
+
+    // Away longer than the bound without a probe: returned as before.
+    readyStatus = 503;
+    await peer.call();
+    peer.advance(60_000);
+    readyStatus = 200;
+    await peer.call();
+    expect(peer.takeReturned(60_000)).toEqual(["eu-west"]);
   });
 
   it("reports a peer's first answer as such, even after failed probes", async () => {

@@ -37,7 +37,8 @@ export type PeerClient = {
   states(): PeerState[];
   /**
    * The peers that answered again since this was last asked, after failing every call and probe
-   * for at least `awayMs` (or never having answered this process).
+   * for at least `awayMs`, or after a readiness probe failed while they were away (or never
+   * having answered this process).
    */
   takeReturned(awayMs: number): string[];
 };
@@ -54,9 +55,14 @@ export function createPeerClient(options: {
   const state = new Map<string, PeerState>(
     peers.map((peer) => [peer.name, { name: peer.name, reachable: false, lastContactAt: null }]),
   );
-  // Per peer that answered again: how long it had not (infinite: never before).
+  // Per peer that answered again: how long it had not (infinite: never before, or its readiness
+  // probe failed meanwhile).
   const returned = new Map<string, number>();
   const awaySince = new Map<string, number>();
+  // Peers whose readiness probe failed since they last answered. A peer shedding calls under load
+  // still answers /readyz; one that does not was down, draining or restarting: however short its
+  // absence, the copies sent to it meanwhile failed, and it is owed them now.
+  const notReady = new Set<string>();
   const startedAt = clock.now();
   // Peers reported unreachable without having answered this process first.
   const reportedAway = new Set<string>();
@@ -65,7 +71,10 @@ export function createPeerClient(options: {
     if (!current) return;
     if (reachable && !current.reachable) {
       const since = awaySince.get(peer.name);
-      returned.set(peer.name, since === undefined ? Number.POSITIVE_INFINITY : clock.now() - since);
+      returned.set(
+        peer.name,
+        since === undefined || notReady.has(peer.name) ? Number.POSITIVE_INFINITY : clock.now() - since,
+      );
       const answeredBefore = current.lastContactAt !== null && since !== undefined;
       onChange({ name: peer.name, reachable, awayMs: answeredBefore ? clock.now() - since : null });
     }
@@ -81,8 +90,10 @@ export function createPeerClient(options: {
       reportedAway.add(peer.name);
       onChange({ name: peer.name, reachable, reason });
     }
-    if (reachable) awaySince.delete(peer.name);
-    else if (!awaySince.has(peer.name)) awaySince.set(peer.name, clock.now());
+    if (reachable) {
+      awaySince.delete(peer.name);
+      notReady.delete(peer.name);
+    } else if (!awaySince.has(peer.name)) awaySince.set(peer.name, clock.now());
     current.reachable = reachable;
     if (reachable) current.lastContactAt = clock.now();
   };
@@ -122,13 +133,9 @@ export function createPeerClient(options: {
         body: undefined,
         timeoutMs,
       });
-      if (!answered.ok) mark(peer, false, answered.error.message);
-      else
-        mark(
-          peer,
-          answered.value.status >= 200 && answered.value.status < 300,
-          `readyz answered ${answered.value.status}`,
-        );
+      const ready = answered.ok && answered.value.status >= 200 && answered.value.status < 300;
+      if (!ready) notReady.add(peer.name);
+      mark(peer, ready, answered.ok ? `readyz answered ${answered.value.status}` : answered.error.message);
     },
     states: () => peers.map((peer) => ({ ...(state.get(peer.name) as PeerState) })),
     takeReturned(awayMs) {

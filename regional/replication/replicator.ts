@@ -120,8 +120,10 @@ export function createReplicator(options: {
       // A peer back from an outage gets what it missed now: what backed off while it was away,
       // and (waiting out no lease) what the upload path failed to send it. A restarted region
       // would otherwise lack the outage's batches, and serve reads without them, for up to a
-      // backoff's maximum. A copy in flight to it as it returned may go twice (it answers
-      // `held`), so a blip shorter than a lease (a shed call under load) does not count.
+      // backoff's maximum, or a lease after a restart shorter than one. An outage is an absence
+      // longer than a lease, or one in which the peer's readiness probe failed: a copy in flight
+      // to it as it returned may go twice (it answers `held`), so a busy peer shedding calls,
+      // whose /readyz still answers, is not sent copies twice.
       const returned = new Set(peers.takeReturned(leaseMs));
       for (const peer of returned) {
         const resumed = await replicas.resume(peer, outboxRoundsMax * outboxClaimMax);
