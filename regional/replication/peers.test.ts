@@ -34,6 +34,8 @@ describe("peer reachability changes", () => {
     return {
       changes,
       probe: () => peers.probe(peer),
+      // A signed call to the same server: its status as the region's, and a 200's empty body still
+      // means the peer answered (peers.ts counts a malformed answer as reachable).
       call: () => peers.call(peer, "GET", "/internal/v1/anything", z.unknown()),
       takeReturned: (awayMs: number) => peers.takeReturned(awayMs),
       advance: (ms: number) => {
