@@ -146,25 +146,32 @@ export function addGrams(text: string, into: Grams): Grams {
  * three code units, two zero bytes), packed trigrams first.
  */
 function hashBlocks(key: Uint8Array, nonces: readonly Uint8Array[], grams: Grams): Buffer {
-  const blocks = Buffer.alloc(nonces.length * (1 + grams.size) * 16);
+  const blockCount = 1 + grams.size;
+  // Filled a nonce's run at a time from one template block, then the units written in. Writing
+  // each block's nonce apart, after zeroing the buffer, and then copying the cipher's output
+  // into one more buffer (24 KB for 100 lines), cost a tenth of the filter's CPU.
+  const blocks = Buffer.allocUnsafe(nonces.length * blockCount * 16);
+  const template = Buffer.alloc(16);
   let offset = 0;
   for (const nonce of nonces) {
-    blocks.set(nonce, offset);
+    template.set(nonce);
+    blocks.fill(template, offset, offset + blockCount * 16);
     blocks.fill(0xff, offset + nonceBytes, offset + 16);
     offset += 16;
     for (const gram of grams.packed.values) {
-      blocks.set(nonce, offset);
       putUnits(blocks, offset, gram >>> 20, (gram >>> 10) & 1023, gram & 1023);
       offset += 16;
     }
     for (const gram of grams.wide) {
-      blocks.set(nonce, offset);
       putUnits(blocks, offset, Math.floor(gram / 2 ** 32), Math.floor(gram / 2 ** 16) % 2 ** 16, gram % 2 ** 16);
       offset += 16;
     }
   }
+  // Whole blocks and no padding: `update` returns every block, and `final` nothing.
   const cipher = createCipheriv("aes-256-ecb", key, null).setAutoPadding(false);
-  return Buffer.concat([cipher.update(blocks), cipher.final()]);
+  const hashed = cipher.update(blocks);
+  cipher.final();
+  return hashed;
 }
 
 function putUnits(blocks: Buffer, offset: number, a: number, b: number, c: number): void {
