@@ -48,6 +48,13 @@ export const limits = {
    * microseconds and about a kilobyte read each), before it stops early as above.
    */
   readBatchesFilteredMax: 50_000,
+  /**
+   * Milliseconds one read page may spend reading and opening batches before it stops early as
+   * above: well under the edge's 2 s per region, so a page that would take longer (a rare word
+   * over millions of lines: about 100 µs per filter passed over on PGlite) comes back partial,
+   * with its cursor, instead of timing out in each region in turn.
+   */
+  readPageMsMax: 1000,
   /** Devices one page of `GET /v1/devices` may list. */
   devicesPageMax: 500,
   devicesPageDefault: 100,

@@ -6,9 +6,10 @@
  * order of their first line, descending in order of their last, and opened one at a time. Their
  * spans overlap, so lines wait in a heap and one is emitted only when no batch still unopened can
  * hold a line before it: ascending, when its time is before the next batch's first line. A run
- * opens at most `batchesScannedMax` batches and `storedBytesOpenedMax` sealed bytes, so one read's
- * work is bounded however large the batches; when it stops at either, its end position says
- * "everything up to that batch is done". A batch that does not open is reported, not returned.
+ * opens at most `batchesScannedMax` batches and `storedBytesOpenedMax` sealed bytes, and spends at
+ * most `pageMsMax`, so one read's work is bounded however large the batches and however slow the
+ * disk; when it stops at any of these, its end position says "everything up to that batch is
+ * done". A batch that does not open is reported, not returned.
  *
  * Keyset, so a deep page costs what a first page does: a batch with a line at or after the start
  * has its last line there, and its first line at most the device's widest batch span before it
@@ -68,6 +69,7 @@ export async function scanLines(
     batchesScannedMax,
     storedBytesOpenedMax,
     batchesFilteredMax,
+    pageMsMax,
   }: Required<Omit<StoreDeps, "clock" | "metrics" | "soleSession">> & Pick<StoreDeps, "clock">,
   appId: string,
   scan: Scan,
@@ -110,6 +112,7 @@ export async function scanLines(
   let scanned = 0;
   let openedBytes = 0;
   let filteredOut = 0;
+  const startedMs = clock.now();
   let stoppedAt: number | undefined;
   let full = false;
   const probe = scan.q === undefined ? null : await searchProbe(codec, appId, scan.q);
@@ -124,7 +127,10 @@ export async function scanLines(
     // Batches that reach back over the start must all be read, or a page could make no progress.
     const reachesStart = asc ? boundaryTs <= lowTs : boundaryTs >= highTs;
     const spent =
-      scanned >= batchesScannedMax || openedBytes >= storedBytesOpenedMax || filteredOut >= batchesFilteredMax;
+      scanned >= batchesScannedMax ||
+      openedBytes >= storedBytesOpenedMax ||
+      filteredOut >= batchesFilteredMax ||
+      clock.now() - startedMs >= pageMsMax;
     if (spent && !reachesStart) {
       stoppedAt = boundaryTs;
       break;

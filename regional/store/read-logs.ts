@@ -24,6 +24,7 @@ export function readLogs(deps: StoreDeps): BatchStore["readLogs"] {
     batchesScannedMax: deps.batchesScannedMax ?? limits.readBatchesOpenedMax,
     storedBytesOpenedMax: deps.storedBytesOpenedMax ?? limits.readStoredBytesOpenedMax,
     batchesFilteredMax: deps.batchesFilteredMax ?? limits.readBatchesFilteredMax,
+    pageMsMax: deps.pageMsMax ?? limits.readPageMsMax,
   };
   return async (appId, query) => {
     const base = {

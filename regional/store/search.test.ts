@@ -51,7 +51,7 @@ describe.each(drivers)("search on %s", (kind) => {
   const peer = useTestRegion(kind, { keyring });
 
   /** A store over the region's database whose codec counts the batches it opens. */
-  function countingStore(limits: { batchesScannedMax?: number; batchesFilteredMax?: number } = {}) {
+  function countingStore(limits: { batchesScannedMax?: number; batchesFilteredMax?: number; pageMsMax?: number } = {}) {
     const opened: string[] = [];
     const codec: BatchCodec = {
       ...t.region.codec,
@@ -144,6 +144,16 @@ describe.each(drivers)("search on %s", (kind) => {
 
   it("stops a page at its bound on batches passed over, and the cursor goes on without losing a match", async () => {
     const { store } = countingStore({ batchesFilteredMax: 3 });
+    for (const order of ["asc", "desc"] as const) {
+      const { keys, pages } = await allPages(store, { q: rare, order });
+      expect(keys).toEqual(expected(stored, rare, order));
+      expect(pages.length).toBeGreaterThan(5);
+    }
+  });
+
+  it("stops a page when its time is spent, and the cursor goes on without losing a match", async () => {
+    // No time at all: each page reads only the batches at its start, so nothing is skipped.
+    const { store } = countingStore({ pageMsMax: 0 });
     for (const order of ["asc", "desc"] as const) {
       const { keys, pages } = await allPages(store, { q: rare, order });
       expect(keys).toEqual(expected(stored, rare, order));

@@ -243,4 +243,6 @@ export type StoreDeps = {
   storedBytesOpenedMax?: number;
   /** Batches one log read may pass over unopened, ruled out by their search filter. */
   batchesFilteredMax?: number;
+  /** Milliseconds one log read page may spend before it stops early with a cursor. */
+  pageMsMax?: number;
 };
