@@ -1,5 +1,5 @@
 // A failure every region returns for the same request is that request's fault: the client gets
-// 500 INTERNAL, and no breaker opens, no region is reported down, nothing is spooled, so no single
+// 500 INTERNAL (a read no region finishes in time, 503), and no breaker opens, no region is reported down, nothing is spooled, so no single
 // request can take the service down for everyone. A region that fails while another takes the
 // same request is unwell, and avoided as before.
 import { runDurableObjectAlarm } from "cloudflare:test";
@@ -96,6 +96,33 @@ describe("a request every region fails on", () => {
     expect(next.headers.get("X-Stormlog-Region")).toBe(regions[0]?.name);
   });
 
+  it("answers a read no region finishes in time with 503, and opens no breaker for it", async () => {
+    const regions = [await spawnRegion("near", dublin), await spawnRegion("far", virginia)];
+    await probe(regions);
+    const keys = await newApp();
+    for (const region of regions) await setMode(region, "slow", 2500);
+    const read = await callWith(
+      { regions },
+      "/v1/logs?q=costly",
+      { headers: { authorization: `Bearer ${keys.read}` }, cf: fromDublin } as RequestInit,
+      app,
+    );
+    expect(read.status).toBe(503);
+    expect(await errorOf(read)).toMatchObject({
+      code: "REGION_UNAVAILABLE",
+      message: `no region answered (${regions[0]?.name}: timeout; ${regions[1]?.name}: timeout)`,
+    });
+    // A search too costly for any region says nothing about the regions: uploads still go to the best.
+    expect((await healthOf(regions)).regions.map(({ status, breaker }) => ({ status, breaker }))).toEqual([
+      { status: "up", breaker: "closed" },
+      { status: "up", breaker: "closed" },
+    ]);
+    for (const region of regions) await setMode(region, "region");
+    const next = await upload(regions);
+    expect(next.response.status).toBe(202);
+    expect(next.calls.map((call) => call.stub)).toEqual([regions[0]?.name]);
+  });
+
   it("still reports a region that cannot be reached, and answers 500 for the one that failed", async () => {
     const failing = await spawnRegion("failing", virginia);
     const refused = { ...(await spawnRegion("refused", dublin)), url: stubs.refused };
@@ -138,5 +165,22 @@ describe("a region that fails where another succeeds", () => {
     expect(health.order).toEqual([regions[1]?.name]);
     const next = await upload(regions);
     expect(next.calls.map((call) => call.stub)).toEqual([regions[1]?.name]);
+  });
+
+  it("is reported down when it does not answer a read in time that another region answers", async () => {
+    const regions = [await spawnRegion("near", dublin), await spawnRegion("far", virginia)];
+    await probe(regions);
+    const keys = await newApp();
+    await setMode(regions[0] as RoutedRegion, "slow", 2500);
+    const read = await callWith(
+      { regions },
+      "/v1/logs",
+      { headers: { authorization: `Bearer ${keys.read}` }, cf: fromDublin } as RequestInit,
+      app,
+    );
+    expect(read.status).toBe(200);
+    expect(read.headers.get("X-Stormlog-Region")).toBe(regions[1]?.name);
+    const health = await healthOf(regions);
+    expect(health.regions[0]).toMatchObject({ status: "down", breaker: "open", lastError: "timeout" });
   });
 });

@@ -7,10 +7,14 @@
  * background so every isolate avoids the region. A region that answers 503 OVERLOADED is skipped
  * for this call only: it is up, and busy now is not down for the next call.
  *
- * A region that answers with its own `INTERNAL` error is judged once the call's outcome is known,
- * so that no single request can take regions out: if another region took the call (2xx), the
- * failing ones are unwell and treated as above; if every region that answered failed with
- * INTERNAL, the call itself is at fault (`request_failed`): no breaker opens, nothing is reported.
+ * A region that answers with its own `INTERNAL` error, or does not answer a read in time, is
+ * judged once the call's outcome is known, so that no single request can take regions out: if
+ * another region took the call (2xx), the failing ones are unwell and treated as above; if none
+ * did, the call itself is at fault: every region that answered failed with INTERNAL
+ * (`request_failed`), or the read is too costly for any region to answer in time (a search over a
+ * cold database). Then no breaker opens and nothing is reported, or one tenant's search would
+ * close every region to every tenant's uploads. A read cannot store anything, so it is the one
+ * call a timeout can be forgiven on; an upload that times out still opens the breaker at once.
  */
 import type { Location, RoutedRegion } from "../../shared/regions.ts";
 import type { Result } from "../../shared/result.ts";
@@ -84,7 +88,7 @@ export function createRouter(options: {
         breaker.failure(attempt.region);
         health.report({ region: attempt.region, reason: attempt.reason, atMs: Date.now() }, context.waitUntil);
       };
-      const failedInternally: AttemptOutcome[] = [];
+      const judgedAfter: AttemptOutcome[] = [];
       const answer = await client.forward(ordered, call, {
         deadlineMs: context.deadlineMs ?? options.deadlineMs,
         attemptTimeoutMs: context.attemptTimeoutMs,
@@ -96,17 +100,20 @@ export function createRouter(options: {
           // busy, not that it is unwell: opening its breaker would move its load onto the others.
           if (attempt.kind === "answered" || attempt.cause === "signature_rejected" || attempt.cause === "overloaded")
             breaker.success(attempt.region);
-          else if (attempt.cause === "internal_error") failedInternally.push(attempt);
+          else if (attempt.cause === "internal_error" || (attempt.cause === "timeout" && call.method === "GET"))
+            judgedAfter.push(attempt);
           else unwell(attempt);
         },
       });
 
-      // Another region took the call, so the ones that failed on it are unwell; otherwise they
-      // answered (and a half-open trial ends) like any region that gives a verdict.
+      // Another region took the call, so the ones that failed on it are unwell. Otherwise one that
+      // answered INTERNAL ends a half-open trial like any region that gives a verdict, and one
+      // that ran out of time keeps its breaker as it was (a trial that did not answer failed).
       const takenElsewhere = answer.ok && answer.value.response.ok;
-      for (const attempt of failedInternally) {
+      for (const attempt of judgedAfter) {
         if (takenElsewhere) unwell(attempt);
-        else breaker.success(attempt.region);
+        else if (attempt.kind === "skipped" && attempt.cause === "internal_error") breaker.success(attempt.region);
+        else if (breaker.state(attempt.region) !== "closed") breaker.failure(attempt.region);
       }
       if (answer.ok) return answer;
       const skipped = [...answer.error.skipped, ...skippedByBreaker];
