@@ -7,6 +7,7 @@
  * ./schema, applied by drizzle's migrator before the region serves anything.
  */
 import { mkdirSync } from "node:fs";
+import { setImmediate as loopTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
   PGlite,
@@ -125,14 +126,38 @@ function ownPath(options?: QueryOptions): boolean {
  * and each run is one call (bind, describe, execute, sync); PostgreSQL plans it by its usual rule for
  * prepared statements (custom plans first, then a generic one where that is no worse). The least
  * recently used statement beyond `statementsMax` is closed.
+ *
+ * PGlite runs a statement in this thread and settles its promise at once, so a chain of statements
+ * awaited one after another (a search's page of filter reads, an anti-entropy pass) ran as one
+ * task: no timer, no socket, no other request got a turn until it ended. One search over a large
+ * app held a region for its whole second, and the uploads and replicate calls waiting on it timed
+ * out (503 QUORUM_UNAVAILABLE). So a statement that would start more than `sliceMs` after the event
+ * loop's last turn gives it a turn first, outside the mutexes, where other work can also claim the
+ * database.
  */
 class PGliteForDrizzle extends PGlite {
   static readonly statementsMax = 500;
+  static readonly sliceMs = 10;
   /** Statement text → its name and parameter types, least recently used first. */
   readonly #statements = new Map<string, { name: string; types: number[] }>();
   #named = 0;
+  /** When the event loop last got to its check phase, as a marker scheduled there saw it. */
+  #turnAtMs = performance.now();
+  #turnMarked = false;
+
+  async #giveTurnIfDue(): Promise<void> {
+    if (!this.#turnMarked) {
+      this.#turnMarked = true;
+      setImmediate(() => {
+        this.#turnMarked = false;
+        this.#turnAtMs = performance.now();
+      });
+    }
+    if (performance.now() - this.#turnAtMs >= PGliteForDrizzle.sliceMs) await loopTurn();
+  }
 
   override async query<T>(query: string, params: unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
+    await this.#giveTurnIfDue();
     if (ownPath(options)) return super.query<T>(query, params, withoutParsers(options));
     await this._checkReady();
     // As PGlite's own: a query outside a transaction waits for any transaction to end.
@@ -145,10 +170,12 @@ class PGliteForDrizzle extends PGlite {
         new Proxy(tx, {
           get: (target, property, receiver) =>
             property === "query"
-              ? (query: string, params: unknown[] = [], options?: QueryOptions) =>
-                  ownPath(options)
+              ? async (query: string, params: unknown[] = [], options?: QueryOptions) => {
+                  await this.#giveTurnIfDue();
+                  return ownPath(options)
                     ? target.query(query, params, withoutParsers(options))
-                    : this.#run(query, params, withoutParsers(options))
+                    : this.#run(query, params, withoutParsers(options));
+                }
               : Reflect.get(target, property, receiver),
         }),
       ),

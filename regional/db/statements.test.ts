@@ -1,7 +1,7 @@
 // Statements kept by name on both drivers (client.ts): PGlite's parsed once by `PGliteForDrizzle`,
 // PostgreSQL's prepared once per connection by `preparing`. The same answers as a statement parsed
-// anew, nothing left half-done by a failure, a bounded number kept, and a statement whose table
-// changed shape runs again.
+// anew, nothing left half-done by a failure, a bounded number kept, a statement whose table
+// changed shape runs again, and a long chain of statements never holds the event loop.
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rowsOf } from "../store/partitions.ts";
@@ -51,6 +51,25 @@ describe.each(drivers)("kept statements on %s", (kind) => {
       [3, "three", 5000],
     ]);
     expect([...(rows[0]?.bytes ?? [])]).toEqual([0, 1, 255]);
+  });
+
+  it("lets timers and sockets run during a long chain of statements, in a transaction too", async () => {
+    // PGlite settles each statement at once: without turns of the event loop between them, a
+    // search's page held the region, and every upload waiting on it, for its whole second.
+    for (const inTransaction of [false, true]) {
+      let turns = 0;
+      const timer = setInterval(() => {
+        turns += 1;
+      }, 1);
+      const chain = async (db: Pick<Transaction, "execute">) => {
+        const startedMs = performance.now();
+        while (performance.now() - startedMs < 200) await db.execute(sql`select count(*) from kept_rows`);
+      };
+      if (inTransaction) await current().db.transaction(chain);
+      else await chain(current().db);
+      clearInterval(timer);
+      expect(turns).toBeGreaterThan(5);
+    }
   });
 
   it("rolls a failed transaction back whole, and the statement that failed runs again after", async () => {
