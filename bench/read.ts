@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
+import { autovacuumOnce } from "../regional/db/autovacuum.ts";
 import { openDatabase } from "../regional/db/client.ts";
 import { batches } from "../regional/db/schema/index.ts";
 import { openKeystore } from "../regional/keystore/keystore.ts";
@@ -170,7 +171,10 @@ try {
   await db.transaction(async (tx) => {
     for (const { batch, meta } of widest.values()) await upsertDevice(tx, appId, batch.device, meta, expiresAt);
   });
-  await db.execute(sql`analyze batches`);
+  // Statistics as each database's autovacuum leaves them: a region's own on PGlite, PostgreSQL's
+  // (within its minute's nap) on PostgreSQL.
+  if (database.kind === "pglite") await autovacuumOnce(database);
+  else await db.execute(sql`analyze batches`);
   const loadSeconds = (performance.now() - loadStartedMs) / 1000;
 
   // What a filter costs where it is computed (the batch's origin, once): CPU per batch, sequential.

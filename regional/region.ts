@@ -14,6 +14,7 @@ import { createUploadAdmission, type UploadAdmission } from "./admission.ts";
 import { createAdminApp, createRegionApp } from "./app.ts";
 import type { RegionConfig } from "./config.ts";
 import type { Lifecycle, RegionDeps, RegionEnv } from "./context.ts";
+import { type Autovacuum, createAutovacuum } from "./db/autovacuum.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { createExpiryLoop, type ExpiryLoop } from "./expiry-loop.ts";
 import { openKeystore } from "./keystore/keystore.ts";
@@ -45,6 +46,8 @@ export type Region = {
   replicator: Replicator;
   /** Retention's partitions and expiry; runs only after `expiry.start()` (server.ts does it). */
   expiry: ExpiryLoop;
+  /** On PGlite, what PostgreSQL's autovacuum would do; runs only after `autovacuum.start()` (server.ts does it). */
+  autovacuum: Autovacuum;
   /** Issue webhooks queued here; sent only after `webhooks.start()` (server.ts does it). */
   webhooks: WebhookSender;
   webhookStore: WebhookStore;
@@ -90,6 +93,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     metrics,
   });
   const expiry = createExpiryLoop({ store, intervalMs: config.lifecycleIntervalMs, logger });
+  const autovacuum = createAutovacuum({ database, logger });
   const webhookStore = createWebhookStore(storeDeps);
   const webhooks = createWebhookSender({ store: webhookStore, logger, clock });
   const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
@@ -116,6 +120,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     replicas,
     replicator,
     expiry,
+    autovacuum,
     webhooks,
     webhookStore,
     database,
@@ -127,6 +132,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     metrics,
     async close() {
       await expiry.stop();
+      await autovacuum.stop();
       await webhooks.stop();
       await replicator.stop();
       await database.close();

@@ -61,6 +61,8 @@ logger.info({ url: urlOf(server), adminUrl: urlOf(adminServer), database: region
 region.replicator.start();
 // Partitions ahead and expired ones dropped: at boot, then every STORMLOG_LIFECYCLE_INTERVAL_MS.
 region.expiry.start();
+// On PGlite, which has no autovacuum of its own: statistics and dead rows kept up, every minute.
+region.autovacuum.start();
 region.webhooks.start();
 
 let stopping = false;
@@ -73,6 +75,7 @@ async function shutdown(signal: string): Promise<void> {
   // The outbox keeps whatever is unsent; the next start (or another process) sends it.
   await region.replicator.stop();
   await region.expiry.stop();
+  await region.autovacuum.stop();
   await region.webhooks.stop();
   const closed = Promise.all(
     servers.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))),
