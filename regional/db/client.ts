@@ -133,7 +133,8 @@ function ownPath(options?: QueryOptions): boolean {
  * app held a region for its whole second, and the uploads and replicate calls waiting on it timed
  * out (503 QUORUM_UNAVAILABLE). So a statement that would start more than `sliceMs` after the event
  * loop's last turn gives it a turn first, outside the mutexes, where other work can also claim the
- * database.
+ * database. Not within a transaction: it holds the database while it waits, and a region's
+ * transactions (a commit group, a replicate call) take a few milliseconds.
  */
 class PGliteForDrizzle extends PGlite {
   static readonly statementsMax = 500;
@@ -170,12 +171,10 @@ class PGliteForDrizzle extends PGlite {
         new Proxy(tx, {
           get: (target, property, receiver) =>
             property === "query"
-              ? async (query: string, params: unknown[] = [], options?: QueryOptions) => {
-                  await this.#giveTurnIfDue();
-                  return ownPath(options)
+              ? (query: string, params: unknown[] = [], options?: QueryOptions) =>
+                  ownPath(options)
                     ? target.query(query, params, withoutParsers(options))
-                    : this.#run(query, params, withoutParsers(options));
-                }
+                    : this.#run(query, params, withoutParsers(options))
               : Reflect.get(target, property, receiver),
         }),
       ),

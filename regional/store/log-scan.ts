@@ -34,8 +34,12 @@ import { type SearchProbe, searchProbe } from "./search-filter.ts";
 import type { StoreDeps } from "./types.ts";
 
 const batchesPerQuery = 16;
-/** Filters read per query grow from `batchesPerQuery` to this while none match: a rare word walks far. */
-const filtersPerQueryMax = 1024;
+/**
+ * Filters read per query grow from `batchesPerQuery` to this while none match: a rare word walks
+ * far. No more, since on PGlite a query holds the region's thread: 1,024 filters took 40-110 ms,
+ * and uploads arriving meanwhile waited for it.
+ */
+const filtersPerQueryMax = 256;
 
 /** Which lines a run wants; `after` is exclusive, in the run's order. */
 export type Scan = {
