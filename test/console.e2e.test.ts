@@ -167,6 +167,47 @@ describe("the console", () => {
     await shot("permalink");
   });
 
+  it("finds a phrase whose first match lies pages past batches that only seem to hold it", async () => {
+    // Each decoy holds both words, in lines of their own: the search filter cannot rule it out, so
+    // the region opens it, and a page stops after opening 200 (limits.readBatchesOpenedMax)
+    // with no line on it yet. The console reads on rather than say nothing matches.
+    const [first, second] = [`amber${crypto.randomUUID().slice(0, 6)}`, `delta${crypto.randomUUID().slice(0, 6)}`];
+    const decoys = 201;
+    const startMs = Date.now() - 120_000;
+    // An app of its own, so the other views' totals stay the demo app's.
+    const searched = await provisionApp(test.system.adminCluster(), "searched");
+    const post = (batchId: string, tsMs: number, texts: string[]) =>
+      fetch(`${edgeUrl}/v1/batches`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${searched.ingestKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          batchId,
+          device: { id: "demo-pixel-9" },
+          logs: texts.map((text, index) => ({ ts: tsMs + index, level: "info", text })),
+        }),
+      }).then((response) => response.status);
+    for (let at = 0; at < decoys; at += 20) {
+      const statuses = await Promise.all(
+        Array.from({ length: Math.min(20, decoys - at) }, (_, index) =>
+          post(`decoy-${crypto.randomUUID()}`, startMs + (at + index) * 100, [`${first} alone`, `${second} alone`]),
+        ),
+      );
+      expect(statuses.every((status) => status === 202)).toBe(true);
+    }
+    expect(await post(`phrase-${crypto.randomUUID()}`, startMs + 60_000, [`together: ${first} ${second}`])).toBe(202);
+
+    const { own, on } = await signedIn(searched.readKey);
+    try {
+      await on.goto(`${edgeUrl}/logs?app=${searched.id}&q=${encodeURIComponent(`${first} ${second}`)}`);
+      const rows = on.getByRole("list", { name: "Lines of every device" }).getByRole("listitem");
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(1);
+      expect(await rows.first().textContent()).toContain(`together: ${first} ${second}`);
+      expect(await on.getByText("No lines match").count()).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("the histogram's total equals the lines uploaded", async () => {
     await page.goto(`${edgeUrl}/logs?app=${demo.id}`);
     const total = page.getByTestId("volume-total");

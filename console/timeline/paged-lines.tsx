@@ -20,7 +20,15 @@ export function PagedLines(props: {
       <IntegrityBanner errors={view.integrityErrors} />
       {view.failure && <ErrorBox error={view.failure} what={props.what} />}
       {!view.failure && view.lines === null && <Loading what="lines" />}
-      {view.lines?.length === 0 && <p>No lines match these filters.</p>}
+      {view.lines?.length === 0 && !view.hasNewer && <p>No lines match these filters.</p>}
+      {view.lines?.length === 0 && view.hasNewer && (
+        <p>
+          No lines match in the logs searched so far.{" "}
+          <button type="button" onClick={() => void view.loadNewer()}>
+            Search further
+          </button>
+        </p>
+      )}
       {view.lines && view.lines.length > 0 && (
         <LogRows
           lines={view.lines}
