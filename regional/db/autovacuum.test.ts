@@ -59,6 +59,23 @@ describe("autovacuum on PGlite", () => {
   });
 });
 
+describe("a round of autovacuum", () => {
+  it("stops between tables once the region stops, without waiting for the rest", async () => {
+    const test = await createTestDatabase("pglite");
+    const database = await openDatabase({ databaseUrl: test.databaseUrl, dataDir: test.dataDir });
+    try {
+      const stopping = new AbortController();
+      stopping.abort();
+      // A fresh database: every table is due (never analyzed), and none is taken.
+      expect(await autovacuumOnce(database, stopping.signal)).toEqual([]);
+      expect((await autovacuumOnce(database)).length).toBeGreaterThan(5);
+    } finally {
+      await database.close();
+      await test.drop();
+    }
+  });
+});
+
 describe.skipIf(!drivers.includes("postgres"))("autovacuum on PostgreSQL", () => {
   const current = useDatabase("postgres");
 

@@ -64,8 +64,11 @@ async function due(database: DatabaseHandle): Promise<{ relation: string; vacuum
   return rows;
 }
 
-/** One round: every table due, processed in turn. Nothing on PostgreSQL. */
-export async function autovacuumOnce(database: DatabaseHandle): Promise<Maintained[]> {
+/**
+ * One round: every table due, processed in turn, until `signal` aborts (a region that is stopping
+ * does not wait for the rest). Nothing on PostgreSQL.
+ */
+export async function autovacuumOnce(database: DatabaseHandle, signal?: AbortSignal): Promise<Maintained[]> {
   if (database.kind !== "pglite") return [];
   const done: Maintained[] = [];
   // The session's counts reach the shared ones at most once a second, when it is idle: flushed
@@ -74,6 +77,7 @@ export async function autovacuumOnce(database: DatabaseHandle): Promise<Maintain
   await database.db.execute(sql.raw(`set default_statistics_target = ${statisticsTarget}`));
   try {
     for (const table of await due(database)) {
+      if (signal?.aborted) break;
       const action = table.vacuum && table.analyze ? "vacuum, analyze" : table.vacuum ? "vacuum" : "analyze";
       const command = table.vacuum ? `vacuum${table.analyze ? " (analyze)" : ""}` : "analyze";
       const startedMs = performance.now();
@@ -100,8 +104,9 @@ export function createAutovacuum(options: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = true;
+  let stopping = new AbortController();
 
-  const runOnce = () => autovacuumOnce(database);
+  const runOnce = () => autovacuumOnce(database, stopping.signal);
 
   function tick() {
     running = runOnce()
@@ -119,10 +124,12 @@ export function createAutovacuum(options: {
     start() {
       if (!stopped || database.kind !== "pglite") return;
       stopped = false;
+      stopping = new AbortController();
       tick();
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       clearTimeout(timer);
       await running;
     },
