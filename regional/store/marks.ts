@@ -150,16 +150,32 @@ export function backlog({ db, clock }: StoreDeps): ReplicaStore["backlog"] {
     for (const row of queued) add(row.peer, row.entries, row.oldest ? new Date(row.oldest).getTime() : null);
     // No parameter, expiry decided here: a statement over every partition with none is planned once
     // per kept statement (PGlite), where `expires_at > $1` was planned on every health probe.
-    const unmarked = await db
+    // Each mark's batches are read by a subquery of their own, in sequence order: as a plain join,
+    // the planner (not knowing the marks' values when planning, and guessing a third of all batches)
+    // scanned every batch held and then the marks, 50-300 ms with 96,000 batches, on every health
+    // probe. The `order by` keeps the subquery apart (PostgreSQL does not merge an ordered one into
+    // the join), so it walks the sequence index from each mark: 0.1 ms.
+    const owed = db
       .select({
-        peer: replicationMarks.peer,
         appId: batches.appId,
         batchId: batches.batchId,
         receivedAt: batches.receivedAt,
         expiresAt: batches.expiresAt,
       })
+      .from(batches)
+      .where(and(isNotNull(batches.originSeq), gte(batches.originSeq, replicationMarks.seq)))
+      .orderBy(asc(batches.originSeq))
+      .as("owed");
+    const unmarked = await db
+      .select({
+        peer: replicationMarks.peer,
+        appId: owed.appId,
+        batchId: owed.batchId,
+        receivedAt: owed.receivedAt,
+        expiresAt: owed.expiresAt,
+      })
       .from(replicationMarks)
-      .innerJoin(batches, and(isNotNull(batches.originSeq), gte(batches.originSeq, replicationMarks.seq)));
+      .crossJoinLateral(owed);
     const byPeer = new Map<string, { entries: number; oldestMs: number | null }>();
     for (const row of unmarked) {
       // Expired batches are owed to nobody.
