@@ -36,6 +36,7 @@ import { sql } from "drizzle-orm";
 import { pino } from "pino";
 import { overloadDefaults } from "../regional/admission.ts";
 import { replicationDefaults } from "../regional/config.ts";
+import { autovacuumOnce } from "../regional/db/autovacuum.ts";
 import { batches } from "../regional/db/schema/index.ts";
 import { createRegion, type Region } from "../regional/region.ts";
 import { antiEntropy, type RepairReport } from "../regional/replication/anti-entropy.ts";
@@ -203,7 +204,9 @@ try {
             group by app_id, hour, expires_day`);
         });
       }
-      await node.region.database.db.execute(sql`analyze batches`);
+      // Statistics as each database's autovacuum leaves them: the region's own on PGlite.
+      if (node.region.database.kind === "pglite") await autovacuumOnce(node.region.database);
+      else await node.region.database.db.execute(sql`analyze batches`);
     }
   }
 
