@@ -8,6 +8,7 @@
  * Like replication, it runs only after `start()` (server.ts); tests call `runOnce` themselves.
  */
 import type { Logger } from "pino";
+import { backgroundLoop } from "./background-loop.ts";
 import type { BatchStore, ExpiryReport } from "./store/types.ts";
 
 export type ExpiryLoop = {
@@ -18,9 +19,6 @@ export type ExpiryLoop = {
 
 export function createExpiryLoop(options: { store: BatchStore; intervalMs: number; logger: Logger }): ExpiryLoop {
   const { store, intervalMs, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = true;
 
   async function runOnce(): Promise<ExpiryReport> {
     // Partitions ahead cover two intervals, so one failed run leaves no write without its partition.
@@ -29,25 +27,10 @@ export function createExpiryLoop(options: { store: BatchStore; intervalMs: numbe
     return report;
   }
 
-  function tick() {
-    running = runOnce()
-      .catch((error: unknown) => logger.warn({ err: error }, "lifecycle run failed; retrying next interval"))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  }
-
-  return {
-    runOnce,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      tick();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = backgroundLoop({
+    intervalMs,
+    step: runOnce,
+    onError: (error) => logger.warn({ err: error }, "lifecycle run failed; retrying next interval"),
+  });
+  return { runOnce, start: loop.start, stop: loop.stop };
 }

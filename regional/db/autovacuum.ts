@@ -30,6 +30,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import { backgroundLoop } from "../background-loop.ts";
 import { rowsOf } from "../store/partitions.ts";
 import type { DatabaseHandle } from "./client.ts";
 
@@ -93,45 +94,33 @@ export async function autovacuumOnce(database: DatabaseHandle, signal?: AbortSig
 
 export type Autovacuum = { runOnce(): Promise<Maintained[]>; start(): void; stop(): Promise<void> };
 
-/** The loop: at start, then every `intervalMs`; like the lifecycle loop, only after `start()` (server.ts). */
+/** The loop: at start, then every `intervalMs` (background-loop.ts); on PostgreSQL it never starts. */
 export function createAutovacuum(options: {
   database: DatabaseHandle;
   logger: Logger;
   intervalMs?: number;
 }): Autovacuum {
   const { database, logger } = options;
-  const intervalMs = options.intervalMs ?? autovacuumIntervalMs;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = true;
   let stopping = new AbortController();
-
   const runOnce = () => autovacuumOnce(database, stopping.signal);
-
-  function tick() {
-    running = runOnce()
-      .then((done) => {
-        if (done.length > 0) logger.debug({ tables: done }, "autovacuum");
-      })
-      .catch((error: unknown) => logger.warn({ err: error }, "autovacuum failed; retrying next interval"))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  }
-
+  const loop = backgroundLoop({
+    intervalMs: options.intervalMs ?? autovacuumIntervalMs,
+    step: async () => {
+      const done = await runOnce();
+      if (done.length > 0) logger.debug({ tables: done }, "autovacuum");
+    },
+    onError: (error) => logger.warn({ err: error }, "autovacuum failed; retrying next interval"),
+  });
   return {
     runOnce,
     start() {
-      if (!stopped || database.kind !== "pglite") return;
-      stopped = false;
-      stopping = new AbortController();
-      tick();
+      if (database.kind !== "pglite") return;
+      if (stopping.signal.aborted) stopping = new AbortController();
+      loop.start();
     },
     async stop() {
-      stopped = true;
       stopping.abort();
-      clearTimeout(timer);
-      await running;
+      await loop.stop();
     },
   };
 }

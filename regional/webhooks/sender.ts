@@ -11,6 +11,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.ts";
 import { webhookSignature, webhookSignatureHeader } from "../../shared/issues.ts";
+import { backgroundLoop } from "../background-loop.ts";
 import type { Backoff, WebhookEntry, WebhookStore } from "../store/types.ts";
 
 export type WebhookSenderOptions = {
@@ -44,9 +45,6 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   const backoff = options.backoff ?? webhookDefaults.backoff;
   const attemptsMax = options.attemptsMax ?? webhookDefaults.attemptsMax;
   const timeoutMs = options.timeoutMs ?? webhookDefaults.timeoutMs;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = true;
 
   async function send(entry: WebhookEntry): Promise<boolean> {
     const config = await store.webhook(entry.appId);
@@ -89,25 +87,10 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     return sent.filter(Boolean).length;
   }
 
-  function tick() {
-    running = runOnce()
-      .catch((error: unknown) => logger.warn({ err: error }, "webhook run failed; retrying next interval"))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  }
-
-  return {
-    runOnce,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      tick();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = backgroundLoop({
+    intervalMs,
+    step: runOnce,
+    onError: (error) => logger.warn({ err: error }, "webhook run failed; retrying next interval"),
+  });
+  return { runOnce, start: loop.start, stop: loop.stop };
 }
