@@ -1,7 +1,7 @@
 // A failure every region returns for the same request is that request's fault: the client gets
-// 500 INTERNAL (a read no region finishes in time, 503), and no breaker opens, no region is reported down, nothing is spooled, so no single
-// request can take the service down for everyone. A region that fails while another takes the
-// same request is unwell, and avoided as before.
+// 500 INTERNAL (503 for a read no region finishes in time), and no breaker opens, no region is
+// reported down, nothing is spooled, so no single request can take the service down for everyone.
+// A region that fails while another takes the same request is unwell, and avoided as before.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -36,6 +36,12 @@ async function upload(regions: readonly RoutedRegion[], options: { text?: string
   if (options.text) (batch.logs[1] as { text: string }).text = options.text;
   const response = await uploadWith(app, keys.ingest, batch, { regions, env: options.env }, fromDublin);
   return { response, region: response.headers.get("X-Stormlog-Region"), calls: await received(batch.batchId) };
+}
+
+/** `GET /v1/logs<query>` from Dublin with an app's read key. */
+function readLogs(regions: readonly RoutedRegion[], query: string, readKey: string) {
+  const init = { headers: { authorization: `Bearer ${readKey}` }, cf: fromDublin } as RequestInit;
+  return callWith({ regions }, `/v1/logs${query}`, init, app);
 }
 
 /** One probe round of the health object, so both regions start `up`. */
@@ -85,8 +91,7 @@ describe("a request every region fails on", () => {
     const regions = [await spawnRegion("near", dublin), await spawnRegion("far", virginia)];
     await probe(regions);
     const keys = await newApp();
-    const read = (q: string) =>
-      callWith({ regions }, `/v1/logs?q=${q}`, { headers: { authorization: `Bearer ${keys.read}` } }, app);
+    const read = (q: string) => readLogs(regions, `?q=${q}`, keys.read);
     const poisoned = await read(poisonMarker);
     expect(poisoned.status).toBe(500);
     expect((await errorOf(poisoned)).code).toBe("INTERNAL");
@@ -101,12 +106,7 @@ describe("a request every region fails on", () => {
     await probe(regions);
     const keys = await newApp();
     for (const region of regions) await setMode(region, "slow", 2500);
-    const read = await callWith(
-      { regions },
-      "/v1/logs?q=costly",
-      { headers: { authorization: `Bearer ${keys.read}` }, cf: fromDublin } as RequestInit,
-      app,
-    );
+    const read = await readLogs(regions, "?q=costly", keys.read);
     expect(read.status).toBe(503);
     expect(await errorOf(read)).toMatchObject({
       code: "REGION_UNAVAILABLE",
@@ -172,12 +172,7 @@ describe("a region that fails where another succeeds", () => {
     await probe(regions);
     const keys = await newApp();
     await setMode(regions[0] as RoutedRegion, "slow", 2500);
-    const read = await callWith(
-      { regions },
-      "/v1/logs",
-      { headers: { authorization: `Bearer ${keys.read}` }, cf: fromDublin } as RequestInit,
-      app,
-    );
+    const read = await readLogs(regions, "", keys.read);
     expect(read.status).toBe(200);
     expect(read.headers.get("X-Stormlog-Region")).toBe(regions[1]?.name);
     const health = await healthOf(regions);

@@ -122,6 +122,34 @@ describe("failing over within the request", () => {
     expect(recovered.calls.map((call) => call.stub)).toEqual([flaky.name]);
   });
 
+  it("keeps a breaker open when its half-open trial is a read that times out where no region answers", async () => {
+    const flaky = await spawnRegion("flaky");
+    const steady = await spawnRegion("steady");
+    const regions = [flaky, steady];
+    const noTable = { REGION_HEALTH: undefined };
+    await setMode(flaky, "broken");
+    expect((await upload(regions, null, noTable)).calls.map((call) => call.stub)).toEqual([flaky.name, steady.name]);
+
+    // The cool-down is over: the read is flaky's trial, and neither region answers it in time.
+    breakerClockAheadMs += cooldownMs + 50;
+    for (const region of regions) await setMode(region, "slow", 2500);
+    const keys = await newApp();
+    const read = await callWith(
+      { regions, env: noTable },
+      "/v1/logs",
+      { headers: { authorization: `Bearer ${keys.read}` } },
+      routingApp,
+    );
+    expect(read.status).toBe(503);
+
+    // A trial that did not answer failed: flaky stays skipped; steady, whose breaker was closed, is not.
+    for (const region of regions) await setMode(region, "region");
+    expect((await upload(regions, null, noTable)).calls.map((call) => call.stub)).toEqual([steady.name]);
+    // Failed, not left in flight: after another cool-down flaky gets its next trial.
+    breakerClockAheadMs += cooldownMs + 50;
+    expect((await upload(regions, null, noTable)).calls.map((call) => call.stub)).toEqual([flaky.name]);
+  });
+
   it("tells the shared health table at once, which probes then clear", async () => {
     const regions = [await spawnRegion("eu", dublin), await spawnRegion("us", virginia)];
     await probe(regions);
