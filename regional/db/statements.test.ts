@@ -143,4 +143,13 @@ describe.skipIf(!drivers.includes("postgres"))("PostgreSQL's prepared statements
     // statement PostgreSQL refuses this way once more, prepared anew, so no caller sees it.
     expect(await all()).toEqual(new Set(["id,body,bytes,extra"]));
   });
+
+  it("compiles no statement just in time, on any pooled connection", async () => {
+    // With JIT on, the health probe's replication backlog over a month of partitions spent 1.6 s
+    // compiling 20 ms of work, on every probe.
+    const settings = await Promise.all(
+      Array.from({ length: 10 }, () => current().db.execute(sql`select current_setting('jit') as jit, pg_sleep(0.05)`)),
+    );
+    expect(new Set(settings.map((result) => rowsOf<{ jit: string }>(result)[0]?.jit))).toEqual(new Set(["off"]));
+  });
 });
