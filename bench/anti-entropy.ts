@@ -106,6 +106,7 @@ async function startNode(name: string, index: number): Promise<Node> {
       secrets,
       keyring,
       logLevel: "silent",
+      logSampleEvery: 1,
       shutdownTimeoutMs: 1000,
       lifecycleIntervalMs: 600_000,
       overload: overloadDefaults,

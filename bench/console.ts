@@ -51,6 +51,7 @@ const region = await createRegion({
   secrets,
   keyring: { active: "k1", keys: { k1: generateKeyMaterial() } },
   logLevel: "silent",
+  logSampleEvery: 1,
   shutdownTimeoutMs: 1000,
   lifecycleIntervalMs: 600_000,
   replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },

@@ -159,6 +159,7 @@ async function open(
       secrets: { edge: toHex(randomBytes(24)), peer: toHex(randomBytes(24)), admin: toHex(randomBytes(24)) },
       keyring,
       logLevel: "silent",
+      logSampleEvery: 1,
       shutdownTimeoutMs: 1000,
       lifecycleIntervalMs: 600_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },

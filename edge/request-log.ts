@@ -4,8 +4,9 @@
  * status, duration, CPU time and outcome. So the edge does not log every request again (a
  * `console.log` of JSON cost 1.66 ms per upload under workerd); it logs what the runtime cannot
  * know: failures with their error code (or the stack of a bug), and routing decisions (a failover:
- * which regions were skipped and why; a spool). Of the plain successes it logs one in
- * `LOG_SAMPLE_EVERY` (default 100; 1 logs all, 0 none), enough to see their shape and request ids.
+ * which regions were skipped and why; a spool). Of the plain successes it logs the first and then
+ * one in `LOG_SAMPLE_EVERY` (default 100; 1 logs all, 0 none), enough to see their shape and
+ * request ids.
  *
  * Counting is apart from logging: one Workers Analytics Engine data point per request (binding
  * `EDGE_ANALYTICS`, optional: without it, nothing is counted, and the log still has the failures)
@@ -71,8 +72,7 @@ export function requestLog(): MiddlewareHandler<EdgeEnv> {
     if (outcome === "routed" || outcome === "served") {
       // No config means the request failed before it was read (BAD_ENVIRONMENT): logged below.
       const every = c.var.config?.logSampleEvery ?? 1;
-      successes += 1;
-      if (every === 0 || successes % every !== 0) return;
+      if (every === 0 || successes++ % every !== 0) return;
     }
     console.log(
       JSON.stringify({

@@ -19,6 +19,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { ApiError, errorBody } from "../shared/errors.ts";
+import { internalPaths } from "../shared/regions.ts";
 import type { RegionDeps, RegionEnv } from "./context.ts";
 import { databaseFailure } from "./db/errors.ts";
 import { appDigestRoute } from "./routes/app-digest.ts";
@@ -101,8 +102,10 @@ export function createAdminApp(deps: RegionDeps): Hono<RegionEnv> {
 }
 
 /** What both apps share: request ids, the request log, the drain, 404s and the error path. */
-function scaffold({ logger, lifecycle }: RegionDeps, signedPaths: string): Hono<RegionEnv> {
+function scaffold({ logger, logSampleEvery, lifecycle }: RegionDeps, signedPaths: string): Hono<RegionEnv> {
   const app = new Hono<RegionEnv>();
+  let successes = 0;
+  const sampled = () => logSampleEvery > 0 && successes++ % logSampleEvery === 0;
 
   app.use(requestId());
   app.use(async (c, next) => {
@@ -117,12 +120,17 @@ function scaffold({ logger, lifecycle }: RegionDeps, signedPaths: string): Hono<
     };
     // Probes (every few seconds from the edge and the orchestrator) and anti-entropy rounds
     // (every few seconds from each peer) are background traffic: keep them out of the info log
-    // unless they fail.
+    // unless they fail. Uploads and replicate calls come by the hundred a second, and the metrics
+    // count them (`stormlog_ack_seconds`, …): of their plain successes, the first and then one in
+    // `logSampleEvery` are logged at info, the rest at debug, as the edge samples its own
+    // (edge/request-log.ts). Refusals, reads and admin calls are always logged.
     const background =
       (!c.req.path.startsWith("/internal/") && !c.req.path.startsWith("/admin/")) ||
       c.req.path.startsWith("/internal/v1/sync/");
+    const perBatch =
+      c.req.method === "POST" && (c.req.path === internalPaths.replicate || c.req.path.endsWith("/batches"));
     if (c.res.status >= 500) logger.warn(fields, "request");
-    else if (background) logger.debug(fields, "request");
+    else if (background || (perBatch && c.res.status < 400 && !sampled())) logger.debug(fields, "request");
     else logger.info(fields, "request");
     // While draining, close each connection after its answer, so no caller sends its next
     // request down a keep-alive connection that shutdown is about to cut.

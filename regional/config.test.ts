@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       secrets,
       keyring,
       logLevel: "info",
+      logSampleEvery: 100,
       shutdownTimeoutMs: 10_000,
       lifecycleIntervalMs: 600_000,
       replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
@@ -75,6 +76,7 @@ describe("loadConfig", () => {
       STORMLOG_DATA_DIR: "/var/lib/stormlog",
       STORMLOG_KEYSTORE_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/stormlog_keys",
       STORMLOG_LOG_LEVEL: "warn",
+      STORMLOG_LOG_SAMPLE_EVERY: "1",
       STORMLOG_SHUTDOWN_TIMEOUT_MS: "2500",
       STORMLOG_UPLOADS_IN_FLIGHT_MAX: "32",
       STORMLOG_UPLOAD_WAIT_MS_MAX: "250",
@@ -90,6 +92,7 @@ describe("loadConfig", () => {
       dataDir: "/var/lib/stormlog",
       keystore: { databaseUrl: "postgres://postgres@127.0.0.1:5432/stormlog_keys", dataDir: "/var/lib/stormlog-keys" },
       logLevel: "warn",
+      logSampleEvery: 1,
       shutdownTimeoutMs: 2500,
       overload: { uploadsInFlightMax: 32, uploadWaitMsMax: 250 },
     });

@@ -36,6 +36,11 @@ export type RegionConfig = {
   secrets: CallerSecrets;
   keyring: KeyringConfig;
   logLevel: LogLevel;
+  /**
+   * One plain success in this many is logged at info (app.ts); every other one at debug. Failures
+   * are always logged.
+   */
+  logSampleEvery: number;
   shutdownTimeoutMs: number;
   /**
    * How often the region creates the partitions ahead that retention needs and drops the expired
@@ -124,6 +129,7 @@ const envSchema = z.object({
   STORMLOG_KEYRING: z.string().min(1).optional(),
   STORMLOG_KEYRING_FILE: z.string().min(1).optional(),
   STORMLOG_LOG_LEVEL: logLevelSchema.default("info"),
+  STORMLOG_LOG_SAMPLE_EVERY: z.coerce.number().int().min(0).max(1_000_000).default(100),
   STORMLOG_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   STORMLOG_PEERS: z.string().optional(),
   STORMLOG_ACK_QUORUM: z.coerce.number().int().min(1).max(16).optional(),
@@ -202,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secrets,
     keyring: loadKeyring(vars.STORMLOG_KEYRING, vars.STORMLOG_KEYRING_FILE),
     logLevel: vars.STORMLOG_LOG_LEVEL,
+    logSampleEvery: vars.STORMLOG_LOG_SAMPLE_EVERY,
     shutdownTimeoutMs: vars.STORMLOG_SHUTDOWN_TIMEOUT_MS,
     lifecycleIntervalMs: vars.STORMLOG_LIFECYCLE_INTERVAL_MS,
     replication: {

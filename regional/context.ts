@@ -33,6 +33,8 @@ export type RegionDeps = {
   /** Whether an upload may start now, or is shed with 503 OVERLOADED (admission.ts). */
   admission: UploadAdmission;
   logger: Logger;
+  /** One plain success in this many is logged at info (app.ts). */
+  logSampleEvery: number;
   metrics: RegionMetrics;
   clock: Clock;
 };

@@ -38,6 +38,7 @@ describe.each(drivers)("database errors on %s", (kind) => {
       nonces: new NonceCache(),
       lifecycle: { draining: false, inFlight: 0 },
       admission: t.region.admission,
+      logSampleEvery: 1,
       logger,
       clock: systemClock,
     });

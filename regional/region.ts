@@ -110,6 +110,7 @@ export async function createRegion(config: RegionConfig, overrides: RegionOverri
     lifecycle,
     admission,
     logger,
+    logSampleEvery: config.logSampleEvery,
     metrics,
     clock,
   };

@@ -114,6 +114,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<RegionConf
     secrets: testSecrets,
     keyring: testKeyring(),
     logLevel: "silent",
+    logSampleEvery: 1,
     shutdownTimeoutMs: 1000,
     lifecycleIntervalMs: 600_000,
     replication: { ...replicationDefaults, peers: [], ackQuorum: 1 },
