@@ -20,6 +20,7 @@ import { LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type Holdings, holdings, percentile } from "./holdings.ts";
+import { stopOnInterrupt } from "./interrupt.ts";
 import { createScratchDatabase, dropScratchDatabases, scratchName } from "./scratch-databases.ts";
 
 const { values } = parseArgs({
@@ -71,7 +72,7 @@ function dropDatabases(): Promise<void> {
 }
 
 log(`starting three regions and the edge on ${values.db} in ${dir}`);
-const system = await LocalSystem.start({
+const starting = LocalSystem.start({
   dir,
   regionNames: names,
   edgePort: await freePort(),
@@ -90,11 +91,19 @@ const system = await LocalSystem.start({
     STORMLOG_PEER_TIMEOUT_MS: "3000",
     ...databases.get(name),
   }),
-}).catch(async (error: unknown) => {
+});
+const paused = new Set<string>();
+const forget = stopOnInterrupt(async () => {
+  const started = await starting;
+  for (const region of paused) started.signalRegion(region, "SIGCONT");
+  await started.stop();
+  if (!values.keep) await dropDatabases();
+});
+const system = await starting.catch(async (error: unknown) => {
+  forget();
   await dropDatabases();
   throw error;
 });
-const paused = new Set<string>();
 let failed = false;
 system.onUnexpectedExit = (source, code) => {
   if (source === "edge") {
@@ -270,6 +279,7 @@ try {
   console.error(output.slice(-200).join("\n"));
   console.error(error);
 } finally {
+  forget();
   for (const region of paused) system.signalRegion(region, "SIGCONT");
   await system.stop();
   await Promise.all([...proxies.values()].map((proxy) => proxy.close()));

@@ -17,6 +17,7 @@ import { LocalSystem } from "../scripts/local-system.ts";
 import { withFreePorts } from "../scripts/ports.ts";
 import { benchDevice, deviceBatch, linesPerBatch } from "./device-lines.ts";
 import { percentile } from "./holdings.ts";
+import { stopOnInterrupt } from "./interrupt.ts";
 
 const { values } = parseArgs({
   options: { lines: { type: "string", default: "100000" }, runs: { type: "string", default: "10" } },
@@ -27,7 +28,7 @@ const uploadClients = 4;
 
 buildConsoleIfStale();
 const dir = await mkdtemp(path.join(tmpdir(), "stormlog-bench-console-ui-"));
-const system = await withFreePorts(8, ([edgePort, inspectorPort, ...regional]) =>
+const starting = withFreePorts(8, ([edgePort, inspectorPort, ...regional]) =>
   LocalSystem.start({
     dir,
     edgePort,
@@ -37,6 +38,8 @@ const system = await withFreePorts(8, ([edgePort, inspectorPort, ...regional]) =
     output: () => {},
   }),
 );
+const forget = stopOnInterrupt(async () => (await starting).stop());
+const system = await starting;
 const { edgeUrl, app } = system.info;
 
 /** Uploads batch `b`, waiting out a 429 or 503 as an SDK does. */
@@ -109,6 +112,7 @@ try {
   exitCode = 1;
 } finally {
   await browser.close();
+  forget();
   await system.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -53,6 +53,7 @@ import { defaultLocations, LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
+import { stopOnInterrupt } from "./interrupt.ts";
 import { type Bodies, uploadBodies } from "./lines.ts";
 import { closedLoop, openLoop, round, type StepResult, type Target, type Window } from "./load.ts";
 import { regionsInProcess } from "./regions-in-process.ts";
@@ -292,6 +293,7 @@ async function ceilings(
     ],
     { cwd: repoRoot, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
+  const forgetStandIn = stopOnInterrupt(() => stopGroup(standIn));
   const keySecret = toHex(randomBytes(32));
   const vars = {
     REGIONS: JSON.stringify(
@@ -327,6 +329,7 @@ async function ceilings(
     return figures;
   } finally {
     await edge.stop();
+    forgetStandIn();
     await stopGroup(standIn);
   }
 }
@@ -389,7 +392,7 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
   const dir = await mkdtemp(path.join(work, `system-${db}-`));
   const pg = db === "postgres" ? await postgresDatabases() : null;
   await monthOld(dir, pg);
-  const system = await LocalSystem.start({
+  const starting = LocalSystem.start({
     dir,
     regionNames,
     edgePort: await port(),
@@ -398,7 +401,13 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
     adminPorts: [await port(), await port(), await port()],
     output: () => undefined,
     regionEnv: (region) => ({ STORMLOG_LOG_LEVEL: "warn", ...pg?.env(region) }),
-  }).catch(async (error: unknown) => {
+  });
+  const forget = stopOnInterrupt(async () => {
+    await (await starting).stop();
+    await pg?.drop();
+  });
+  const system = await starting.catch(async (error: unknown) => {
+    forget();
     await pg?.drop();
     throw error;
   });
@@ -469,6 +478,7 @@ async function endToEnd(db: "pglite" | "postgres", work: string) {
       halfRates,
     };
   } finally {
+    forget();
     await system.stop();
     await pg?.drop();
   }

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ensureConsoleFolder } from "../scripts/console-setup.ts";
 import { freePort } from "../scripts/ports.ts";
+import { stopOnInterrupt } from "./interrupt.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 
@@ -50,7 +51,11 @@ export async function startWorker(
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => stopGroup(child);
+  const forget = stopOnInterrupt(() => stopGroup(child));
+  const stop = () => {
+    forget();
+    return stopGroup(child);
+  };
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     if (child.exitCode !== null) break;
     const answered = await fetch(`${url}/v1/health`).then(
