@@ -20,7 +20,7 @@ import { LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type Holdings, holdings, percentile } from "./holdings.ts";
-import { stopOnInterrupt } from "./interrupt.ts";
+import { exit, interrupted, stopOnInterrupt } from "./interrupt.ts";
 import { createScratchDatabase, dropScratchDatabases, scratchName } from "./scratch-databases.ts";
 
 const { values } = parseArgs({
@@ -276,8 +276,11 @@ try {
   log(failed ? "FAILED" : "passed: nothing lost, no duplicates, regions converged");
 } catch (error) {
   failed = true;
-  console.error(output.slice(-200).join("\n"));
-  console.error(error);
+  // Interrupted, the step failed because its system was stopped: nothing to report.
+  if (!interrupted()) {
+    console.error(output.slice(-200).join("\n"));
+    console.error(error);
+  }
 } finally {
   forget();
   for (const region of paused) system.signalRegion(region, "SIGCONT");
@@ -288,4 +291,4 @@ try {
     await dropDatabases();
   }
 }
-process.exit(failed ? 1 : 0);
+await exit(failed ? 1 : 0);

@@ -17,7 +17,7 @@ import { LocalSystem } from "../scripts/local-system.ts";
 import { withFreePorts } from "../scripts/ports.ts";
 import { benchDevice, deviceBatch, linesPerBatch } from "./device-lines.ts";
 import { percentile } from "./holdings.ts";
-import { stopOnInterrupt } from "./interrupt.ts";
+import { exit, stopOnInterrupt } from "./interrupt.ts";
 
 const { values } = parseArgs({
   options: { lines: { type: "string", default: "100000" }, runs: { type: "string", default: "10" } },
@@ -116,4 +116,4 @@ try {
   await system.stop();
   await rm(dir, { recursive: true, force: true });
 }
-process.exit(exitCode);
+await exit(exitCode);

@@ -53,7 +53,7 @@ import { defaultLocations, LocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/ports.ts";
 import { randomBytes, toHex } from "../shared/encoding.ts";
 import { mintKey, newAppId } from "../shared/keys.ts";
-import { stopOnInterrupt } from "./interrupt.ts";
+import { exit, stopOnInterrupt } from "./interrupt.ts";
 import { type Bodies, uploadBodies } from "./lines.ts";
 import { closedLoop, openLoop, round, type StepResult, type Target, type Window } from "./load.ts";
 import { regionsInProcess } from "./regions-in-process.ts";
@@ -628,4 +628,4 @@ try {
 } finally {
   await rm(work, { recursive: true, force: true });
 }
-process.exit(exitCode);
+await exit(exitCode);

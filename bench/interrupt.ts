@@ -3,17 +3,17 @@
  * detached, each leading its own process group as `npm start`'s do, so a terminal's Ctrl-C reaches
  * only the bench, which used to exit and leave them running, holding their ports and taking the
  * CPU of whatever ran next. A bench registers how to stop each thing it starts; on SIGINT, SIGTERM
- * or SIGHUP every registered stop runs, then the bench exits 130.
+ * or SIGHUP every registered stop runs, then the bench exits 130. Its own flow, whose step the
+ * stop cut short, ends through `exit`, which leaves that to the interrupt.
  */
 const stops = new Set<() => Promise<unknown>>();
-let interrupted = false;
+let stopping: Promise<void> | null = null;
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (stopping) return;
     process.stderr.write(`\n${signal}: stopping what this bench started…\n`);
-    void Promise.allSettled([...stops].map((stop) => stop())).then(() => process.exit(130));
+    stopping = Promise.allSettled([...stops].map((stop) => stop())).then(() => process.exit(130));
   });
 }
 
@@ -29,4 +29,15 @@ export function stopOnInterrupt(stop: () => Promise<unknown>): () => void {
   return () => {
     stops.delete(stop);
   };
+}
+
+/** Whether the bench was interrupted: a step failing now failed because its system was stopped. */
+export function interrupted(): boolean {
+  return stopping !== null;
+}
+
+/** Exits with `code`, or, once interrupted, when the stops are done, with 130. */
+export async function exit(code: number): Promise<never> {
+  if (stopping) await stopping;
+  process.exit(code);
 }

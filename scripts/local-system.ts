@@ -89,7 +89,8 @@ export class LocalSystem {
   readonly info: LocalInfo;
   private readonly options: Required<LocalSystemOptions>;
   private readonly children = new Map<string, ChildProcess>();
-  private stopping = false;
+  /** Set once `stop` is called: nothing may start after it. */
+  private stopped: Promise<void> | undefined;
   /** Called when a child exits while the system is meant to be running (not after `stopRegion` or `stop`). */
   onUnexpectedExit: (source: string, code: number | null, signal: NodeJS.Signals | null) => void = () => {};
 
@@ -231,11 +232,14 @@ export class LocalSystem {
     return stopChild(child, signal);
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const children = [...this.children.values()];
-    this.children.clear();
-    await Promise.all(children.map((child) => stopChild(child, "SIGTERM")));
+  /** Stops every process; a second call (a signal during a stop, say) waits for the same stop. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      const children = [...this.children.values()];
+      this.children.clear();
+      await Promise.all(children.map((child) => stopChild(child, "SIGTERM")));
+    })();
+    return this.stopped;
   }
 
   private async startEdge(secrets: Secrets): Promise<void> {
@@ -298,7 +302,7 @@ export class LocalSystem {
 
   private spawnChild(source: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
     // Once stopping, nothing may start again: a restart racing `stop` would leave a process behind.
-    if (this.stopping) throw new Error(`not starting ${source}: the local system is stopping`);
+    if (this.stopped) throw new Error(`not starting ${source}: the local system is stopping`);
     // Each child leads its own process group, so stopping it also stops what it started
     // (wrangler runs workerd) and a terminal's Ctrl-C reaches only this process, which then
     // shuts the children down in order.
@@ -321,7 +325,7 @@ export class LocalSystem {
     whenEnded(
       child,
       (code, signal) => {
-        if (!this.stopping && this.children.get(source) === child) {
+        if (!this.stopped && this.children.get(source) === child) {
           this.children.delete(source);
           this.onUnexpectedExit(source, code, signal);
         }
